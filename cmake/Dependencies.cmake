@@ -1,0 +1,94 @@
+# Finds every dependency; a missing one stops configuration with the Debian package that provides it.
+# On the GPU machine LibTorch comes from the PyTorch wheel:
+#   cmake -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)') \
+#         -DSIGNSWEEP_WITH_PROMETHEUS=OFF ...
+include_guard(GLOBAL)
+
+function(signsweep_require found what package)
+  if(NOT ${found})
+    message(FATAL_ERROR
+      "signsweep: ${what} not found. Install it with: apt-get install --no-install-recommends ${package}"
+      "  (or run scripts/setup.sh as root)")
+  endif()
+endfunction()
+
+find_package(Threads REQUIRED)
+
+find_package(Torch QUIET)
+signsweep_require(Torch_FOUND "LibTorch (TorchConfig.cmake)" "libtorch-dev")
+# Torch's own flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) must reach every TU that links against it.
+string(REPLACE " " ";" SIGNSWEEP_TORCH_CXX_FLAGS "${TORCH_CXX_FLAGS}")
+
+find_package(MPI QUIET COMPONENTS C CXX)
+signsweep_require(MPI_CXX_FOUND "MPI (C++ bindings)" "libopenmpi-dev openmpi-bin")
+
+find_package(HDF5 QUIET COMPONENTS C CXX)
+signsweep_require(HDF5_FOUND "HDF5 (C and C++)" "libhdf5-dev")
+if(NOT TARGET hdf5::hdf5)
+  add_library(signsweep_hdf5 INTERFACE)
+  target_include_directories(signsweep_hdf5 INTERFACE ${HDF5_INCLUDE_DIRS})
+  target_link_libraries(signsweep_hdf5 INTERFACE ${HDF5_LIBRARIES})
+  target_compile_definitions(signsweep_hdf5 INTERFACE ${HDF5_DEFINITIONS})
+  add_library(hdf5::hdf5 ALIAS signsweep_hdf5)
+endif()
+
+find_package(yaml-cpp QUIET)
+signsweep_require(yaml-cpp_FOUND "yaml-cpp" "libyaml-cpp-dev")
+# yaml-cpp 0.7 (Debian 12) exports `yaml-cpp`; 0.8 also has `yaml-cpp::yaml-cpp`.
+if(TARGET yaml-cpp::yaml-cpp)
+  set(SIGNSWEEP_YAML_TARGET yaml-cpp::yaml-cpp)
+else()
+  set(SIGNSWEEP_YAML_TARGET yaml-cpp)
+endif()
+
+find_package(CLI11 QUIET CONFIG)
+signsweep_require(CLI11_FOUND "CLI11" "libcli11-dev")
+find_package(fmt QUIET CONFIG)
+signsweep_require(fmt_FOUND "fmt" "libfmt-dev")
+find_package(spdlog QUIET CONFIG)
+signsweep_require(spdlog_FOUND "spdlog" "libspdlog-dev")
+
+find_package(PkgConfig QUIET)
+signsweep_require(PKG_CONFIG_FOUND "pkg-config" "pkg-config")
+pkg_check_modules(MATIO QUIET IMPORTED_TARGET matio)
+signsweep_require(MATIO_FOUND "libmatio" "libmatio-dev")
+pkg_check_modules(TURBOJPEG QUIET IMPORTED_TARGET libturbojpeg)
+signsweep_require(TURBOJPEG_FOUND "libturbojpeg" "libturbojpeg0-dev")
+find_package(PNG QUIET)
+signsweep_require(PNG_FOUND "libpng" "libpng-dev")
+find_package(ZLIB QUIET)
+signsweep_require(ZLIB_FOUND "zlib" "zlib1g-dev")
+
+if(SIGNSWEEP_WITH_PROMETHEUS)
+  find_package(prometheus-cpp QUIET CONFIG)
+  signsweep_require(prometheus-cpp_FOUND
+    "prometheus-cpp (or configure with -DSIGNSWEEP_WITH_PROMETHEUS=OFF)" "prometheus-cpp-dev")
+  if(NOT prometheus-cpp_VERSION)  # Debian's config package carries no version file
+    pkg_check_modules(PROMETHEUS_CORE QUIET prometheus-cpp-core)
+    set(prometheus-cpp_VERSION "${PROMETHEUS_CORE_VERSION}")
+  endif()
+endif()
+
+if(SIGNSWEEP_BUILD_TESTS)
+  find_package(GTest QUIET)
+  signsweep_require(GTest_FOUND "GoogleTest" "libgtest-dev")
+endif()
+if(SIGNSWEEP_BUILD_BENCH)
+  find_package(benchmark QUIET CONFIG)
+  signsweep_require(benchmark_FOUND "Google Benchmark (or -DSIGNSWEEP_BUILD_BENCH=OFF)" "libbenchmark-dev")
+endif()
+
+# Every library whose version `signsweep --version` prints.
+set(SIGNSWEEP_LIB_VERSIONS
+  "libtorch ${Torch_VERSION}"
+  "hdf5 ${HDF5_VERSION}"
+  "yaml-cpp ${yaml-cpp_VERSION}"
+  "CLI11 ${CLI11_VERSION}"
+  "spdlog ${spdlog_VERSION}"
+  "fmt ${fmt_VERSION}"
+  "matio ${MATIO_VERSION}"
+  "libjpeg-turbo ${TURBOJPEG_VERSION}"
+  "libpng ${PNG_VERSION_STRING}")
+if(SIGNSWEEP_WITH_PROMETHEUS)
+  list(APPEND SIGNSWEEP_LIB_VERSIONS "prometheus-cpp ${prometheus-cpp_VERSION}")
+endif()

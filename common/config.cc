@@ -1,0 +1,144 @@
+#include "common/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace signsweep::common {
+namespace {
+
+// yaml-cpp 0.7 keeps the first of two equal keys silently; a sweep with `lr` twice must not run.
+void reject_duplicate_keys(const YAML::Node& node, const std::string& file) {
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      if (!seen.insert(key).second) {
+        const YAML::Mark m = kv.first.Mark();
+        throw ConfigError(fmt::format("{}:{}:{}: duplicate key '{}'", file, m.line + 1, m.column + 1, key));
+      }
+      reject_duplicate_keys(kv.second, file);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) reject_duplicate_keys(item, file);
+  }
+}
+
+std::string short_value(const YAML::Node& v) {
+  if (!v.IsDefined() || v.IsNull()) return "null";
+  if (v.IsScalar()) return v.Scalar();
+  if (v.IsSequence()) return "[list]";
+  return "{mapping}";
+}
+
+}  // namespace
+
+ConfigNode::ConfigNode(std::shared_ptr<State> state, YAML::Node node, std::string path)
+    : state_(std::move(state)), node_(std::move(node)), path_(std::move(path)) {}
+
+ConfigNode ConfigNode::load_string(const std::string& text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: invalid YAML: {}", origin, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) throw ConfigError(fmt::format("{}: the top level must be a mapping of keys", origin));
+  reject_duplicate_keys(root, origin);
+  auto state = std::make_shared<State>();
+  state->file = origin;
+  return ConfigNode(std::move(state), root, "");
+}
+
+ConfigNode ConfigNode::load_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(fmt::format("{}: cannot open config file", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_string(text.str(), path);
+}
+
+std::string ConfigNode::key_path(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+std::string ConfigNode::where(const YAML::Node& n) const {
+  const YAML::Mark m = n.Mark();
+  if (m.line < 0) return state_->file;
+  return fmt::format("{}:{}:{}", state_->file, m.line + 1, m.column + 1);
+}
+
+std::string ConfigNode::where() const { return where(node_); }
+
+std::optional<YAML::Node> ConfigNode::lookup(const std::string& key) const {
+  if (!node_.IsMap()) return std::nullopt;
+  state_->used.insert(key_path(key));
+  const YAML::Node v = node_[key];
+  if (!v.IsDefined() || v.IsNull()) return std::nullopt;
+  return v;
+}
+
+YAML::Node ConfigNode::required(const std::string& key) const {
+  const std::optional<YAML::Node> v = lookup(key);
+  if (!v) throw ConfigError(fmt::format("{}: missing required key '{}'", where(), key_path(key)));
+  return *v;
+}
+
+bool ConfigNode::has(const std::string& key) const {
+  return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull();
+}
+
+ConfigNode ConfigNode::child(const std::string& key) const {
+  const YAML::Node v = required(key);
+  if (!v.IsMap()) fail_type(key, v, "a mapping of keys");
+  return ConfigNode(state_, v, key_path(key));
+}
+
+ConfigNode ConfigNode::child_or_empty(const std::string& key) const {
+  const std::optional<YAML::Node> v = lookup(key);
+  if (!v) return ConfigNode(state_, YAML::Node(YAML::NodeType::Map), key_path(key));
+  if (!v->IsMap()) fail_type(key, *v, "a mapping of keys");
+  return ConfigNode(state_, *v, key_path(key));
+}
+
+std::string ConfigNode::get_choice(const std::string& key, const std::vector<std::string>& allowed,
+                                   const std::string& fallback) const {
+  const std::string value = get<std::string>(key, fallback);
+  for (const auto& a : allowed)
+    if (a == value) return value;
+  fail(key, fmt::format("expected one of: {}", fmt::join(allowed, ", ")));
+}
+
+void ConfigNode::fail(const std::string& key, const std::string& message) const {
+  const YAML::Node v = node_.IsMap() ? node_[key] : YAML::Node();
+  const bool present = v.IsDefined() && !v.IsNull();
+  const std::string at = (present && v.Mark().line >= 0) ? where(v) : where();
+  const std::string shown = present ? fmt::format(" = '{}'", short_value(v)) : std::string();
+  throw ConfigError(fmt::format("{}: {}{}: {}", at, key_path(key), shown, message));
+}
+
+void ConfigNode::fail_type(const std::string& key, const YAML::Node& v, const char* expected) const {
+  throw ConfigError(fmt::format("{}: {} = '{}': expected {}", where(v), key_path(key), short_value(v), expected));
+}
+
+void ConfigNode::check_all_keys_used() const {
+  if (!node_.IsMap()) return;
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.Scalar();
+    const std::string full = key_path(key);
+    if (state_->used.count(full) == 0) {
+      throw ConfigError(fmt::format("{}: unknown key '{}'", where(kv.first), full));
+    }
+    if (kv.second.IsMap()) ConfigNode(state_, kv.second, full).check_all_keys_used();
+  }
+}
+
+std::string ConfigNode::dump() const {
+  YAML::Emitter out;
+  out << node_;
+  return out.c_str();
+}
+
+}  // namespace signsweep::common

@@ -1,0 +1,45 @@
+// The error hierarchy of signsweep. Library code throws these with context (file, key, value,
+// offset); only a process's main() catches them and maps them to exit codes (see exit_code_for).
+// Thread-safety: plain value types.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace signsweep {
+
+// Root of every signsweep error. A bare Error means "the run failed" (exit 1).
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Something the user gave us is wrong: YAML, CLI values, data files, checkpoints (exit 2).
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A YAML key or CLI value: the message names the file, line and key.
+class ConfigError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
+// A data file (dataset, key file, checkpoint) that cannot be read: the message names the file.
+class DataError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
+// HDF5 or filesystem failure while reading or writing results.
+class StorageError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The process exit code for an exception caught at the top of a process:
+// 2 for bad input of any kind, 1 for everything else.
+int exit_code_for(const std::exception& e) noexcept;
+
+}  // namespace signsweep

@@ -1,0 +1,22 @@
+#include "common/log.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+
+namespace signsweep::common {
+
+void init_logging(int rank, const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("signsweep");
+  logger->set_pattern(fmt::format("[%H:%M:%S.%e] [rank {}] [%^%l%$] %v", rank));
+  const auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off")
+    throw ConfigError(fmt::format("--log-level = '{}': expected trace, debug, info, warn or error", level));
+  logger->set_level(lvl);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace signsweep::common

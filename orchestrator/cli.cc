@@ -1,0 +1,99 @@
+#include "orchestrator/cli.h"
+
+#include <mpi.h>
+
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/build_info.h"
+#include "common/config.h"
+#include "common/errors.h"
+#include "common/log.h"
+#include "workers/jobs.h"
+#include "workers/registry.h"
+
+namespace signsweep::orchestrator {
+namespace {
+
+std::string version_text() {
+  char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int len = 0;
+  MPI_Get_library_version(mpi_version, &len);  // allowed before MPI_Init
+  std::string mpi(mpi_version, static_cast<size_t>(len));
+  mpi = mpi.substr(0, mpi.find_first_of(",\n"));
+  return fmt::format("signsweep {} (git {}{})\n{}\nMPI: {}\n", common::signsweep_version(), common::git_commit(),
+                     common::git_dirty() ? ", dirty" : "", common::library_versions(), mpi);
+}
+
+int cmd_train(const std::string& config_path) {
+  const workers::TrialConfig config = workers::load_trial_config(config_path);
+  const workers::TrainOutcome out = workers::train_trial(config);
+  std::cout << fmt::format("test_accuracy {:.4f}\nparameters {}\nseconds {:.1f}\nimages_per_second {:.0f}\n",
+                           out.test_accuracy, out.parameters, out.seconds, out.images_per_second);
+  return 0;
+}
+
+int cmd_data(const std::string& config_path) {
+  const auto root = common::ConfigNode::load_file(config_path);
+  const workers::DatasetSpec spec = workers::parse_dataset_spec(root.child("dataset"));
+  std::cout << workers::describe_dataset(spec).text;
+  return 0;
+}
+
+int cmd_list() {
+  std::cout << "datasets:\n";
+  for (const auto& [name, e] : workers::dataset_registry().entries()) std::cout << fmt::format("  {:<14} {}\n", name, e.description);
+  std::cout << "models:\n";
+  for (const auto& [name, e] : workers::model_registry().entries()) std::cout << fmt::format("  {:<14} {}\n", name, e.description);
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"signsweep: GradSigns watermarking experiments at cluster scale"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", version_text());
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
+
+  std::string config_path;
+  auto* train = app.add_subcommand("train", "Train one model from a trial config (dataset, model, trainer) in this process");
+  train->add_option("config", config_path, "trial config YAML, e.g. experiments/quickstart.yaml")->required();
+
+  auto* data = app.add_subcommand("data", "Load the `dataset:` section of a config and print its summary, load time and memory");
+  data->add_option("config", config_path, "config YAML with a dataset section")->required();
+
+  auto* list = app.add_subcommand("list", "List the registered data sets and models");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+
+  try {
+    common::init_logging(/*rank=*/0, log_level);
+    workers::register_builtins();
+    if (*train) return cmd_train(config_path);
+    if (*data) return cmd_data(config_path);
+    if (*list) return cmd_list();
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "signsweep: error: " << e.what() << "\n";
+    return exit_code_for(e);
+  }
+}
+
+}  // namespace signsweep::orchestrator

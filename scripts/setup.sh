@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian package signsweep needs to build, test and run (as root, idempotent).
+# --no-install-recommends matters: the recommends pull in OpenBLAS, whose TLS breaks civetweb's
+# small thread stacks (see ../shared/spec/toolchain.md) and brings no speed.
+set -euo pipefail
+
+readonly PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build ccache pkg-config git
+  # fixed dependencies
+  libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libyaml-cpp-dev
+  prometheus-cpp-dev libgtest-dev
+  # small well-kept libraries
+  libcli11-dev libspdlog-dev libfmt-dev libmatio-dev libturbojpeg0-dev libpng-dev zlib1g-dev
+  libbenchmark-dev
+  # the embedded default data set
+  dataset-fashion-mnist
+)
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup.sh: run as root (apt-get install)" >&2
+  exit 2
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "setup.sh: all ${#PACKAGES[@]} packages present"

@@ -1,0 +1,329 @@
+#include "storage/h5.h"
+
+#include <fcntl.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+
+namespace signsweep::storage {
+namespace {
+
+// Collects HDF5's error stack as text (innermost first) and clears it.
+std::string hdf5_error_stack() {
+  std::string text;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD,
+           [](unsigned n, const H5E_error2_t* err, void* out) -> herr_t {
+             auto* s = static_cast<std::string*>(out);
+             if (n < 3) *s += fmt::format("{}{}", s->empty() ? "" : "; ", err->desc ? err->desc : "?");
+             return 0;
+           },
+           &text);
+  H5Eclear2(H5E_DEFAULT);
+  return text;
+}
+
+// Mutes HDF5's automatic stderr dump once per process; errors become exception text instead.
+void silence_hdf5() {
+  static const bool done = [] { return H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0; }();
+  (void)done;
+}
+
+void close_handle(hid id) noexcept {
+  if (id < 0) return;
+  switch (H5Iget_type(id)) {
+    case H5I_FILE: H5Fclose(id); break;
+    case H5I_GROUP: H5Gclose(id); break;
+    case H5I_DATASET: H5Dclose(id); break;
+    case H5I_ATTR: H5Aclose(id); break;
+    case H5I_DATASPACE: H5Sclose(id); break;
+    case H5I_DATATYPE: H5Tclose(id); break;
+    case H5I_GENPROP_LST: H5Pclose(id); break;
+    default: break;
+  }
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start < path.size()) {
+    const size_t end = path.find('/', start);
+    const std::string part = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!part.empty()) parts.push_back(part);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+Handle string_type() {
+  Handle t(H5Tcopy(H5T_C_S1));
+  H5Tset_size(t.id(), H5T_VARIABLE);
+  H5Tset_cset(t.id(), H5T_CSET_UTF8);
+  return t;
+}
+
+}  // namespace
+
+Handle::~Handle() { close_handle(id_); }
+
+Handle& Handle::operator=(Handle&& o) noexcept {
+  if (this != &o) {
+    close_handle(id_);
+    id_ = o.id_;
+    o.id_ = -1;
+  }
+  return *this;
+}
+
+File::File(const std::string& path, OpenMode mode) : path_(path) {
+  silence_hdf5();
+  hid id = -1;
+  if (mode == OpenMode::kTruncate) {
+    id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  } else {
+    if (!std::filesystem::exists(path)) throw DataError(fmt::format("{}: file not found", path));
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      throw DataError(fmt::format("{}: not an HDF5 file (or truncated)", path));
+    }
+    id = H5Fopen(path.c_str(), mode == OpenMode::kReadOnly ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
+  }
+  if (id < 0 && mode != OpenMode::kTruncate)  // a file the user gave us that HDF5 cannot read: bad input
+    throw DataError(fmt::format("{}: cannot open (truncated or corrupt HDF5 file): {}", path, hdf5_error_stack()));
+  if (id < 0) fail("/", "create file");
+  file_ = Handle(id);
+}
+
+void File::fail(const std::string& object_path, const std::string& operation) const {
+  const std::string stack = hdf5_error_stack();
+  throw StorageError(fmt::format("{}:{}: {} failed{}{}", path_, object_path, operation, stack.empty() ? "" : ": ", stack));
+}
+
+bool File::exists(const std::string& object_path) const {
+  std::string prefix;
+  for (const auto& part : split_path(object_path)) {
+    prefix += "/" + part;
+    const htri_t r = H5Lexists(file_.id(), prefix.c_str(), H5P_DEFAULT);
+    if (r <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::string> File::list(const std::string& group_path) const {
+  const Handle group = open_object(group_path);
+  H5G_info_t info{};
+  if (H5Gget_info(group.id(), &info) < 0) fail(group_path, "list group");
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t len = H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (len < 0) fail(group_path, "list group");
+    std::string name(static_cast<size_t>(len), '\0');
+    H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
+    names.push_back(name);
+  }
+  return names;
+}
+
+Handle File::open_object(const std::string& object_path) const {
+  const hid id = H5Oopen(file_.id(), object_path.c_str(), H5P_DEFAULT);
+  if (id < 0) fail(object_path, "open object");
+  return Handle(id);
+}
+
+Handle File::ensure_parent_groups(const std::string& object_path) {
+  const auto parts = split_path(object_path);
+  std::string prefix;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    prefix += "/" + parts[i];
+    if (!exists(prefix)) {
+      const Handle g(H5Gcreate2(file_.id(), prefix.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+      if (g.id() < 0) fail(prefix, "create group");
+    }
+  }
+  return prefix.empty() ? open_object("/") : open_object(prefix);
+}
+
+void File::write_raw(const std::string& object_path, const std::vector<int64_t>& shape, hid mem_type, const void* data) {
+  ensure_parent_groups(object_path);
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  const Handle space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  hsize_t numel = 1;
+  for (const hsize_t d : dims) numel *= d;
+  const Handle props(H5Pcreate(H5P_DATASET_CREATE));
+  if (!dims.empty() && numel >= 4096) {  // compress what is worth it; chunks of whole rows up to ~1 MiB
+    std::vector<hsize_t> chunk = dims;
+    hsize_t elems = numel;
+    for (size_t d = 0; d < chunk.size() && elems > (1U << 18); ++d) {
+      const hsize_t shrink = std::min<hsize_t>(chunk[d], (elems + (1U << 18) - 1) / (1U << 18));
+      elems /= chunk[d];
+      chunk[d] = std::max<hsize_t>(1, chunk[d] / shrink);
+      elems *= chunk[d];
+    }
+    H5Pset_chunk(props.id(), static_cast<int>(chunk.size()), chunk.data());
+    H5Pset_deflate(props.id(), 4);
+  }
+  const Handle ds(H5Dcreate2(file_.id(), object_path.c_str(), mem_type, space.id(), H5P_DEFAULT, props.id(), H5P_DEFAULT));
+  if (ds.id() < 0) fail(object_path, "create dataset");
+  if (H5Dwrite(ds.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail(object_path, "write dataset");
+}
+
+void File::write(const std::string& p, const std::vector<int64_t>& shape, const float* data) { write_raw(p, shape, H5T_NATIVE_FLOAT, data); }
+void File::write(const std::string& p, const std::vector<int64_t>& shape, const double* data) { write_raw(p, shape, H5T_NATIVE_DOUBLE, data); }
+void File::write(const std::string& p, const std::vector<int64_t>& shape, const int64_t* data) { write_raw(p, shape, H5T_NATIVE_INT64, data); }
+
+void File::write_string(const std::string& object_path, const std::string& text) {
+  const char* ptr = text.c_str();
+  const Handle type = string_type();
+  write_raw(object_path, {}, type.id(), &ptr);
+}
+
+std::vector<int64_t> File::shape(const std::string& object_path) const {
+  const Handle ds(H5Dopen2(file_.id(), object_path.c_str(), H5P_DEFAULT));
+  if (ds.id() < 0) fail(object_path, "open dataset");
+  const Handle space(H5Dget_space(ds.id()));
+  const int rank = H5Sget_simple_extent_ndims(space.id());
+  if (rank < 0) fail(object_path, "read shape");
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
+  return {dims.begin(), dims.end()};
+}
+
+void File::read_raw(const std::string& object_path, hid mem_type, void* out, size_t numel) const {
+  const Handle ds(H5Dopen2(file_.id(), object_path.c_str(), H5P_DEFAULT));
+  if (ds.id() < 0) fail(object_path, "open dataset");
+  const Handle space(H5Dget_space(ds.id()));
+  if (static_cast<size_t>(H5Sget_simple_extent_npoints(space.id())) != numel) fail(object_path, "read (size changed)");
+  if (H5Dread(ds.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) fail(object_path, "read dataset");
+}
+
+namespace {
+size_t numel_of(const std::vector<int64_t>& shape) {
+  size_t n = 1;
+  for (const int64_t d : shape) n *= static_cast<size_t>(d);
+  return n;
+}
+}  // namespace
+
+std::vector<float> File::read_floats(const std::string& p) const {
+  std::vector<float> v(numel_of(shape(p)));
+  read_raw(p, H5T_NATIVE_FLOAT, v.data(), v.size());
+  return v;
+}
+std::vector<double> File::read_doubles(const std::string& p) const {
+  std::vector<double> v(numel_of(shape(p)));
+  read_raw(p, H5T_NATIVE_DOUBLE, v.data(), v.size());
+  return v;
+}
+std::vector<int64_t> File::read_int64s(const std::string& p) const {
+  std::vector<int64_t> v(numel_of(shape(p)));
+  read_raw(p, H5T_NATIVE_INT64, v.data(), v.size());
+  return v;
+}
+
+std::string File::read_string(const std::string& object_path) const {
+  const Handle type = string_type();
+  char* ptr = nullptr;
+  read_raw(object_path, type.id(), &ptr, 1);
+  std::string s = ptr ? ptr : "";
+  H5free_memory(ptr);
+  return s;
+}
+
+namespace {
+Handle open_or_replace_attribute(hid obj, const std::string& name, hid type, hid space) {
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+  return Handle(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT));
+}
+}  // namespace
+
+void File::set_attribute(const std::string& object_path, const std::string& name, const std::string& value) {
+  if (object_path != "/" && !exists(object_path)) ensure_parent_groups(object_path + "/x");
+  const Handle obj = open_object(object_path);
+  const Handle type = string_type();
+  const Handle space(H5Screate(H5S_SCALAR));
+  const Handle attr = open_or_replace_attribute(obj.id(), name, type.id(), space.id());
+  const char* ptr = value.c_str();
+  if (attr.id() < 0 || H5Awrite(attr.id(), type.id(), &ptr) < 0) fail(object_path, "write attribute " + name);
+}
+
+void File::set_attribute(const std::string& object_path, const std::string& name, double value) {
+  if (object_path != "/" && !exists(object_path)) ensure_parent_groups(object_path + "/x");
+  const Handle obj = open_object(object_path);
+  const Handle space(H5Screate(H5S_SCALAR));
+  const Handle attr = open_or_replace_attribute(obj.id(), name, H5T_NATIVE_DOUBLE, space.id());
+  if (attr.id() < 0 || H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, &value) < 0) fail(object_path, "write attribute " + name);
+}
+
+void File::set_attribute(const std::string& object_path, const std::string& name, int64_t value) {
+  if (object_path != "/" && !exists(object_path)) ensure_parent_groups(object_path + "/x");
+  const Handle obj = open_object(object_path);
+  const Handle space(H5Screate(H5S_SCALAR));
+  const Handle attr = open_or_replace_attribute(obj.id(), name, H5T_NATIVE_INT64, space.id());
+  if (attr.id() < 0 || H5Awrite(attr.id(), H5T_NATIVE_INT64, &value) < 0) fail(object_path, "write attribute " + name);
+}
+
+bool File::has_attribute(const std::string& object_path, const std::string& name) const {
+  if (!exists(object_path) && object_path != "/") return false;
+  const Handle obj = open_object(object_path);
+  return H5Aexists(obj.id(), name.c_str()) > 0;
+}
+
+std::string File::string_attribute(const std::string& object_path, const std::string& name) const {
+  const Handle obj = open_object(object_path);
+  const Handle attr(H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT));
+  if (attr.id() < 0) fail(object_path, "open attribute " + name);
+  const Handle type = string_type();
+  char* ptr = nullptr;
+  if (H5Aread(attr.id(), type.id(), &ptr) < 0) fail(object_path, "read attribute " + name);
+  std::string s = ptr ? ptr : "";
+  H5free_memory(ptr);
+  return s;
+}
+
+double File::double_attribute(const std::string& object_path, const std::string& name) const {
+  const Handle obj = open_object(object_path);
+  const Handle attr(H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT));
+  double v = 0;
+  if (attr.id() < 0 || H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v) < 0) fail(object_path, "read attribute " + name);
+  return v;
+}
+
+int64_t File::int_attribute(const std::string& object_path, const std::string& name) const {
+  const Handle obj = open_object(object_path);
+  const Handle attr(H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT));
+  int64_t v = 0;
+  if (attr.id() < 0 || H5Aread(attr.id(), H5T_NATIVE_INT64, &v) < 0) fail(object_path, "read attribute " + name);
+  return v;
+}
+
+void write_atomically(const std::string& path, const std::function<void(File&)>& fill) {
+  const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
+  try {
+    {
+      File f(tmp, OpenMode::kTruncate);
+      fill(f);
+    }  // closed (flushed by HDF5) before the fsync
+    const int fd = ::open(tmp.c_str(), O_RDONLY);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      if (fd >= 0) ::close(fd);
+      throw StorageError(fmt::format("{}: fsync failed", tmp));
+    }
+    ::close(fd);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw StorageError(fmt::format("{}: rename to {} failed", tmp, path));
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
+}  // namespace signsweep::storage

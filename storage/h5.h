@@ -1,0 +1,77 @@
+// A thin RAII layer over the HDF5 C API, shaped like HighFive: a move-only handle owns each hid_t and
+// closes it without throwing; every C call is checked once and failures throw StorageError naming the
+// file, the object path and the operation, with HDF5's own error stack as the detail (its automatic
+// stderr dump is muted). Groups on a path are created as needed. HDF5-free header.
+// Thread-safety: HDF5 (serial build) is not thread-safe; use files from one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace signsweep::storage {
+
+using hid = int64_t;  // hid_t without <hdf5.h>
+
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid id) : id_(id) {}
+  ~Handle();
+  Handle(Handle&& o) noexcept : id_(o.id_) { o.id_ = -1; }
+  Handle& operator=(Handle&& o) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid id() const { return id_; }
+
+ private:
+  hid id_ = -1;
+};
+
+enum class OpenMode { kReadOnly, kReadWrite, kTruncate };
+
+class File {
+ public:
+  File(const std::string& path, OpenMode mode);
+  const std::string& path() const { return path_; }
+
+  bool exists(const std::string& object_path) const;
+  std::vector<std::string> list(const std::string& group_path) const;  // member names
+
+  // Datasets: row-major data of `shape` (numel must match), gzip-compressed when large.
+  void write(const std::string& object_path, const std::vector<int64_t>& shape, const float* data);
+  void write(const std::string& object_path, const std::vector<int64_t>& shape, const double* data);
+  void write(const std::string& object_path, const std::vector<int64_t>& shape, const int64_t* data);
+  void write_string(const std::string& object_path, const std::string& text);
+  std::vector<int64_t> shape(const std::string& object_path) const;
+  std::vector<float> read_floats(const std::string& object_path) const;  // converts from any float type
+  std::vector<double> read_doubles(const std::string& object_path) const;
+  std::vector<int64_t> read_int64s(const std::string& object_path) const;
+  std::string read_string(const std::string& object_path) const;
+
+  // Attributes on the object at `object_path` ("/" for the file).
+  void set_attribute(const std::string& object_path, const std::string& name, const std::string& value);
+  void set_attribute(const std::string& object_path, const std::string& name, double value);
+  void set_attribute(const std::string& object_path, const std::string& name, int64_t value);
+  bool has_attribute(const std::string& object_path, const std::string& name) const;
+  std::string string_attribute(const std::string& object_path, const std::string& name) const;
+  double double_attribute(const std::string& object_path, const std::string& name) const;
+  int64_t int_attribute(const std::string& object_path, const std::string& name) const;
+
+ private:
+  Handle ensure_parent_groups(const std::string& object_path);
+  Handle open_object(const std::string& object_path) const;
+  void write_raw(const std::string& object_path, const std::vector<int64_t>& shape, hid mem_type, const void* data);
+  void read_raw(const std::string& object_path, hid mem_type, void* out, size_t numel) const;
+  [[noreturn]] void fail(const std::string& object_path, const std::string& operation) const;
+
+  std::string path_;
+  Handle file_;
+};
+
+// Writes a file atomically: `fill` writes `<path>.tmp-<pid>`, which is closed, fsync'd and renamed over
+// `path`. A crash leaves either the old file or the new one, never a half-written file at `path`.
+void write_atomically(const std::string& path, const std::function<void(File&)>& fill);
+
+}  // namespace signsweep::storage

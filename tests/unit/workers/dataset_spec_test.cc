@@ -1,0 +1,60 @@
+#include "workers/data/dataset_spec.h"
+
+#include <gtest/gtest.h>
+
+#include "common/config.h"
+
+namespace signsweep::workers {
+namespace {
+
+DatasetSpec parse(const std::string& yaml) {
+  const auto root = common::ConfigNode::load_string(yaml, "d.yaml");
+  DatasetSpec s = parse_dataset_spec(root.child("dataset"));
+  root.check_all_keys_used();
+  return s;
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse(yaml);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(DatasetSpecTest, fashion_mnist_defaults_to_the_debian_path_and_reference_normalisation) {
+  const DatasetSpec s = parse("dataset:\n  name: fashion-mnist\n");
+  EXPECT_EQ(s.path, "/usr/share/datasets/fashion-mnist");
+  EXPECT_EQ(s.normalization, Normalization::kPerPixelMean);
+  EXPECT_FALSE(s.augment.enabled());
+}
+
+TEST(DatasetSpecTest, reads_format_keys_augment_and_subsets) {
+  const DatasetSpec s = parse(
+      "dataset:\n  name: synthetic\n  channels: 3\n  height: 6\n  width: 5\n  classes: 7\n"
+      "  normalization: per-channel\n  augment: {shift: 0.1, flip: true}\n  train_per_class: 4\n");
+  EXPECT_EQ(s.synthetic.shape, (ImageShape{3, 6, 5}));
+  EXPECT_EQ(s.synthetic.num_classes, 7);
+  EXPECT_EQ(s.normalization, Normalization::kPerChannel);
+  EXPECT_DOUBLE_EQ(s.augment.shift, 0.1);
+  EXPECT_TRUE(s.augment.flip);
+  EXPECT_EQ(s.train_per_class, 4);
+}
+
+TEST(DatasetSpecTest, unknown_dataset_lists_the_known_ones) {
+  const std::string msg = error_of("dataset:\n  name: imagenet\n");
+  EXPECT_NE(msg.find("d.yaml:2:9: dataset.name = 'imagenet': unknown dataset; known: cifar10, fashion-mnist"),
+            std::string::npos) << msg;
+}
+
+TEST(DatasetSpecTest, keys_of_another_format_are_unknown) {
+  EXPECT_NE(error_of("dataset:\n  name: fashion-mnist\n  channels: 3\n").find("unknown key 'dataset.channels'"),
+            std::string::npos);
+  EXPECT_NE(error_of("dataset:\n  name: cifar10\n").find("missing required key 'dataset.path'"), std::string::npos);
+  EXPECT_NE(error_of("dataset:\n  name: synthetic\n  augment: {shift: 0.7}\n").find("dataset.augment.shift = '0.7'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace signsweep::workers

@@ -1,0 +1,79 @@
+// A data set ready for training: both splits in memory once as normalised float32 NCHW tensors, the
+// normaliser that produced them (kept for verification inputs and checkpoints), and the Batcher that
+// assembles a batch with a single pass over its images (gather + optional shift/flip).
+// Thread-safety: Dataset is immutable after prepare_dataset; a Batcher is owned by one loop.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "workers/data/dataset_spec.h"
+#include "workers/data/image_set.h"
+
+namespace signsweep::workers {
+
+// x/255, then minus the train set's per-pixel mean (reference), or minus/over its per-channel mean/std.
+class Normalizer {
+ public:
+  Normalizer() = default;
+  Normalizer(Normalization kind, const ImageSet& train);
+  // uint8 NCHW -> normalised float32 NCHW (one conversion, then in-place arithmetic).
+  torch::Tensor apply(const ImageSet& images) const;
+  // Normalised -> [0,1] pixel space and back (noise attacks work in pixel space).
+  torch::Tensor to_pixels(const torch::Tensor& x) const;
+  torch::Tensor from_pixels(const torch::Tensor& pixels) const;
+  Normalization kind() const { return kind_; }
+  const torch::Tensor& mean() const { return mean_; }  // [1,C,H,W] or [1,C,1,1]
+  const torch::Tensor& inv_std() const { return inv_std_; }
+
+ private:
+  Normalization kind_ = Normalization::kNone;
+  torch::Tensor mean_;
+  torch::Tensor inv_std_;
+};
+
+struct Split {
+  torch::Tensor images;  // float32 [N,C,H,W], normalised
+  torch::Tensor labels;  // int64 [N]
+  int64_t size() const { return labels.size(0); }
+  std::vector<int64_t> label_vector() const;
+};
+
+struct Dataset {
+  std::string name;
+  std::string source;
+  ImageShape shape;
+  int64_t num_classes = 0;
+  std::vector<std::string> class_names;
+  Split train;
+  Split test;
+  Normalizer normalizer;
+  AugmentOptions augment;  // applied to training batches
+  size_t bytes() const;  // memory held by the tensors
+};
+
+// Applies the spec's subsets, then normalises both splits with statistics of the (subset) train split.
+Dataset prepare_dataset(const RawDataset& raw, const DatasetSpec& spec);
+
+struct Batch {
+  torch::Tensor x;  // [B,C,H,W]
+  torch::Tensor y;  // [B]
+};
+
+class Batcher {
+ public:
+  Batcher(const Split& split, const AugmentOptions& augment, uint64_t seed);
+  // The images at `indices`, augmented when asked: random integer shift of up to shift*size pixels in
+  // each direction with nearest-edge fill (Keras fill_mode="nearest") and a horizontal flip with p=0.5.
+  Batch gather(const std::vector<int64_t>& indices);
+
+ private:
+  const Split& split_;
+  AugmentOptions augment_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace signsweep::workers

@@ -1,0 +1,43 @@
+// Readers of the image formats users bring, each producing a RawDataset (see image_set.h).
+// Every reader validates what it reads and throws DataError naming the file, and the offset or record
+// where it applies (truncated file, wrong magic, wrong record size, label out of range, empty class
+// folder, undecodable image). Torch-free.
+// Thread-safety: the functions share no state; image-folder decodes on several threads internally.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "workers/data/image_set.h"
+
+namespace signsweep::workers {
+
+// MNIST / Fashion-MNIST: {train,t10k}-{images-idx3,labels-idx1}-ubyte, gzipped (.gz) or not.
+RawDataset load_idx_dataset(const std::string& dir, const std::string& name);
+// One IDX image file and its label file; labels must be < num_classes.
+ImageSet read_idx_pair(const std::string& images_path, const std::string& labels_path, int64_t num_classes);
+
+// CIFAR-10 binary version: data_batch_1..5.bin and test_batch.bin (records of 1 label + 3072 bytes).
+RawDataset load_cifar10_binary(const std::string& dir);
+ImageSet read_cifar10_batch(const std::string& path);
+
+// root/{train,test}/<class>/*.{jpg,jpeg,png}; classes are the sorted folder names of train/.
+// `channels` is 3 (RGB) or 1 (grayscale): every image is converted to it.
+RawDataset load_image_folder(const std::string& root, int64_t channels, const std::string& name);
+
+// SVHN cropped digits: train_32x32.mat and test_32x32.mat (MATLAB v5: X uint8 32x32x3xN, y double Nx1,
+// label 10 meaning digit 0).
+RawDataset load_svhn(const std::string& dir);
+ImageSet read_svhn_mat(const std::string& path);
+
+struct SyntheticSpec {
+  ImageShape shape{1, 8, 8};
+  int64_t num_classes = 4;
+  int64_t train_size = 256;
+  int64_t test_size = 64;
+  uint64_t seed = 0;
+};
+// A learnable, seeded data set: each class is a random mean image plus per-image noise.
+RawDataset make_synthetic(const SyntheticSpec& spec);
+
+}  // namespace signsweep::workers
