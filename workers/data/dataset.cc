@@ -24,17 +24,18 @@ torch::Tensor labels_tensor(const std::vector<int64_t>& labels) {
       .clone();
 }
 
-ImageSet subset(const ImageSet& set, int64_t num_classes, int64_t per_class, uint64_t seed) {
+// `set` itself when per_class is 0 (no copy), else the per-class subset stored in `storage`.
+const ImageSet& subset(const ImageSet& set, int64_t num_classes, int64_t per_class, uint64_t seed, ImageSet& storage) {
   if (per_class == 0) return set;
-  return select(set, split_per_class(set.labels, num_classes, per_class, seed).selected);
+  storage = select(set, split_per_class(set.labels, num_classes, per_class, seed).selected);
+  return storage;
 }
 
 }  // namespace
 
-Normalizer::Normalizer(Normalization kind, const ImageSet& train) : kind_(kind) {
+Normalizer::Normalizer(Normalization kind, const torch::Tensor& x) : kind_(kind) {
   const torch::NoGradGuard no_grad;
-  const torch::Tensor x = to_unit_float(train);
-  const int64_t c = train.shape.channels;
+  const int64_t c = x.size(1);
   switch (kind) {
     case Normalization::kNone:
       mean_ = torch::zeros({1, c, 1, 1});
@@ -52,12 +53,16 @@ Normalizer::Normalizer(Normalization kind, const ImageSet& train) : kind_(kind) 
 }
 
 torch::Tensor Normalizer::apply(const ImageSet& images) const {
-  const torch::NoGradGuard no_grad;
   torch::Tensor x = to_unit_float(images);
-  if (kind_ == Normalization::kNone) return x;
+  apply_(x);
+  return x;
+}
+
+void Normalizer::apply_(torch::Tensor& x) const {
+  const torch::NoGradGuard no_grad;
+  if (kind_ == Normalization::kNone) return;
   x.sub_(mean_);
   if (kind_ == Normalization::kPerChannel) x.mul_(inv_std_);
-  return x;
 }
 
 torch::Tensor Normalizer::to_pixels(const torch::Tensor& x) const { return x / inv_std_.to(x.device()) + mean_.to(x.device()); }
@@ -85,11 +90,14 @@ Dataset prepare_dataset(const RawDataset& raw, const DatasetSpec& spec) {
   ds.shape = raw.train.shape;
   ds.num_classes = raw.num_classes;
   ds.class_names = raw.class_names;
-  const ImageSet train = subset(raw.train, raw.num_classes, spec.train_per_class, spec.subset_seed);
-  const ImageSet test = subset(raw.test, raw.num_classes, spec.test_per_class, spec.subset_seed + 1);
-  ds.normalizer = Normalizer(spec.normalization, train);
+  ImageSet train_storage, test_storage;
+  const ImageSet& train = subset(raw.train, raw.num_classes, spec.train_per_class, spec.subset_seed, train_storage);
+  const ImageSet& test = subset(raw.test, raw.num_classes, spec.test_per_class, spec.subset_seed + 1, test_storage);
+  torch::Tensor train_images = to_unit_float(train);  // converted once: statistics, then in place
+  ds.normalizer = Normalizer(spec.normalization, train_images);
+  ds.normalizer.apply_(train_images);
   ds.augment = spec.augment;
-  ds.train = Split{ds.normalizer.apply(train), labels_tensor(train.labels)};
+  ds.train = Split{train_images, labels_tensor(train.labels)};
   ds.test = Split{ds.normalizer.apply(test), labels_tensor(test.labels)};
   return ds;
 }

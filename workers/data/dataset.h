@@ -19,9 +19,12 @@ namespace signsweep::workers {
 class Normalizer {
  public:
   Normalizer() = default;
-  Normalizer(Normalization kind, const ImageSet& train);
+  // Statistics of `unit_train`: the training images as float in [0,1], NCHW.
+  Normalizer(Normalization kind, const torch::Tensor& unit_train);
   // uint8 NCHW -> normalised float32 NCHW (one conversion, then in-place arithmetic).
   torch::Tensor apply(const ImageSet& images) const;
+  // Normalises float images in [0,1] in place.
+  void apply_(torch::Tensor& unit) const;
   // Normalised -> [0,1] pixel space and back (noise attacks work in pixel space).
   torch::Tensor to_pixels(const torch::Tensor& x) const;
   torch::Tensor from_pixels(const torch::Tensor& pixels) const;
