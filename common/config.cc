@@ -90,6 +90,8 @@ bool ConfigNode::has(const std::string& key) const {
   return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull();
 }
 
+bool ConfigNode::is_sequence(const std::string& key) const { return has(key) && node_[key].IsSequence(); }
+
 ConfigNode ConfigNode::child(const std::string& key) const {
   const YAML::Node v = required(key);
   if (!v.IsMap()) fail_type(key, v, "a mapping of keys");

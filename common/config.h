@@ -30,6 +30,8 @@ class ConfigNode {
   // A mapping under `key`, or an empty mapping (all defaults) when the key is absent.
   ConfigNode child_or_empty(const std::string& key) const;
   bool has(const std::string& key) const;
+  // True when `key` holds a list (for keys that take a word or a list).
+  bool is_sequence(const std::string& key) const;
 
   // Required scalar or sequence.
   template <typename T>

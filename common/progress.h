@@ -18,6 +18,9 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
+  // Whether update(done, ...) would draw now: lets a caller skip computing the status (which may need a
+  // device sync) when nothing would be shown.
+  bool wants_update(int64_t done) const;
   // Step `done` of total finished; `status` is shown after the bar (redrawn at most ~10 times/s).
   void update(int64_t done, const std::string& status);
   // Ends the loop: clears the bar and logs `summary` as one line with the elapsed time.

@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -29,11 +30,23 @@ std::string version_text() {
                      common::git_dirty() ? ", dirty" : "", common::library_versions(), mpi);
 }
 
-int cmd_train(const std::string& config_path) {
+// runs/<config file stem>.h5
+std::string default_checkpoint_path(const std::string& config_path) {
+  return (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string() + ".h5";
+}
+
+int cmd_train(const std::string& config_path, std::string checkpoint_path) {
   const workers::TrialConfig config = workers::load_trial_config(config_path);
-  const workers::TrainOutcome out = workers::train_trial(config);
-  std::cout << fmt::format("test_accuracy {:.4f}\nparameters {}\nseconds {:.1f}\nimages_per_second {:.0f}\n",
-                           out.test_accuracy, out.parameters, out.seconds, out.images_per_second);
+  if (checkpoint_path.empty()) checkpoint_path = default_checkpoint_path(config_path);
+  const workers::TrainOutcome out = workers::train_trial(config, checkpoint_path);
+  std::cout << fmt::format("test_accuracy {:.4f}\nparameters {}\nseconds {:.1f}\nimages_per_second {:.0f}\nbest_epoch {}\n",
+                           out.test_accuracy, out.parameters, out.seconds, out.images_per_second, out.best_epoch)
+            << out.verification.text() << "checkpoint " << out.checkpoint << "\n";
+  return 0;
+}
+
+int cmd_verify(const std::string& checkpoint_path, const workers::VerifyOptions& options) {
+  std::cout << workers::verify_checkpoint(checkpoint_path, options).text();
   return 0;
 }
 
@@ -61,9 +74,25 @@ int run_cli(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
 
-  std::string config_path;
-  auto* train = app.add_subcommand("train", "Train one model from a trial config (dataset, model, trainer) in this process");
+  std::string config_path, checkpoint_path;
+  auto* train = app.add_subcommand(
+      "train", "Train one model (watermarked when the config has a watermark section) in this process, verify it, "
+               "write its checkpoint");
   train->add_option("config", config_path, "trial config YAML, e.g. experiments/quickstart.yaml")->required();
+  train->add_option("--out", checkpoint_path, "checkpoint file (HDF5) [default: runs/<config name>.h5]");
+
+  workers::VerifyOptions verify_options;
+  auto* verify = app.add_subcommand("verify", "Read the watermark of a checkpoint back (white-box; --remote adds the "
+                                              "prediction-API reading)");
+  verify->add_option("checkpoint", checkpoint_path, "checkpoint written by `signsweep train`")->required()->check(CLI::ExistingFile);
+  verify->add_flag("--remote", verify_options.remote, "also verify through the prediction API (finite differences)");
+  verify->add_option("--h", verify_options.h, "finite-difference steps for --remote [default: the config's]")
+      ->delimiter(',')->check(CLI::PositiveNumber);
+  verify->add_option("--images", verify_options.images, "target images per reading [default: the config's]")
+      ->check(CLI::PositiveNumber);
+  verify->add_option("--repeats", verify_options.repeats, "white-box repeats [default: the config's]")
+      ->check(CLI::PositiveNumber);
+  verify->add_option("--dataset-path", verify_options.dataset_path, "where the data set is, if not where it was at training");
 
   auto* data = app.add_subcommand("data", "Load the `dataset:` section of a config and print its summary, load time and memory");
   data->add_option("config", config_path, "config YAML with a dataset section")->required();
@@ -86,7 +115,8 @@ int run_cli(int argc, char** argv) {
   try {
     common::init_logging(/*rank=*/0, log_level);
     workers::register_builtins();
-    if (*train) return cmd_train(config_path);
+    if (*train) return cmd_train(config_path, checkpoint_path);
+    if (*verify) return cmd_verify(checkpoint_path, verify_options);
     if (*data) return cmd_data(config_path);
     if (*list) return cmd_list();
     return 2;

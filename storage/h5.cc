@@ -277,6 +277,21 @@ bool File::has_attribute(const std::string& object_path, const std::string& name
   return H5Aexists(obj.id(), name.c_str()) > 0;
 }
 
+std::vector<std::string> File::attribute_names(const std::string& object_path) const {
+  const Handle obj = open_object(object_path);
+  H5O_info_t info{};
+  if (H5Oget_info2(obj.id(), &info, H5O_INFO_NUM_ATTRS) < 0) fail(object_path, "list attributes");
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.num_attrs; ++i) {
+    const ssize_t len = H5Aget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (len < 0) fail(object_path, "list attributes");
+    std::string name(static_cast<size_t>(len), '\0');
+    H5Aget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
+    names.push_back(name);
+  }
+  return names;
+}
+
 std::string File::string_attribute(const std::string& object_path, const std::string& name) const {
   const Handle obj = open_object(object_path);
   const Handle attr(H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT));

@@ -55,6 +55,7 @@ class File {
   void set_attribute(const std::string& object_path, const std::string& name, double value);
   void set_attribute(const std::string& object_path, const std::string& name, int64_t value);
   bool has_attribute(const std::string& object_path, const std::string& name) const;
+  std::vector<std::string> attribute_names(const std::string& object_path) const;
   std::string string_attribute(const std::string& object_path, const std::string& name) const;
   double double_attribute(const std::string& object_path, const std::string& name) const;
   int64_t int_attribute(const std::string& object_path, const std::string& name) const;

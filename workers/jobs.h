@@ -1,10 +1,11 @@
 // What the CLI asks of a worker, behind a torch-free interface so that orchestrator/ never includes
-// LibTorch: describe a data set, train one trial in this process.
+// LibTorch: describe a data set, train one trial in this process, verify a checkpoint.
 // Thread-safety: each call owns everything it builds.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "workers/trial_config.h"
 
@@ -19,14 +20,49 @@ struct DatasetSummary {
 // Loads and prepares the data set; throws DataError / ConfigError.
 DatasetSummary describe_dataset(const DatasetSpec& spec);
 
+struct RemoteReading {
+  double h = 0.0;
+  double ber = 0.0;
+  int64_t queries = 0;
+};
+
+struct VerificationReport {
+  bool watermarked = false;   // the checkpoint/trial carries secrets
+  int64_t bits = 0;
+  double ber_white_box = 0.0;         // bits from the mean projection over S x R test images
+  double mean_repeat_ber_test = 0.0;  // the reference's figure, test images
+  double mean_repeat_ber_train = 0.0;  // ... train images
+  int64_t matched = 0;
+  double p_value = 1.0;
+  bool owned = false;
+  double significance = 1e-6;
+  std::vector<RemoteReading> remote;
+  std::string text() const;  // one "key value" line per figure
+};
+
 struct TrainOutcome {
   int64_t parameters = 0;
   double test_accuracy = 0.0;
   double seconds = 0.0;
   double images_per_second = 0.0;  // last epoch
+  int64_t best_epoch = 0;
+  std::string checkpoint;
+  VerificationReport verification;
 };
 
-// Loads the data, builds the model, trains and evaluates it, logging progress.
-TrainOutcome train_trial(const TrialConfig& config);
+// Loads the data, builds the model, trains (embedding the watermark when configured), verifies it and
+// writes the checkpoint to `checkpoint_path` (atomically).
+TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoint_path);
+
+struct VerifyOptions {
+  bool remote = false;
+  std::vector<double> h;           // empty: the checkpoint's config
+  int64_t images = 0;              // 0: the checkpoint's config
+  int64_t repeats = 0;             // 0: the checkpoint's config
+  std::string dataset_path;        // empty: where the checkpoint's config says
+};
+
+// Reads the watermark of a checkpoint back on its data set's test (and train) images.
+VerificationReport verify_checkpoint(const std::string& checkpoint_path, const VerifyOptions& options);
 
 }  // namespace signsweep::workers

@@ -26,7 +26,7 @@ expect() {
 }
 
 expect help 0 "Subcommands:" -- "$bin" --help
-for sub in train data list; do
+for sub in train verify data list; do
   expect "help-$sub" 0 "Usage: .*$sub" -- "$bin" "$sub" --help
 done
 expect version 0 "signsweep [0-9.]+ \(git [0-9a-f]{7,}|unknown" -- "$bin" --version
@@ -98,8 +98,37 @@ trainer:
   lr: 0.005
   threads: 1
 Y
-expect train-synthetic 0 "test_accuracy (0\.[89]|1\.0)" -- "$bin" train "$tmp/tiny.yaml"
+expect train-synthetic 0 "test_accuracy (0\.[89]|1\.0)" -- "$bin" train "$tmp/tiny.yaml" --out "$tmp/tiny.h5"
 expect data-fashion 0 "train +60000 images" -- "$bin" data "$src/experiments/quickstart.yaml"
+
+# ---- GradSigns: bad watermark settings, verify ----
+write_wm() {  # write_wm <file> <watermark mapping>
+  cat >"$1" <<Y
+dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}
+model: {name: small-cnn, width: 4, batch_norm: false}
+trainer: {epochs: 1, batch_size: 30, threads: 1}
+watermark: $2
+Y
+}
+write_wm "$tmp/lam.yaml" "{bits: 8, carriers: 6, lambda: -0.5}"
+expect lambda-negative 2 "lam.yaml:4:[0-9]+: watermark.lambda = '-0.5': must be >= 0" -- "$bin" train "$tmp/lam.yaml" --out "$tmp/x.h5"
+write_wm "$tmp/bits.yaml" "{bits: 0, carriers: 6}"
+expect bits-zero 2 "watermark.bits = '0': must be in \\[1, 4096\\]" -- "$bin" train "$tmp/bits.yaml" --out "$tmp/x.h5"
+write_wm "$tmp/carriers.yaml" "{bits: 8, carriers: 65}"
+expect carriers-too-many 2 "carriers.yaml: watermark.carriers = 65: must be in \\[1, 64\\]" -- "$bin" train "$tmp/carriers.yaml" --out "$tmp/x.h5"
+write_wm "$tmp/target.yaml" "{bits: 8, carriers: 6, target_class: 3}"
+expect target-out-of-range 2 "target.yaml: watermark.target_class = 3: must be in \\[0, 3\\)" -- "$bin" train "$tmp/target.yaml" --out "$tmp/x.h5"
+[[ ! -e $tmp/x.h5 ]] || { failed=$((failed + 1)); echo "FAIL: a rejected config left a checkpoint"; }
+
+write_wm "$tmp/ok.yaml" "{bits: 8, carriers: 6, lambda: 1.0, verify: {images: 20, repeats: 2, remote_images: 10, h: [0.001]}}"
+expect train-watermarked 0 "ber_white_box [01]\\.[0-9]+" -- "$bin" train "$tmp/ok.yaml" --out "$tmp/ok.h5"
+expect verify-white-box 0 "matched_bits [0-9]+" -- "$bin" verify "$tmp/ok.h5"
+expect verify-remote 0 "ber_remote h=0.001 [01]\\.[0-9]+ \\(70 queries\\)" -- "$bin" verify "$tmp/ok.h5" --remote --images 10
+expect verify-missing 2 "nothing.h5" -- "$bin" verify "$tmp/nothing.h5"
+printf 'not hdf5' >"$tmp/junk.h5"
+expect verify-not-hdf5 2 "junk.h5: not an HDF5 file" -- "$bin" verify "$tmp/junk.h5"
+expect verify-bad-h 2 "--h" -- "$bin" verify "$tmp/ok.h5" --remote --h -1
+expect verify-plain-model 2 "tiny.h5: the checkpoint carries no watermark" -- "$bin" verify "$tmp/tiny.h5"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

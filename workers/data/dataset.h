@@ -21,6 +21,9 @@ class Normalizer {
   Normalizer() = default;
   // Statistics of `unit_train`: the training images as float in [0,1], NCHW.
   Normalizer(Normalization kind, const torch::Tensor& unit_train);
+  // Given statistics (e.g. from a checkpoint).
+  Normalizer(Normalization kind, torch::Tensor mean, torch::Tensor inv_std)
+      : kind_(kind), mean_(std::move(mean)), inv_std_(std::move(inv_std)) {}
   // uint8 NCHW -> normalised float32 NCHW (one conversion, then in-place arithmetic).
   torch::Tensor apply(const ImageSet& images) const;
   // Normalises float images in [0,1] in place.

@@ -47,14 +47,14 @@ void register_models() {
                              }});
   model_registry().add(
       "small-cnn",
-      ModelEntry{"4 conv layers (+BatchNorm optional), for tests and quick runs",
+      ModelEntry{"4 conv layers (optional BatchNorm), 2 max pools, dense: for tests and quick runs",
                  [](const common::ConfigNode& node, ModelSpec& spec) {
                    spec.batch_norm = node.get<bool>("batch_norm", true);
                    spec.width = node.get<int64_t>("width", 32);
                    node.require(spec.width >= 1 && spec.width <= 1024, "width", "must be in [1, 1024]");
                  },
                  [](const ModelSpec& spec, const ImageShape& in, int64_t classes) -> Classifier {
-                   return std::make_shared<SmallCnnImpl>(in.channels, classes, spec.width, spec.batch_norm);
+                   return std::make_shared<SmallCnnImpl>(in, classes, spec.width, spec.batch_norm);
                  }});
 }
 

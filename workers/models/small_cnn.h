@@ -1,5 +1,7 @@
 // small-cnn: four 3x3 convolutions (width, width, 2*width, 2*width; optional BatchNorm), two 2x2 max
-// pools, global average pooling and a dense layer. Fast enough for tests and quick CPU runs.
+// pools, flatten and a dense layer. Fast enough for tests and quick CPU runs. Not a reference model:
+// BatchNorm uses PyTorch's momentum 0.1 (Keras' 0.99 leaves the running statistics near their initial
+// values for the first few hundred steps, which short runs cannot afford).
 #pragma once
 
 #include "workers/models/classifier.h"
@@ -8,7 +10,7 @@ namespace signsweep::workers {
 
 class SmallCnnImpl : public ClassifierImpl {
  public:
-  SmallCnnImpl(int64_t in_channels, int64_t num_classes, int64_t width, bool batch_norm);
+  SmallCnnImpl(const ImageShape& input, int64_t num_classes, int64_t width, bool batch_norm);
   torch::Tensor forward(const torch::Tensor& x) override;
   torch::nn::Linear& head() override { return fc_; }
 

@@ -1,10 +1,40 @@
 #include "workers/train/train_spec.h"
 
+#include <algorithm>
+
 #include "common/config.h"
 
 namespace signsweep::workers {
 
 const char* to_string(OptimizerKind k) { return k == OptimizerKind::kAdam ? "adam" : "sgd"; }
+
+double scheduled_lr(const TrainSpec& spec, int64_t epoch) {
+  double factor = 1.0;
+  for (const auto& [after, f] : spec.lr_steps)
+    if (epoch > after) factor = f;
+  return spec.lr * factor;
+}
+
+namespace {
+
+std::vector<std::pair<int64_t, double>> parse_lr_schedule(const common::ConfigNode& node) {
+  if (!node.has("lr_schedule")) return {};
+  // Either the word `reference` or a list of [epoch, factor] pairs.
+  if (!node.is_sequence("lr_schedule")) {
+    node.require(node.get<std::string>("lr_schedule") == "reference", "lr_schedule",
+                 "expected `reference` or a list of [epoch, factor] pairs");
+    return {{80, 0.1}, {120, 0.01}, {160, 1e-3}, {180, 5e-4}};
+  }
+  std::vector<std::pair<int64_t, double>> steps;
+  for (const auto& pair : node.get<std::vector<std::vector<double>>>("lr_schedule")) {
+    node.require(pair.size() == 2 && pair[0] >= 0 && pair[1] > 0, "lr_schedule", "each entry must be [epoch >= 0, factor > 0]");
+    steps.emplace_back(static_cast<int64_t>(pair[0]), pair[1]);
+  }
+  node.require(std::is_sorted(steps.begin(), steps.end()), "lr_schedule", "epochs must be increasing");
+  return steps;
+}
+
+}  // namespace
 
 TrainSpec parse_train_spec(const common::ConfigNode& node) {
   TrainSpec s;
@@ -16,6 +46,13 @@ TrainSpec parse_train_spec(const common::ConfigNode& node) {
   s.nesterov = node.get<bool>("nesterov", s.nesterov);
   s.weight_decay = node.get<double>("weight_decay", s.weight_decay);
   node.require(s.weight_decay >= 0.0, "weight_decay", "must be >= 0");
+  s.lr_steps = parse_lr_schedule(node);
+  const common::ConfigNode plateau = node.child_or_empty("reduce_on_plateau");
+  s.plateau_patience = plateau.get<int64_t>("patience", s.plateau_patience);
+  plateau.require(s.plateau_patience >= 0, "patience", "must be >= 0 (0 = off)");
+  s.plateau_factor = plateau.get<double>("factor", s.plateau_factor);
+  plateau.require(s.plateau_factor > 0.0 && s.plateau_factor < 1.0, "factor", "must be in (0, 1)");
+  s.min_lr = plateau.get<double>("min_lr", s.min_lr);
   s.epochs = node.get<int64_t>("epochs", s.epochs);
   node.require(s.epochs >= 1, "epochs", "must be >= 1");
   s.steps_per_epoch = node.get<int64_t>("steps_per_epoch", s.steps_per_epoch);
@@ -24,6 +61,12 @@ TrainSpec parse_train_spec(const common::ConfigNode& node) {
   node.require(s.batch_size >= 1, "batch_size", "must be >= 1");
   s.eval_batch_size = node.get<int64_t>("eval_batch_size", s.eval_batch_size);
   node.require(s.eval_batch_size >= 1, "eval_batch_size", "must be >= 1");
+  const common::ConfigNode select = node.child_or_empty("select_best");
+  s.select_best = select.get<bool>("enabled", node.has("select_best"));
+  s.validation_target = select.get<int64_t>("target_images", s.validation_target);
+  select.require(s.validation_target >= 1, "target_images", "must be >= 1");
+  s.validation_others = select.get<int64_t>("other_images", s.validation_others);
+  select.require(s.validation_others >= 0, "other_images", "must be >= 0");
   s.seed = node.get<uint64_t>("seed", s.seed);
   s.threads = node.get<int>("threads", s.threads);
   node.require(s.threads >= 0 && s.threads <= 1024, "threads", "must be in [0, 1024] (0 = every core)");

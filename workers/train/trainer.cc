@@ -14,19 +14,68 @@
 namespace signsweep::workers {
 namespace {
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, const TrainSpec& spec) {
-  if (spec.optimizer == OptimizerKind::kSgd)
-    return std::make_unique<torch::optim::SGD>(
-        model.parameters(), torch::optim::SGDOptions(spec.lr).momentum(spec.momentum).nesterov(spec.nesterov));
-  return std::make_unique<torch::optim::Adam>(model.parameters(), torch::optim::AdamOptions(spec.lr));
-}
-
 // Keras-style L2: weight_decay * sum(w^2) over every conv kernel (4-D parameter).
 torch::Tensor conv_kernel_l2(ClassifierImpl& model, double weight_decay) {
-  torch::Tensor sum = torch::zeros({});
+  std::vector<torch::Tensor> squares;
   for (const auto& p : model.parameters())
-    if (p.dim() == 4) sum = sum + p.pow(2).sum();
-  return sum * weight_decay;
+    if (p.dim() == 4) squares.push_back(p.pow(2).sum());
+  return torch::stack(squares).sum() * weight_decay;
+}
+
+// Validation images carved from the training split (reference: 50 target + 400 others), and the rest.
+struct CarvedSplits {
+  Split train;
+  Split validation;
+};
+
+CarvedSplits carve_validation(const Split& train, const TrainSpec& spec, int64_t target_class) {
+  const auto labels = train.label_vector();
+  std::vector<int64_t> target, others;
+  for (size_t i = 0; i < labels.size(); ++i) (labels[i] == target_class ? target : others).push_back(static_cast<int64_t>(i));
+  if (static_cast<int64_t>(target.size()) <= spec.validation_target || static_cast<int64_t>(others.size()) <= spec.validation_others)
+    throw DataError(fmt::format("training split too small to carve a validation split of {} target + {} other images",
+                                spec.validation_target, spec.validation_others));
+  std::mt19937_64 rng(spec.seed + 7);
+  std::shuffle(target.begin(), target.end(), rng);
+  std::shuffle(others.begin(), others.end(), rng);
+  std::vector<int64_t> val(target.begin(), target.begin() + spec.validation_target);
+  val.insert(val.end(), others.begin(), others.begin() + spec.validation_others);
+  std::vector<int64_t> rest(target.begin() + spec.validation_target, target.end());
+  rest.insert(rest.end(), others.begin() + spec.validation_others, others.end());
+  std::sort(rest.begin(), rest.end());
+  const auto take = [&](const std::vector<int64_t>& idx) {
+    const torch::Tensor t = torch::tensor(torch::ArrayRef<int64_t>(idx), torch::kInt64);
+    return Split{train.images.index_select(0, t), train.labels.index_select(0, t)};
+  };
+  return {take(rest), take(val)};
+}
+
+double mean_loss(ClassifierImpl& model, const Split& split, int64_t batch_size) {
+  const torch::NoGradGuard no_grad;
+  model.eval();
+  double sum = 0.0;
+  for (int64_t start = 0; start < split.size(); start += batch_size) {
+    const int64_t n = std::min(batch_size, split.size() - start);
+    sum += torch::cross_entropy_loss(model.forward(split.images.narrow(0, start, n)), split.labels.narrow(0, start, n), {},
+                                     at::Reduction::Sum)
+               .item<double>();
+  }
+  return sum / static_cast<double>(split.size());
+}
+
+std::vector<torch::Tensor> snapshot(ClassifierImpl& model) {
+  const torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> state;
+  for (const auto& p : model.parameters()) state.push_back(p.detach().clone());
+  for (const auto& b : model.buffers()) state.push_back(b.detach().clone());
+  return state;
+}
+
+void restore(ClassifierImpl& model, const std::vector<torch::Tensor>& state) {
+  const torch::NoGradGuard no_grad;
+  size_t i = 0;
+  for (auto& p : model.parameters()) p.copy_(state[i++]);
+  for (auto& b : model.buffers()) b.copy_(state[i++]);
 }
 
 }  // namespace
@@ -35,6 +84,38 @@ void seed_and_set_threads(const TrainSpec& spec) {
   const int threads = spec.threads > 0 ? spec.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);  // defaults to 1 on these VMs (toolchain.md)
   torch::manual_seed(spec.seed);
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, const TrainSpec& spec) {
+  if (spec.optimizer == OptimizerKind::kSgd)
+    return std::make_unique<torch::optim::SGD>(
+        model.parameters(), torch::optim::SGDOptions(spec.lr).momentum(spec.momentum).nesterov(spec.nesterov));
+  // Keras Adam: epsilon 1e-7 (PyTorch's default is 1e-8).
+  return std::make_unique<torch::optim::Adam>(model.parameters(), torch::optim::AdamOptions(spec.lr).eps(1e-7));
+}
+
+StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const Batch& batch,
+                      const GradSigns* gradsigns, double weight_decay) {
+  optimizer.zero_grad();
+  StepOutput out;
+  if (gradsigns != nullptr) {
+    const torch::Tensor x = batch.x.detach().requires_grad_(true);
+    out.logits = model.forward(x);
+    const torch::Tensor ce_sum = torch::cross_entropy_loss(out.logits, batch.y, {}, at::Reduction::Sum);
+    out.reg = gradsigns->regularizer(x, batch.y, ce_sum);
+    out.loss = ce_sum / static_cast<double>(batch.y.size(0)) + gradsigns->lambda() * out.reg;
+  } else {
+    out.logits = model.forward(batch.x);
+    out.loss = torch::cross_entropy_loss(out.logits, batch.y);
+    out.reg = torch::zeros({}, out.loss.options());
+  }
+  if (weight_decay > 0.0) out.loss = out.loss + conv_kernel_l2(model, weight_decay);
+  out.loss.backward();
+  optimizer.step();
+  out.loss = out.loss.detach();
+  out.reg = out.reg.detach();
+  out.logits = out.logits.detach();
+  return out;
 }
 
 double evaluate_accuracy(ClassifierImpl& model, const Split& split, int64_t batch_size) {
@@ -49,53 +130,100 @@ double evaluate_accuracy(ClassifierImpl& model, const Split& split, int64_t batc
   return split.size() > 0 ? static_cast<double>(correct) / static_cast<double>(split.size()) : 0.0;
 }
 
-TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, const TrainSpec& spec) {
+TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, const TrainSpec& spec,
+                             const EmbedOptions& embed) {
   const auto start = std::chrono::steady_clock::now();
+  const GradSigns* gs = embed.gradsigns;
+  const int64_t target_class = gs != nullptr ? gs->target_class() : 0;
+  const CarvedSplits carved = spec.select_best ? carve_validation(dataset.train, spec, target_class)
+                                               : CarvedSplits{dataset.train, Split{}};
+  const Split& train = carved.train;
   auto optimizer = make_optimizer(model, spec);
+
   SamplerOptions sampler_options;
   sampler_options.batch_size = spec.batch_size;
   sampler_options.seed = spec.seed;
-  BatchSampler sampler(dataset.train.label_vector(), sampler_options);
-  Batcher batcher(dataset.train, dataset.augment, spec.seed + 1);
+  if (gs != nullptr) {
+    sampler_options.target_class = gs->target_class();
+    sampler_options.target_per_batch = embed.target_per_batch;
+  }
+  BatchSampler sampler(train.label_vector(), sampler_options);
+  Batcher batcher(train, dataset.augment, spec.seed + 1);
   const int64_t steps = spec.steps_per_epoch > 0 ? spec.steps_per_epoch : sampler.batches_per_epoch();
+  // Bit accuracy for selection and the epoch line: validation target images, else test target images.
+  const torch::Tensor bit_pool = gs == nullptr ? torch::Tensor()
+                                 : spec.select_best ? target_images(carved.validation, target_class, spec.validation_target, 0)
+                                                    : target_images(dataset.test, target_class, 50, 0);
 
   TrainResult result;
+  double plateau_factor = 1.0, best_monitored = INFINITY, best_score = -INFINITY;
+  int64_t epochs_without_improvement = 0;
+  std::vector<torch::Tensor> best_state;
   for (int64_t epoch = 1; epoch <= spec.epochs; ++epoch) {
+    const double lr = std::max(scheduled_lr(spec, epoch) * plateau_factor, std::min(spec.min_lr, spec.lr));
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     common::Progress progress(fmt::format("epoch {}/{}", epoch, spec.epochs), steps);
     model.train();
-    double loss_sum = 0.0;
-    int64_t correct = 0, seen = 0;
+    torch::Tensor loss_sum = torch::zeros({}), reg_sum = torch::zeros({}), correct = torch::zeros({}, torch::kInt64);
+    int64_t seen = 0;
     for (int64_t step = 0; step < steps; ++step) {
       // ---- TRAINING SECTION BEGIN ----
       const Batch batch = batcher.gather(sampler.next_batch());
-      optimizer->zero_grad();
-      const torch::Tensor logits = model.forward(batch.x);
-      torch::Tensor loss = torch::cross_entropy_loss(logits, batch.y);
-      if (spec.weight_decay > 0.0) loss = loss + conv_kernel_l2(model, spec.weight_decay);
-      loss.backward();
-      optimizer->step();
+      const StepOutput out = train_step(model, *optimizer, batch, gs, spec.weight_decay);
       // ---- TRAINING SECTION END ----
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value))
-        throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", loss_value, epoch, step + 1));
-      loss_sum += loss_value;
-      correct += logits.argmax(1).eq(batch.y).sum().item<int64_t>();
+      loss_sum += out.loss;  // stays on the device: no sync per step
+      reg_sum += out.reg;
+      correct += out.logits.argmax(1).eq(batch.y).sum();
       seen += batch.y.size(0);
-      progress.update(step + 1, fmt::format("loss {:.4f} | {:.0f} img/s", loss_sum / static_cast<double>(step + 1),
-                                            static_cast<double>(seen) / progress.elapsed_seconds()));
+      if (progress.wants_update(step + 1)) {
+        const double mean = loss_sum.item<double>() / static_cast<double>(step + 1);
+        if (!std::isfinite(mean))
+          throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", mean, epoch, step + 1));
+        progress.update(step + 1, fmt::format("loss {:.4f} | {:.0f} img/s", mean, static_cast<double>(seen) / progress.elapsed_seconds()));
+      }
     }
     EpochStats stats;
     stats.epoch = epoch;
-    stats.loss = loss_sum / static_cast<double>(steps);
-    stats.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    stats.lr = lr;
+    stats.loss = loss_sum.item<double>() / static_cast<double>(steps);
+    if (!std::isfinite(stats.loss)) throw Error(fmt::format("training diverged: loss is {} in epoch {}", stats.loss, epoch));
+    stats.reg = reg_sum.item<double>() / static_cast<double>(steps);
+    stats.train_accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(seen);
     stats.images_per_second = static_cast<double>(seen) / progress.elapsed_seconds();
-    stats.lr = spec.lr;
+    // ---- after the fence: evaluation, selection, plateau ----
     stats.test_accuracy = evaluate_accuracy(model, dataset.test, spec.eval_batch_size);
-    progress.finish(fmt::format("loss {:.4f} train acc {:.4f} test acc {:.4f} | {:.0f} img/s", stats.loss,
-                                stats.train_accuracy, stats.test_accuracy, stats.images_per_second));
+    if (gs != nullptr) stats.bit_accuracy = 1.0 - extract_white_box(model, *gs, bit_pool, bit_pool.size(0), 1, 0).ber;
+    double monitored = stats.loss;
+    if (spec.select_best) {
+      stats.validation_accuracy = evaluate_accuracy(model, carved.validation, spec.eval_batch_size);
+      const double score = stats.validation_accuracy + (gs != nullptr ? 0.5 * stats.bit_accuracy : 0.0);
+      if (score > best_score) {
+        best_score = score;
+        best_state = snapshot(model);
+        result.best_epoch = epoch;
+      }
+      monitored = mean_loss(model, carved.validation, spec.eval_batch_size);
+    }
+    if (spec.plateau_patience > 0) {
+      if (monitored < best_monitored) {
+        best_monitored = monitored;
+        epochs_without_improvement = 0;
+      } else if (++epochs_without_improvement >= spec.plateau_patience) {
+        plateau_factor *= spec.plateau_factor;
+        epochs_without_improvement = 0;
+      }
+    }
+    progress.finish(fmt::format("loss {:.4f}{} train acc {:.4f} test acc {:.4f}{} | lr {:.2g} | {:.0f} img/s", stats.loss,
+                                gs != nullptr ? fmt::format(" (wm {:.4f})", stats.reg) : "", stats.train_accuracy,
+                                stats.test_accuracy, gs != nullptr ? fmt::format(" bit acc {:.4f}", stats.bit_accuracy) : "",
+                                lr, stats.images_per_second));
     result.epochs.push_back(stats);
   }
-  result.test_accuracy = result.epochs.back().test_accuracy;
+  if (spec.select_best && result.best_epoch != spec.epochs) {
+    restore(model, best_state);
+    spdlog::info("model selection: keeping epoch {} (best accuracy + 0.5 * bit accuracy on validation)", result.best_epoch);
+  }
+  if (!spec.select_best) result.best_epoch = spec.epochs;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -1,36 +1,61 @@
-// The training loop (llm.c shape): build the optimiser, then per epoch a fenced training section
-// (batch, forward, loss, backward, step) and, after the fence, evaluation and one progress line.
+// The training loop (llm.c shape): build the optimiser and samplers, then per epoch a fenced training
+// section (batch, forward, task loss + watermark term, backward, step) and, after the fence, evaluation,
+// model selection, the lr schedule and one progress line.
 // Thread-safety: one trainer per thread; uses LibTorch's intra-op threads.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "workers/data/dataset.h"
+#include "workers/gradsigns/gradsigns.h"
 #include "workers/models/classifier.h"
 #include "workers/train/train_spec.h"
 
 namespace signsweep::workers {
 
+struct EmbedOptions {
+  const GradSigns* gradsigns = nullptr;  // null: plain training
+  int64_t target_per_batch = 10;         // target-class images in every batch
+};
+
 struct EpochStats {
   int64_t epoch = 0;  // 1-based
-  double loss = 0.0;  // mean training loss
+  double loss = 0.0;  // mean total training loss
+  double reg = 0.0;   // mean watermark term (without lambda)
   double train_accuracy = 0.0;
   double test_accuracy = 0.0;
+  double validation_accuracy = 0.0;  // when select_best
+  double bit_accuracy = 0.0;         // white-box, on validation (select_best) or test target images
   double images_per_second = 0.0;
   double lr = 0.0;
 };
 
 struct TrainResult {
   std::vector<EpochStats> epochs;
-  double test_accuracy = 0.0;
+  int64_t best_epoch = 0;  // the epoch whose weights the model holds at the end
   double seconds = 0.0;
 };
 
 // Seeds LibTorch and sets its thread count from the spec: call before building the model.
 void seed_and_set_threads(const TrainSpec& spec);
 
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, const TrainSpec& spec);
+
+// One optimisation step on `batch` (the fenced section): CE (+ lambda * GradSigns term, one forward and
+// the double backward) (+ L2 on conv kernels), backward, step. Returns {loss, reg, logits} without a
+// device sync (tensors).
+struct StepOutput {
+  torch::Tensor loss;
+  torch::Tensor reg;
+  torch::Tensor logits;
+};
+StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const Batch& batch,
+                      const GradSigns* gradsigns, double weight_decay);
+
 // Trains `model` on dataset.train; evaluates on dataset.test after every epoch.
-TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, const TrainSpec& spec);
+TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, const TrainSpec& spec,
+                             const EmbedOptions& embed = {});
 
 // Top-1 accuracy in inference mode, in batches of `batch_size`.
 double evaluate_accuracy(ClassifierImpl& model, const Split& split, int64_t batch_size);

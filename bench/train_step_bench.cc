@@ -1,0 +1,66 @@
+// The training step, C++ side of bench/compare_train_step.sh (PyTorch eager is train_step_eager.py,
+// timed the same way): batch 128 of 3x32x32, 10 classes, Adam; plain step and GradSigns step (13 target
+// images per batch, N=64 bits, C=384 carriers, lambda 0.3); resnet20 and small-cnn; 1 and 2 threads.
+// Each cell: 3 warm-up steps, then the median of `--steps` timed steps (default 20).
+// Output: one CSV line per cell: impl,model,threads,step,median_ms,images_per_s
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "workers/gradsigns/gradsigns.h"
+#include "workers/registry.h"
+#include "workers/train/trainer.h"
+
+namespace {
+
+using namespace signsweep::workers;  // NOLINT: a benchmark main
+
+constexpr int64_t kBatch = 128;
+constexpr int64_t kTargets = 13;
+
+double median_step_ms(const std::string& model_name, int threads, bool gradsigns, int steps) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(0);
+  const ImageShape shape{3, 32, 32};
+  ModelSpec spec;
+  spec.name = model_name;
+  const Classifier model = build_model(spec, shape, 10);
+  model->train();
+  TrainSpec ts;
+  auto optimizer = make_optimizer(*model, ts);
+  const auto secrets = generate_secrets(64, 384, 0, shape, 10, FlattenOrder::kNhwc, 0);
+  const GradSigns gs(secrets, shape, 0.3);
+  Batch batch{torch::randn({kBatch, 3, 32, 32}), torch::randint(1, 10, {kBatch}, torch::kInt64)};
+  batch.y.narrow(0, 0, kTargets).fill_(0);
+  std::vector<double> ms;
+  for (int i = 0; i < steps + 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const StepOutput out = train_step(*model, *optimizer, batch, gradsigns ? &gs : nullptr, 0.0);
+    out.loss.item<float>();  // the same sync point as the Python side
+    const double elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (i >= 3) ms.push_back(elapsed);
+  }
+  std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int steps = 20;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--steps") == 0) steps = std::max(1, std::atoi(argv[i + 1]));
+  register_builtins();
+  for (const char* model : {"small-cnn", "resnet20"})
+    for (const int threads : {1, 2})
+      for (const bool gradsigns : {false, true}) {
+        const double ms = median_step_ms(model, threads, gradsigns, steps);
+        std::printf("c++,%s,%d,%s,%.2f,%.1f\n", model, threads, gradsigns ? "gradsigns" : "plain", ms,
+                    1000.0 * kBatch / ms);
+        std::fflush(stdout);
+      }
+  return 0;
+}

@@ -1,0 +1,37 @@
+#include "workers/gradsigns/verdict.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace signsweep::workers {
+
+double binomial_tail_p_value(int64_t matched, int64_t bits) {
+  if (matched <= 0) return 1.0;
+  if (matched > bits) return 0.0;
+  // log C(n, i) - n log 2, summed with log-sum-exp from the largest term.
+  const double n = static_cast<double>(bits);
+  std::vector<double> logs;
+  for (int64_t i = matched; i <= bits; ++i) {
+    const double k = static_cast<double>(i);
+    logs.push_back(std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1) - n * std::log(2.0));
+  }
+  const double top = *std::max_element(logs.begin(), logs.end());
+  double sum = 0.0;
+  for (const double l : logs) sum += std::exp(l - top);
+  return std::min(1.0, std::exp(top + std::log(sum)));
+}
+
+Verdict decide(const std::vector<int64_t>& extracted, const std::vector<int64_t>& signature, double significance) {
+  if (extracted.size() != signature.size()) throw std::invalid_argument("extracted and signature lengths differ");
+  Verdict v;
+  v.bits = static_cast<int64_t>(signature.size());
+  for (size_t i = 0; i < signature.size(); ++i) v.matched += extracted[i] == signature[i];
+  v.ber = v.bits > 0 ? 1.0 - static_cast<double>(v.matched) / static_cast<double>(v.bits) : 0.0;
+  v.p_value = binomial_tail_p_value(v.matched, v.bits);
+  v.significance = significance;
+  v.owned = v.p_value <= significance;
+  return v;
+}
+
+}  // namespace signsweep::workers

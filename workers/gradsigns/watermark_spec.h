@@ -1,0 +1,37 @@
+// What a `watermark:` section says, validated. Absent section: a plain (non-watermarked) model.
+// Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "workers/gradsigns/secrets.h"
+
+namespace signsweep::common {
+class ConfigNode;
+}
+
+namespace signsweep::workers {
+
+struct WatermarkSpec {
+  bool enabled = false;
+  int64_t bits = 16;        // N (reference default 16; released model 64)
+  int64_t carriers = 64;    // C (reference default 64; released model 384)
+  double lambda = 0.3;      // reference default
+  int64_t target_class = 0;
+  uint64_t seed = 0;        // secrets (signature, carriers, key)
+  FlattenOrder order = FlattenOrder::kNhwc;
+  int64_t target_per_batch = 10;  // k target images in every training batch (reference: 10 of 100)
+  // Verification (white-box: S images x R repeats; remote: S images, one query set per step h).
+  int64_t verify_images = 50;
+  int64_t verify_repeats = 20;
+  int64_t remote_images = 50;
+  std::vector<double> remote_h = {1e-4};
+  bool remote_float64 = false;  // the API computes in float64 (a real API: float32)
+  double significance = 1e-6;   // ownership verdict
+};
+
+WatermarkSpec parse_watermark_spec(const common::ConfigNode& node);
+
+}  // namespace signsweep::workers
