@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "common/allocator.h"
 #include "workers/data/dataset.h"
 #include "workers/data/sampling.h"
 #include "workers/registry.h"
@@ -75,6 +76,7 @@ BENCHMARK(BM_LoadCifar10Jpeg)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_Batch)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 int main(int argc, char** argv) {
+  signsweep::common::keep_freed_memory_for_reuse();
   signsweep::workers::register_builtins();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -1,15 +1,18 @@
 // The training step, C++ side of bench/compare_train_step.sh (PyTorch eager is train_step_eager.py,
 // timed the same way): batch 128 of 3x32x32, 10 classes, Adam; plain step and GradSigns step (13 target
 // images per batch, N=64 bits, C=384 carriers, lambda 0.3); resnet20 and small-cnn; 1 and 2 threads.
-// Each cell: 3 warm-up steps, then the median of `--steps` timed steps (default 20).
+// Each cell: 3 warm-up steps, then the median of `--steps` timed steps (default 20); --model and
+// --threads select cells.
 // Output: one CSV line per cell: impl,model,threads,step,median_ms,images_per_s
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "common/allocator.h"
 #include "workers/gradsigns/gradsigns.h"
 #include "workers/registry.h"
 #include "workers/train/trainer.h"
@@ -29,12 +32,14 @@ double median_step_ms(const std::string& model_name, int threads, bool gradsigns
   spec.name = model_name;
   const Classifier model = build_model(spec, shape, 10);
   model->train();
-  TrainSpec ts;
+  TrainSpec ts;  // memory_format auto, as the trainer: channels-last for plain steps, NCHW with GradSigns
+  const torch::MemoryFormat format = prepare_memory_format(*model, ts.memory_format, gradsigns);
   auto optimizer = make_optimizer(*model, ts);
   const auto secrets = generate_secrets(64, 384, 0, shape, 10, FlattenOrder::kNhwc, 0);
   const GradSigns gs(secrets, shape, 0.3);
   Batch batch{torch::randn({kBatch, 3, 32, 32}), torch::randint(1, 10, {kBatch}, torch::kInt64)};
   batch.y.narrow(0, 0, kTargets).fill_(0);
+  batch.x = batch.x.contiguous(format);
   std::vector<double> ms;
   for (int i = 0; i < steps + 3; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -51,12 +56,19 @@ double median_step_ms(const std::string& model_name, int threads, bool gradsigns
 
 int main(int argc, char** argv) {
   int steps = 20;
-  for (int i = 1; i + 1 < argc; ++i)
+  std::string only_model, only_threads;  // --model NAME / --threads N: one row of the table
+  for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--steps") == 0) steps = std::max(1, std::atoi(argv[i + 1]));
+    if (std::strcmp(argv[i], "--model") == 0) only_model = argv[i + 1];
+    if (std::strcmp(argv[i], "--threads") == 0) only_threads = argv[i + 1];
+  }
+  if (std::getenv("SIGNSWEEP_DEFAULT_MALLOC") == nullptr) signsweep::common::keep_freed_memory_for_reuse();
   register_builtins();
   for (const char* model : {"small-cnn", "resnet20"})
     for (const int threads : {1, 2})
       for (const bool gradsigns : {false, true}) {
+        if ((!only_model.empty() && only_model != model) || (!only_threads.empty() && only_threads != std::to_string(threads)))
+          continue;
         const double ms = median_step_ms(model, threads, gradsigns, steps);
         std::printf("c++,%s,%d,%s,%.2f,%.1f\n", model, threads, gradsigns ? "gradsigns" : "plain", ms,
                     1000.0 * kBatch / ms);

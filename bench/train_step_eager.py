@@ -117,9 +117,15 @@ def median_step_ms(model_name, threads, gradsigns, steps):
 
 
 def main():
-    steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 20
+    def arg(name, default):
+        return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+    steps = int(arg("--steps", 20))
+    only_model, only_threads = arg("--model", None), arg("--threads", None)
     for model in ("small-cnn", "resnet20"):
         for threads in (1, 2):
+            if (only_model and only_model != model) or (only_threads and int(only_threads) != threads):
+                continue
             for gradsigns in (False, True):
                 ms = median_step_ms(model, threads, gradsigns, steps)
                 print(f"eager,{model},{threads},{'gradsigns' if gradsigns else 'plain'},{ms:.2f},{1000 * BATCH / ms:.1f}", flush=True)

@@ -48,6 +48,9 @@ signsweep_require(fmt_FOUND "fmt" "libfmt-dev")
 find_package(spdlog QUIET CONFIG)
 signsweep_require(spdlog_FOUND "spdlog" "libspdlog-dev")
 
+find_package(nlohmann_json QUIET CONFIG)
+signsweep_require(nlohmann_json_FOUND "nlohmann-json" "nlohmann-json3-dev")
+
 find_package(PkgConfig QUIET)
 signsweep_require(PKG_CONFIG_FOUND "pkg-config" "pkg-config")
 pkg_check_modules(MATIO QUIET IMPORTED_TARGET matio)

@@ -45,8 +45,17 @@ int cmd_train(const std::string& config_path, std::string checkpoint_path) {
   return 0;
 }
 
-int cmd_verify(const std::string& checkpoint_path, const workers::VerifyOptions& options) {
-  std::cout << workers::verify_checkpoint(checkpoint_path, options).text();
+int cmd_verify(const std::string& checkpoint_path, workers::KerasVerifyOptions keras) {
+  if (keras.model_path.empty()) {
+    if (checkpoint_path.empty()) throw ConfigError("verify: give a checkpoint, or --keras with --keys and --data");
+    std::cout << workers::verify_checkpoint(checkpoint_path, keras.verify).text();
+    return 0;
+  }
+  if (!checkpoint_path.empty()) throw ConfigError("verify: give either a checkpoint or --keras, not both");
+  if (keras.keys_dir.empty() || keras.data_dir.empty()) throw ConfigError("verify --keras needs --keys <dir> and --data <dir>");
+  const workers::KerasVerifyReport r = workers::verify_keras_model(keras);
+  std::cout << fmt::format("test_accuracy {:.4f}\ntest_images {}\n", r.test_accuracy, r.test_images)
+            << r.verification.text();
   return 0;
 }
 
@@ -81,10 +90,19 @@ int run_cli(int argc, char** argv) {
   train->add_option("config", config_path, "trial config YAML, e.g. experiments/quickstart.yaml")->required();
   train->add_option("--out", checkpoint_path, "checkpoint file (HDF5) [default: runs/<config name>.h5]");
 
-  workers::VerifyOptions verify_options;
-  auto* verify = app.add_subcommand("verify", "Read the watermark of a checkpoint back (white-box; --remote adds the "
-                                              "prediction-API reading)");
-  verify->add_option("checkpoint", checkpoint_path, "checkpoint written by `signsweep train`")->required()->check(CLI::ExistingFile);
+  workers::KerasVerifyOptions keras;
+  workers::VerifyOptions& verify_options = keras.verify;
+  auto* verify = app.add_subcommand("verify", "Read the watermark of a checkpoint (or of a Keras model with the "
+                                              "reference's key files) back: white-box; --remote adds the prediction API");
+  verify->add_option("checkpoint", checkpoint_path, "checkpoint written by `signsweep train`")->check(CLI::ExistingFile);
+  verify->add_option("--keras", keras.model_path, "a Keras ResNet-20 v1 HDF5 file (the GradSigns reference's)")
+      ->check(CLI::ExistingFile);
+  verify->add_option("--keys", keras.keys_dir, "with --keras: folder of wm.npy, embed_key.npy, grad_select.npy")
+      ->check(CLI::ExistingDirectory);
+  verify->add_option("--data", keras.data_dir, "with --keras: image-folder root of CIFAR-10 (train/, test/)")
+      ->check(CLI::ExistingDirectory);
+  verify->add_option("--target-class", keras.target_class, "with --keras: the watermark's target class")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   verify->add_flag("--remote", verify_options.remote, "also verify through the prediction API (finite differences)");
   verify->add_option("--h", verify_options.h, "finite-difference steps for --remote [default: the config's]")
       ->delimiter(',')->check(CLI::PositiveNumber);
@@ -116,7 +134,7 @@ int run_cli(int argc, char** argv) {
     common::init_logging(/*rank=*/0, log_level);
     workers::register_builtins();
     if (*train) return cmd_train(config_path, checkpoint_path);
-    if (*verify) return cmd_verify(checkpoint_path, verify_options);
+    if (*verify) return cmd_verify(checkpoint_path, keras);
     if (*data) return cmd_data(config_path);
     if (*list) return cmd_list();
     return 2;

@@ -12,7 +12,7 @@ readonly PACKAGES=(
   prometheus-cpp-dev libgtest-dev
   # small well-kept libraries
   libcli11-dev libspdlog-dev libfmt-dev libmatio-dev libturbojpeg0-dev libpng-dev zlib1g-dev
-  libbenchmark-dev
+  libbenchmark-dev nlohmann-json3-dev
   # the embedded default data set
   dataset-fashion-mnist
 )

@@ -4,6 +4,7 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -59,6 +60,28 @@ std::vector<std::string> split_path(const std::string& path) {
     start = end + 1;
   }
   return parts;
+}
+
+// Reads a string attribute or dataset in the type it was stored with: variable or fixed length, ASCII or
+// UTF-8 (Keras writes ASCII; HDF5 refuses to convert between the two character sets).
+template <typename Reader>
+std::string read_stored_string(hid file_type, Reader read) {
+  const Handle mem(H5Tcopy(H5T_C_S1));
+  H5Tset_cset(mem.id(), H5Tget_cset(file_type));
+  if (H5Tis_variable_str(file_type) > 0) {
+    H5Tset_size(mem.id(), H5T_VARIABLE);
+    char* ptr = nullptr;
+    if (read(mem.id(), static_cast<void*>(&ptr)) < 0) return "\x01failed";
+    std::string s = ptr ? ptr : "";
+    H5free_memory(ptr);
+    return s;
+  }
+  const size_t size = H5Tget_size(file_type);
+  H5Tset_size(mem.id(), size);
+  std::string s(size, '\0');
+  if (read(mem.id(), static_cast<void*>(s.data())) < 0) return "\x01failed";
+  s.resize(std::min(s.size(), s.find('\0')));
+  return s;
 }
 
 Handle string_type() {
@@ -230,11 +253,14 @@ std::vector<int64_t> File::read_int64s(const std::string& p) const {
 }
 
 std::string File::read_string(const std::string& object_path) const {
-  const Handle type = string_type();
-  char* ptr = nullptr;
-  read_raw(object_path, type.id(), &ptr, 1);
-  std::string s = ptr ? ptr : "";
-  H5free_memory(ptr);
+  const Handle ds(H5Dopen2(file_.id(), object_path.c_str(), H5P_DEFAULT));
+  if (ds.id() < 0) fail(object_path, "open dataset");
+  const Handle type(H5Dget_type(ds.id()));
+  if (H5Tget_class(type.id()) != H5T_STRING) fail(object_path, "read string (not a string dataset)");
+  std::string s = read_stored_string(type.id(), [&](hid mem, void* buf) {
+    return H5Dread(ds.id(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  });
+  if (s == "\x01failed") fail(object_path, "read string");
   return s;
 }
 
@@ -296,11 +322,10 @@ std::string File::string_attribute(const std::string& object_path, const std::st
   const Handle obj = open_object(object_path);
   const Handle attr(H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT));
   if (attr.id() < 0) fail(object_path, "open attribute " + name);
-  const Handle type = string_type();
-  char* ptr = nullptr;
-  if (H5Aread(attr.id(), type.id(), &ptr) < 0) fail(object_path, "read attribute " + name);
-  std::string s = ptr ? ptr : "";
-  H5free_memory(ptr);
+  const Handle type(H5Aget_type(attr.id()));
+  if (H5Tget_class(type.id()) != H5T_STRING) fail(object_path, "read attribute " + name + " (not a string)");
+  std::string s = read_stored_string(type.id(), [&](hid mem, void* buf) { return H5Aread(attr.id(), mem, buf); });
+  if (s == "\x01failed") fail(object_path, "read attribute " + name);
   return s;
 }
 

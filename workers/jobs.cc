@@ -12,6 +12,7 @@
 #include "workers/data/dataset.h"
 #include "workers/gradsigns/gradsigns.h"
 #include "workers/gradsigns/verdict.h"
+#include "workers/keras_import.h"
 #include "workers/models/classifier.h"
 #include "workers/train/trainer.h"
 
@@ -53,14 +54,24 @@ VerificationReport verify_model(ClassifierImpl& model, const GradSigns& gs, cons
   return r;
 }
 
-Dataset load_dataset_logged(const DatasetSpec& spec) {
+struct TimedDataset {
+  Dataset dataset;
+  double seconds = 0.0;
+};
+
+TimedDataset load_dataset_timed(const DatasetSpec& spec) {
   const auto start = std::chrono::steady_clock::now();
-  Dataset ds = prepare_dataset(load_raw_dataset(spec), spec);
+  TimedDataset t{prepare_dataset(load_raw_dataset(spec), spec)};
+  t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return t;
+}
+
+Dataset load_dataset_logged(const DatasetSpec& spec) {
+  TimedDataset t = load_dataset_timed(spec);
+  const Dataset& ds = t.dataset;
   spdlog::info("dataset {}: {} train / {} test images of {} in {:.2f} s ({:.0f} MiB)", ds.name, ds.train.size(),
-               ds.test.size(), to_string(ds.shape),
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-               static_cast<double>(ds.bytes()) / (1 << 20));
-  return ds;
+               ds.test.size(), to_string(ds.shape), t.seconds, static_cast<double>(ds.bytes()) / (1 << 20));
+  return std::move(t.dataset);
 }
 
 }  // namespace
@@ -77,10 +88,10 @@ std::string VerificationReport::text() const {
 }
 
 DatasetSummary describe_dataset(const DatasetSpec& spec) {
-  const auto start = std::chrono::steady_clock::now();
-  const Dataset ds = prepare_dataset(load_raw_dataset(spec), spec);
+  const TimedDataset t = load_dataset_timed(spec);
+  const Dataset& ds = t.dataset;
   DatasetSummary s;
-  s.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  s.load_seconds = t.seconds;
   s.bytes = ds.bytes();
   s.text = fmt::format(
       "dataset        {}\nsource         {}\nimage shape    {} (CxHxW)\nclasses        {}: {}\n"
@@ -153,6 +164,39 @@ VerificationReport verify_checkpoint(const std::string& checkpoint_path, const V
   if (options.repeats > 0) spec.verify_repeats = options.repeats;
   const GradSigns gs(*m.secrets, m.input_shape, m.lambda);
   return verify_model(*m.model, gs, ds, spec, options.remote);
+}
+
+}  // namespace signsweep::workers
+
+namespace signsweep::workers {
+
+KerasVerifyReport verify_keras_model(const KerasVerifyOptions& options) {
+  TrainSpec threads;
+  seed_and_set_threads(threads);
+  const ImportedModel imported = import_keras_resnet20(options.model_path);
+  spdlog::info("imported {}: resnet20, {} parameters, input {}, {} classes", options.model_path,
+               count_parameters(*imported.model), to_string(imported.input_shape), imported.num_classes);
+  const WatermarkSecrets secrets =
+      load_reference_secrets(options.keys_dir, imported.input_shape, imported.num_classes, options.target_class);
+  DatasetSpec data;
+  data.name = "image-folder";
+  data.path = options.data_dir;
+  data.channels = imported.input_shape.channels;
+  data.normalization = Normalization::kPerPixelMean;  // the reference's preprocessing
+  const Dataset ds = load_dataset_logged(data);
+  if (ds.shape != imported.input_shape || ds.num_classes != imported.num_classes)
+    throw DataError(fmt::format("{}: images are {} in {} classes but the model takes {} in {}", options.data_dir,
+                                to_string(ds.shape), ds.num_classes, to_string(imported.input_shape), imported.num_classes));
+  KerasVerifyReport r;
+  r.test_accuracy = evaluate_accuracy(*imported.model, ds.test, 1000);
+  r.test_images = ds.test.size();
+  WatermarkSpec spec;
+  spec.remote_h = options.verify.h.empty() ? std::vector<double>{1e-1, 1e-2, 1e-3, 1e-4} : options.verify.h;
+  if (options.verify.images > 0) spec.verify_images = spec.remote_images = options.verify.images;
+  if (options.verify.repeats > 0) spec.verify_repeats = options.verify.repeats;
+  const GradSigns gs(secrets, imported.input_shape, 0.0);
+  r.verification = verify_model(*imported.model, gs, ds, spec, options.verify.remote);
+  return r;
 }
 
 }  // namespace signsweep::workers

@@ -2,10 +2,12 @@
 // log quiet (warnings and errors only).
 #include <gtest/gtest.h>
 
+#include "common/allocator.h"
 #include "common/log.h"
 #include "workers/registry.h"
 
 int main(int argc, char** argv) {
+  signsweep::common::keep_freed_memory_for_reuse();
   ::testing::InitGoogleTest(&argc, argv);
   signsweep::common::init_logging(0, "warn");
   signsweep::workers::register_builtins();

@@ -68,6 +68,8 @@ TrainSpec parse_train_spec(const common::ConfigNode& node) {
   s.validation_others = select.get<int64_t>("other_images", s.validation_others);
   select.require(s.validation_others >= 0, "other_images", "must be >= 0");
   s.seed = node.get<uint64_t>("seed", s.seed);
+  const std::string format = node.get_choice("memory_format", {"auto", "nchw", "channels_last"}, "auto");
+  s.memory_format = format == "nchw" ? MemoryFormat::kNchw : format == "channels_last" ? MemoryFormat::kChannelsLast : MemoryFormat::kAuto;
   s.threads = node.get<int>("threads", s.threads);
   node.require(s.threads >= 0 && s.threads <= 1024, "threads", "must be in [0, 1024] (0 = every core)");
   return s;

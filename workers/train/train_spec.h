@@ -14,6 +14,11 @@ namespace signsweep::workers {
 
 enum class OptimizerKind { kAdam, kSgd };
 
+// Memory layout of activations and conv weights while training. Measured on the CPU (oneDNN): channels-last
+// makes the plain step 10-20% faster but the GradSigns step ~40% slower (PyTorch's convolution double
+// backward is tuned for NCHW), so `auto` picks channels-last for plain training and NCHW with GradSigns.
+enum class MemoryFormat { kAuto, kNchw, kChannelsLast };
+
 struct TrainSpec {
   OptimizerKind optimizer = OptimizerKind::kAdam;
   double lr = 1e-3;
@@ -39,6 +44,7 @@ struct TrainSpec {
   int64_t validation_others = 400;
   uint64_t seed = 0;
   int threads = 0;  // 0: every core
+  MemoryFormat memory_format = MemoryFormat::kAuto;
 };
 
 TrainSpec parse_train_spec(const common::ConfigNode& node);

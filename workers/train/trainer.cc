@@ -86,6 +86,15 @@ void seed_and_set_threads(const TrainSpec& spec) {
   torch::manual_seed(spec.seed);
 }
 
+torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wanted, bool gradsigns) {
+  const bool channels_last = wanted == MemoryFormat::kChannelsLast || (wanted == MemoryFormat::kAuto && !gradsigns);
+  const torch::MemoryFormat format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  const torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(format));
+  return format;
+}
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, const TrainSpec& spec) {
   if (spec.optimizer == OptimizerKind::kSgd)
     return std::make_unique<torch::optim::SGD>(
@@ -138,6 +147,7 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
   const CarvedSplits carved = spec.select_best ? carve_validation(dataset.train, spec, target_class)
                                                : CarvedSplits{dataset.train, Split{}};
   const Split& train = carved.train;
+  const torch::MemoryFormat format = prepare_memory_format(model, spec.memory_format, gs != nullptr);
   auto optimizer = make_optimizer(model, spec);
 
   SamplerOptions sampler_options;
@@ -168,7 +178,8 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
     int64_t seen = 0;
     for (int64_t step = 0; step < steps; ++step) {
       // ---- TRAINING SECTION BEGIN ----
-      const Batch batch = batcher.gather(sampler.next_batch());
+      Batch batch = batcher.gather(sampler.next_batch());
+      if (format != torch::MemoryFormat::Contiguous) batch.x = batch.x.contiguous(format);
       const StepOutput out = train_step(model, *optimizer, batch, gs, spec.weight_decay);
       // ---- TRAINING SECTION END ----
       loss_sum += out.loss;  // stays on the device: no sync per step

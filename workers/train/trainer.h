@@ -42,6 +42,10 @@ void seed_and_set_threads(const TrainSpec& spec);
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, const TrainSpec& spec);
 
+// Resolves `auto` (channels-last for plain training, NCHW with GradSigns), converts the model's 4-D
+// parameters to that layout (before the optimiser is built) and returns it for the batches.
+torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wanted, bool gradsigns);
+
 // One optimisation step on `batch` (the fenced section): CE (+ lambda * GradSigns term, one forward and
 // the double backward) (+ L2 on conv kernels), backward, step. Returns {loss, reg, logits} without a
 // device sync (tensors).
