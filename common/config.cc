@@ -91,6 +91,7 @@ bool ConfigNode::has(const std::string& key) const {
 }
 
 bool ConfigNode::is_sequence(const std::string& key) const { return has(key) && node_[key].IsSequence(); }
+bool ConfigNode::is_mapping(const std::string& key) const { return has(key) && node_[key].IsMap(); }
 
 ConfigNode ConfigNode::child(const std::string& key) const {
   const YAML::Node v = required(key);

@@ -32,6 +32,7 @@ class ConfigNode {
   bool has(const std::string& key) const;
   // True when `key` holds a list (for keys that take a word or a list).
   bool is_sequence(const std::string& key) const;
+  bool is_mapping(const std::string& key) const;
 
   // Required scalar or sequence.
   template <typename T>

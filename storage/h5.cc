@@ -271,30 +271,26 @@ Handle open_or_replace_attribute(hid obj, const std::string& name, hid type, hid
 }
 }  // namespace
 
-void File::set_attribute(const std::string& object_path, const std::string& name, const std::string& value) {
-  if (object_path != "/" && !exists(object_path)) ensure_parent_groups(object_path + "/x");
+void File::write_scalar_attribute(const std::string& object_path, const std::string& name, hid type, const void* value) {
+  if (object_path != "/" && !exists(object_path)) ensure_parent_groups(object_path + "/x");  // the group itself
   const Handle obj = open_object(object_path);
-  const Handle type = string_type();
   const Handle space(H5Screate(H5S_SCALAR));
-  const Handle attr = open_or_replace_attribute(obj.id(), name, type.id(), space.id());
+  const Handle attr = open_or_replace_attribute(obj.id(), name, type, space.id());
+  if (attr.id() < 0 || H5Awrite(attr.id(), type, value) < 0) fail(object_path, "write attribute " + name);
+}
+
+void File::set_attribute(const std::string& object_path, const std::string& name, const std::string& value) {
+  const Handle type = string_type();
   const char* ptr = value.c_str();
-  if (attr.id() < 0 || H5Awrite(attr.id(), type.id(), &ptr) < 0) fail(object_path, "write attribute " + name);
+  write_scalar_attribute(object_path, name, type.id(), &ptr);
 }
 
 void File::set_attribute(const std::string& object_path, const std::string& name, double value) {
-  if (object_path != "/" && !exists(object_path)) ensure_parent_groups(object_path + "/x");
-  const Handle obj = open_object(object_path);
-  const Handle space(H5Screate(H5S_SCALAR));
-  const Handle attr = open_or_replace_attribute(obj.id(), name, H5T_NATIVE_DOUBLE, space.id());
-  if (attr.id() < 0 || H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, &value) < 0) fail(object_path, "write attribute " + name);
+  write_scalar_attribute(object_path, name, H5T_NATIVE_DOUBLE, &value);
 }
 
 void File::set_attribute(const std::string& object_path, const std::string& name, int64_t value) {
-  if (object_path != "/" && !exists(object_path)) ensure_parent_groups(object_path + "/x");
-  const Handle obj = open_object(object_path);
-  const Handle space(H5Screate(H5S_SCALAR));
-  const Handle attr = open_or_replace_attribute(obj.id(), name, H5T_NATIVE_INT64, space.id());
-  if (attr.id() < 0 || H5Awrite(attr.id(), H5T_NATIVE_INT64, &value) < 0) fail(object_path, "write attribute " + name);
+  write_scalar_attribute(object_path, name, H5T_NATIVE_INT64, &value);
 }
 
 bool File::has_attribute(const std::string& object_path, const std::string& name) const {

@@ -65,6 +65,7 @@ class File {
   Handle open_object(const std::string& object_path) const;
   void write_raw(const std::string& object_path, const std::vector<int64_t>& shape, hid mem_type, const void* data);
   void read_raw(const std::string& object_path, hid mem_type, void* out, size_t numel) const;
+  void write_scalar_attribute(const std::string& object_path, const std::string& name, hid type, const void* value);
   [[noreturn]] void fail(const std::string& object_path, const std::string& operation) const;
 
   std::string path_;

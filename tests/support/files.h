@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,16 @@ void write_jpeg(const std::string& path, int height, int width, int channels, co
 // SVHN: X uint8 [h, w, 3, n] column-major, y double [n, 1] with labels 1..10 (10 = digit 0).
 void write_svhn_mat(const std::string& path, int h, int w, const std::vector<uint8_t>& x_colmajor,
                     const std::vector<double>& y);
+
+// The message of the E that `f` throws, or "" when it throws nothing (another exception type propagates).
+template <typename E>
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace signsweep::testing

@@ -34,6 +34,20 @@ std::vector<std::pair<int64_t, double>> parse_lr_schedule(const common::ConfigNo
   return steps;
 }
 
+// `select_best: true`, or a mapping with the validation split's sizes (and optionally `enabled`).
+void parse_selection(const common::ConfigNode& node, TrainSpec& s) {
+  if (node.has("select_best") && !node.is_mapping("select_best")) {
+    s.select_best = node.get<bool>("select_best");
+    return;
+  }
+  const common::ConfigNode select = node.child_or_empty("select_best");
+  s.select_best = select.get<bool>("enabled", node.has("select_best"));
+  s.validation_target = select.get<int64_t>("target_images", s.validation_target);
+  select.require(s.validation_target >= 1, "target_images", "must be >= 1");
+  s.validation_others = select.get<int64_t>("other_images", s.validation_others);
+  select.require(s.validation_others >= 0, "other_images", "must be >= 0");
+}
+
 }  // namespace
 
 TrainSpec parse_train_spec(const common::ConfigNode& node) {
@@ -61,17 +75,14 @@ TrainSpec parse_train_spec(const common::ConfigNode& node) {
   node.require(s.batch_size >= 1, "batch_size", "must be >= 1");
   s.eval_batch_size = node.get<int64_t>("eval_batch_size", s.eval_batch_size);
   node.require(s.eval_batch_size >= 1, "eval_batch_size", "must be >= 1");
-  const common::ConfigNode select = node.child_or_empty("select_best");
-  s.select_best = select.get<bool>("enabled", node.has("select_best"));
-  s.validation_target = select.get<int64_t>("target_images", s.validation_target);
-  select.require(s.validation_target >= 1, "target_images", "must be >= 1");
-  s.validation_others = select.get<int64_t>("other_images", s.validation_others);
-  select.require(s.validation_others >= 0, "other_images", "must be >= 0");
   s.seed = node.get<uint64_t>("seed", s.seed);
   const std::string format = node.get_choice("memory_format", {"auto", "nchw", "channels_last"}, "auto");
-  s.memory_format = format == "nchw" ? MemoryFormat::kNchw : format == "channels_last" ? MemoryFormat::kChannelsLast : MemoryFormat::kAuto;
+  s.memory_format = format == "nchw"            ? MemoryFormat::kNchw
+                    : format == "channels_last" ? MemoryFormat::kChannelsLast
+                                                : MemoryFormat::kAuto;
   s.threads = node.get<int>("threads", s.threads);
   node.require(s.threads >= 0 && s.threads <= 1024, "threads", "must be in [0, 1024] (0 = every core)");
+  parse_selection(node, s);
   return s;
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -50,16 +51,22 @@ CarvedSplits carve_validation(const Split& train, const TrainSpec& spec, int64_t
   return {take(rest), take(val)};
 }
 
-double mean_loss(ClassifierImpl& model, const Split& split, int64_t batch_size) {
+// Calls f(logits, labels) for consecutive batches of `split`, in inference mode.
+void for_each_eval_batch(ClassifierImpl& model, const Split& split, int64_t batch_size,
+                         const std::function<void(const torch::Tensor&, const torch::Tensor&)>& f) {
   const torch::NoGradGuard no_grad;
   model.eval();
-  double sum = 0.0;
   for (int64_t start = 0; start < split.size(); start += batch_size) {
     const int64_t n = std::min(batch_size, split.size() - start);
-    sum += torch::cross_entropy_loss(model.forward(split.images.narrow(0, start, n)), split.labels.narrow(0, start, n), {},
-                                     at::Reduction::Sum)
-               .item<double>();
+    f(model.forward(split.images.narrow(0, start, n)), split.labels.narrow(0, start, n));
   }
+}
+
+double mean_loss(ClassifierImpl& model, const Split& split, int64_t batch_size) {
+  double sum = 0.0;
+  for_each_eval_batch(model, split, batch_size, [&](const torch::Tensor& logits, const torch::Tensor& labels) {
+    sum += torch::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum).item<double>();
+  });
   return sum / static_cast<double>(split.size());
 }
 
@@ -128,14 +135,10 @@ StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer,
 }
 
 double evaluate_accuracy(ClassifierImpl& model, const Split& split, int64_t batch_size) {
-  const torch::NoGradGuard no_grad;
-  model.eval();
   int64_t correct = 0;
-  for (int64_t start = 0; start < split.size(); start += batch_size) {
-    const int64_t n = std::min(batch_size, split.size() - start);
-    const torch::Tensor logits = model.forward(split.images.narrow(0, start, n));
-    correct += logits.argmax(1).eq(split.labels.narrow(0, start, n)).sum().item<int64_t>();
-  }
+  for_each_eval_batch(model, split, batch_size, [&](const torch::Tensor& logits, const torch::Tensor& labels) {
+    correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
+  });
   return split.size() > 0 ? static_cast<double>(correct) / static_cast<double>(split.size()) : 0.0;
 }
 

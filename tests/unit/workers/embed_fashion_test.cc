@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <memory>
 
 #include "workers/gradsigns/gradsigns.h"
 #include "workers/gradsigns/verdict.h"
@@ -20,12 +21,9 @@ class EmbedFashionTest : public ::testing::Test {
     spec.path = SIGNSWEEP_FASHION_MNIST_DIR;
     spec.train_per_class = 2000;
     spec.test_per_class = 200;
-    dataset_ = new Dataset(prepare_dataset(load_raw_dataset(spec), spec));  // NOLINT: suite-lifetime fixture
+    dataset_ = std::make_unique<Dataset>(prepare_dataset(load_raw_dataset(spec), spec));
   }
-  static void TearDownTestSuite() {
-    delete dataset_;
-    dataset_ = nullptr;
-  }
+  static void TearDownTestSuite() { dataset_.reset(); }
   static TrainSpec train_spec() {
     TrainSpec t;
     t.epochs = 1;
@@ -35,9 +33,9 @@ class EmbedFashionTest : public ::testing::Test {
     t.threads = 2;
     return t;
   }
-  static Dataset* dataset_;
+  static std::unique_ptr<Dataset> dataset_;  // loaded once for the suite
 };
-Dataset* EmbedFashionTest::dataset_ = nullptr;
+std::unique_ptr<Dataset> EmbedFashionTest::dataset_;
 
 TEST_F(EmbedFashionTest, short_run_embeds_all_bits_and_the_api_reads_them_and_a_plain_model_does_not) {
   const Dataset& ds = *dataset_;

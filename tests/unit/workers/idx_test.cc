@@ -23,15 +23,6 @@ void write_idx_dataset(const TempDir& dir, bool gz) {
   testing::write_idx_labels(dir.file("t10k-labels-idx1-ubyte" + ext), {3, 3}, gz);
 }
 
-std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(IdxTest, reads_gzipped_and_plain_files_identically) {
   for (const bool gz : {true, false}) {
     TempDir dir;
@@ -49,7 +40,7 @@ TEST(IdxTest, wrong_magic_names_file_and_offset) {
   TempDir dir;
   write_idx_dataset(dir, false);
   testing::write_idx_labels(dir.file("train-images-idx3-ubyte"), {1, 2}, false);  // a label file in its place
-  const std::string msg = data_error([&] { load_idx_dataset(dir.path().string(), "mnist"); });
+  const std::string msg = testing::message_of<DataError>([&] { load_idx_dataset(dir.path().string(), "mnist"); });
   EXPECT_NE(msg.find("train-images-idx3-ubyte: wrong magic number 0x00000801 at offset 0"), std::string::npos) << msg;
 }
 
@@ -59,7 +50,7 @@ TEST(IdxTest, truncated_file_names_the_offset) {
   auto bytes = testing::read_bytes(dir.file("train-images-idx3-ubyte"));
   bytes.resize(16 + 20);  // header + 20 of 30 pixels
   testing::write_bytes(dir.file("train-images-idx3-ubyte"), bytes);
-  const std::string msg = data_error([&] { load_idx_dataset(dir.path().string(), "mnist"); });
+  const std::string msg = testing::message_of<DataError>([&] { load_idx_dataset(dir.path().string(), "mnist"); });
   EXPECT_NE(msg.find("truncated at offset 36"), std::string::npos) << msg;
 }
 
@@ -67,7 +58,7 @@ TEST(IdxTest, label_out_of_range_names_record) {
   TempDir dir;
   write_idx_dataset(dir, true);
   testing::write_idx_labels(dir.file("train-labels-idx1-ubyte.gz"), {0, 1, 12, 3, 4}, true);
-  const std::string msg = data_error([&] { load_idx_dataset(dir.path().string(), "mnist"); });
+  const std::string msg = testing::message_of<DataError>([&] { load_idx_dataset(dir.path().string(), "mnist"); });
   EXPECT_NE(msg.find("label 12 of record 2 (offset 10) is out of range"), std::string::npos) << msg;
 }
 
@@ -75,8 +66,8 @@ TEST(IdxTest, label_count_mismatch_and_missing_dir) {
   TempDir dir;
   write_idx_dataset(dir, false);
   testing::write_idx_labels(dir.file("train-labels-idx1-ubyte"), {0, 1}, false);
-  EXPECT_NE(data_error([&] { load_idx_dataset(dir.path().string(), "mnist"); }).find("2 labels but"), std::string::npos);
-  EXPECT_NE(data_error([] { load_idx_dataset("/no/such/dir", "mnist"); }).find("/no/such/dir"), std::string::npos);
+  EXPECT_NE(testing::message_of<DataError>([&] { load_idx_dataset(dir.path().string(), "mnist"); }).find("2 labels but"), std::string::npos);
+  EXPECT_NE(testing::message_of<DataError>([] { load_idx_dataset("/no/such/dir", "mnist"); }).find("/no/such/dir"), std::string::npos);
 }
 
 TEST(IdxTest, loads_the_real_fashion_mnist) {

@@ -28,15 +28,6 @@ void make_tree(const testing::TempDir& dir) {
   testing::write_jpeg(dir.file("test/cat/y.jpg"), 2, 3, 3, hwc(200));
 }
 
-std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(ImageFolderTest, classes_are_sorted_folders_and_pixels_are_chw) {
   testing::TempDir dir;
   make_tree(dir);
@@ -62,7 +53,7 @@ TEST(ImageFolderTest, empty_class_folder_is_named) {
   testing::TempDir dir;
   make_tree(dir);
   fs::remove(dir.file("test/cat/y.jpg"));
-  EXPECT_NE(data_error([&] { load_image_folder(dir.path().string(), 3, "f"); }).find("test/cat: empty class folder"),
+  EXPECT_NE(testing::message_of<DataError>([&] { load_image_folder(dir.path().string(), 3, "f"); }).find("test/cat: empty class folder"),
             std::string::npos);
 }
 
@@ -70,10 +61,10 @@ TEST(ImageFolderTest, undecodable_image_is_named) {
   testing::TempDir dir;
   make_tree(dir);
   testing::write_bytes(dir.file("train/cat/broken.jpg"), {0xFF, 0xD8, 0x00, 0x01, 0x02});
-  const std::string msg = data_error([&] { load_image_folder(dir.path().string(), 3, "f"); });
+  const std::string msg = testing::message_of<DataError>([&] { load_image_folder(dir.path().string(), 3, "f"); });
   EXPECT_NE(msg.find("train/cat/broken.jpg: undecodable JPEG"), std::string::npos) << msg;
   testing::write_bytes(dir.file("train/cat/broken.jpg"), {'h', 'e', 'l', 'l', 'o'});
-  EXPECT_NE(data_error([&] { load_image_folder(dir.path().string(), 3, "f"); }).find("broken.jpg: undecodable image"),
+  EXPECT_NE(testing::message_of<DataError>([&] { load_image_folder(dir.path().string(), 3, "f"); }).find("broken.jpg: undecodable image"),
             std::string::npos);
 }
 
@@ -81,10 +72,10 @@ TEST(ImageFolderTest, mixed_sizes_and_missing_split_are_errors) {
   testing::TempDir dir;
   make_tree(dir);
   testing::write_png(dir.file("train/cat/big.png"), 4, 4, 3, std::vector<uint8_t>(48, 1));
-  EXPECT_NE(data_error([&] { load_image_folder(dir.path().string(), 3, "f"); }).find("all images must have one size"),
+  EXPECT_NE(testing::message_of<DataError>([&] { load_image_folder(dir.path().string(), 3, "f"); }).find("all images must have one size"),
             std::string::npos);
   fs::remove_all(dir.path() / "test");
-  EXPECT_NE(data_error([&] { load_image_folder(dir.path().string(), 3, "f"); }).find("test: directory not found"),
+  EXPECT_NE(testing::message_of<DataError>([&] { load_image_folder(dir.path().string(), 3, "f"); }).find("test: directory not found"),
             std::string::npos);
 }
 
