@@ -143,7 +143,8 @@ torch::Tensor PredictionApi::probabilities(const torch::Tensor& x) {
   model_.eval();
   queries_ += x.size(0);
   const DtypeScope scope(model_, dtype_);
-  torch::Tensor p = torch::softmax(model_.forward(x.to(dtype_)), 1);
+  const torch::Tensor input = transform_input ? transform_input(x.to(dtype_)) : x.to(dtype_);
+  torch::Tensor p = torch::softmax(model_.forward(input), 1);
   return postprocess ? postprocess(p) : p;
 }
 

@@ -72,7 +72,8 @@ class PredictionApi {
  public:
   PredictionApi(ClassifierImpl& model, torch::ScalarType dtype = torch::kFloat32);
   torch::Tensor probabilities(const torch::Tensor& x);  // [B, classes], counts queries
-  std::function<torch::Tensor(const torch::Tensor&)> postprocess;
+  std::function<torch::Tensor(const torch::Tensor&)> transform_input;  // e.g. noise injection
+  std::function<torch::Tensor(const torch::Tensor&)> postprocess;      // e.g. score rounding
   int64_t queries() const { return queries_; }
 
  private:

@@ -1,0 +1,62 @@
+#include "workers/attacks/basic_attacks.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+
+namespace signsweep::workers {
+
+torch::Tensor quantize_tensor(const torch::Tensor& w, int64_t bits) {
+  if (bits < 2 || bits > 32) throw ConfigError(fmt::format("quantization bits = {}: must be in [2, 32]", bits));
+  const double max_abs = w.abs().max().item<double>();
+  if (max_abs == 0.0) return w.clone();
+  const double step = max_abs / (std::pow(2.0, static_cast<double>(bits - 1)) - 1.0);
+  return (w / step).round() * step;
+}
+
+void quantize_weights_(ClassifierImpl& model, int64_t bits) {
+  const torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters()) p.copy_(quantize_tensor(p, bits));
+  for (auto& b : model.buffers())
+    if (b.is_floating_point()) b.copy_(quantize_tensor(b, bits));  // running mean/var; not num_batches_tracked
+}
+
+std::function<torch::Tensor(const torch::Tensor&)> score_rounding(int64_t decimals) {
+  if (decimals < 0) throw ConfigError(fmt::format("score rounding decimals = {}: must be >= 0", decimals));
+  const double scale = std::pow(10.0, static_cast<double>(decimals));
+  return [scale](const torch::Tensor& p) { return (p * scale).round() / scale; };
+}
+
+std::function<torch::Tensor(const torch::Tensor&)> score_perturbation(uint64_t seed) {
+  auto rng = std::make_shared<std::mt19937_64>(seed);
+  return [rng](const torch::Tensor& probabilities) {
+    torch::Tensor p = probabilities.clone();
+    const int64_t k = p.size(1);
+    if (k < 3) return p;
+    const auto [sorted, order] = p.sort(1, /*descending=*/true);
+    std::uniform_real_distribution<double> r_dist(0.001, 1.0);
+    const torch::Tensor r = torch::empty({p.size(0)}, p.options());
+    for (int64_t i = 0; i < p.size(0); ++i) r[i] = r_dist(*rng);
+    const torch::Tensor gap = torch::min(sorted.select(1, 0) - sorted.select(1, 1), sorted.select(1, 2) - sorted.select(1, k - 1));
+    const torch::Tensor delta = (r * (gap - 1e-5)).clamp_min(0.0);
+    const torch::Tensor top = order.select(1, 0).unsqueeze(1), low = order.select(1, k - 1).unsqueeze(1);
+    p.scatter_add_(1, top, -delta.unsqueeze(1));
+    p.scatter_add_(1, low, delta.unsqueeze(1));
+    return p;
+  };
+}
+
+std::function<torch::Tensor(const torch::Tensor&)> input_noise(const Normalizer& normalizer, const ImageShape& shape,
+                                                               double sigma, uint64_t seed) {
+  if (!(sigma >= 0.0)) throw ConfigError(fmt::format("noise sigma = {}: must be >= 0", sigma));
+  const torch::Tensor pattern =
+      torch::randn({1, shape.channels, shape.height, shape.width}, torch::Generator(at::detail::createCPUGenerator(seed))) * sigma;
+  return [normalizer, pattern](const torch::Tensor& x) {
+    const torch::Tensor pixels = (normalizer.to_pixels(x) + pattern.to(x.scalar_type())).clamp(0.0, 1.0);
+    return normalizer.from_pixels(pixels);
+  };
+}
+
+}  // namespace signsweep::workers

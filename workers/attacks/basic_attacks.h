@@ -1,0 +1,36 @@
+// Removal attacks that need no training, as in the GradSigns reference (../shared/spec/gradsigns.md):
+//  - weight quantization to b bits, per parameter array (BatchNorm statistics included):
+//    step = max|w| / (2^(b-1) - 1), w = round(w / step) * step. "max value" in the reference is read as
+//    the largest magnitude, which keeps every array within 2^b levels;
+//  - prediction-API defences the verifier must read through: score rounding to d decimals and the
+//    reference's score perturbation (top-1 label and top-3 order preserved);
+//  - input noise injection: one Gaussian pattern per trial added in [0,1] pixel space, clipped.
+// Thread-safety: functions only; ScorePerturbation and the noise transform own their RNG.
+#pragma once
+
+#include <functional>
+#include <random>
+
+#include "workers/data/dataset.h"
+#include "workers/models/classifier.h"
+
+namespace signsweep::workers {
+
+// Quantizes every parameter and floating-point buffer of `model` in place. bits >= 2 (ConfigError).
+void quantize_weights_(ClassifierImpl& model, int64_t bits);
+// The same formula on one tensor (returns a new tensor).
+torch::Tensor quantize_tensor(const torch::Tensor& w, int64_t bits);
+
+// API postprocess: probabilities rounded to `decimals` decimals (>= 0).
+std::function<torch::Tensor(const torch::Tensor&)> score_rounding(int64_t decimals);
+
+// API postprocess: per query, with p sorted p1 >= p2 >= ... >= pK, moves
+// r * (min(p1 - p2, p3 - pK) - 1e-5), r ~ U(0.001, 1), from the top class to the lowest (never negative).
+std::function<torch::Tensor(const torch::Tensor&)> score_perturbation(uint64_t seed);
+
+// API input transform: x -> from_pixels(clip(to_pixels(x) + pattern, 0, 1)) with one N(0, sigma^2)
+// pattern of the image's shape, drawn once from `seed`: the same pattern for every input of the trial.
+std::function<torch::Tensor(const torch::Tensor&)> input_noise(const Normalizer& normalizer, const ImageShape& shape,
+                                                               double sigma, uint64_t seed);
+
+}  // namespace signsweep::workers
