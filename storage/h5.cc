@@ -84,6 +84,21 @@ std::string read_stored_string(hid file_type, Reader read) {
   return s;
 }
 
+// Names 0..count-1 in name order from an HDF5 "get name by index" call (first asked for the length, then
+// filled); stops early on an error, so a short result means failure.
+template <typename GetName>
+std::vector<std::string> names_by_index(hsize_t count, GetName get_name) {
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < count; ++i) {
+    const ssize_t len = get_name(i, nullptr, 0);
+    if (len < 0) break;
+    std::string name(static_cast<size_t>(len), '\0');
+    if (get_name(i, name.data(), name.size() + 1) < 0) break;
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
 Handle string_type() {
   Handle t(H5Tcopy(H5T_C_S1));
   H5Tset_size(t.id(), H5T_VARIABLE);
@@ -145,14 +160,10 @@ std::vector<std::string> File::list(const std::string& group_path) const {
   const Handle group = open_object(group_path);
   H5G_info_t info{};
   if (H5Gget_info(group.id(), &info) < 0) fail(group_path, "list group");
-  std::vector<std::string> names;
-  for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t len = H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (len < 0) fail(group_path, "list group");
-    std::string name(static_cast<size_t>(len), '\0');
-    H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
-    names.push_back(name);
-  }
+  std::vector<std::string> names = names_by_index(info.nlinks, [&](hsize_t i, char* buf, size_t size) {
+    return H5Lget_name_by_idx(group.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, size, H5P_DEFAULT);
+  });
+  if (names.size() != info.nlinks) fail(group_path, "list group");
   return names;
 }
 
@@ -303,14 +314,10 @@ std::vector<std::string> File::attribute_names(const std::string& object_path) c
   const Handle obj = open_object(object_path);
   H5O_info_t info{};
   if (H5Oget_info2(obj.id(), &info, H5O_INFO_NUM_ATTRS) < 0) fail(object_path, "list attributes");
-  std::vector<std::string> names;
-  for (hsize_t i = 0; i < info.num_attrs; ++i) {
-    const ssize_t len = H5Aget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (len < 0) fail(object_path, "list attributes");
-    std::string name(static_cast<size_t>(len), '\0');
-    H5Aget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
-    names.push_back(name);
-  }
+  std::vector<std::string> names = names_by_index(info.num_attrs, [&](hsize_t i, char* buf, size_t size) {
+    return H5Aget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, size, H5P_DEFAULT);
+  });
+  if (names.size() != info.num_attrs) fail(object_path, "list attributes");
   return names;
 }
 
