@@ -99,17 +99,18 @@ LoadedModel load_model_checkpoint(const std::string& path) {
   m.num_classes = c.num_classes;
   m.model = build_model(m.config.model, m.input_shape, m.num_classes);
   load_state_into(*m.model, c, path);
-  const Normalization kind = c.normalization == "none"          ? Normalization::kNone
-                             : c.normalization == "per-channel" ? Normalization::kPerChannel
-                                                                : Normalization::kPerPixelMean;
-  m.normalizer = Normalizer(kind, to_tensor(c.mean), to_tensor(c.inv_std));
+  const std::optional<Normalization> kind = normalization_from_string(c.normalization);
+  if (!kind) throw DataError(fmt::format("{}: /data normalization = '{}' is not a known normalisation", path, c.normalization));
+  m.normalizer = Normalizer(*kind, to_tensor(c.mean), to_tensor(c.inv_std));
   if (c.has_watermark) {
     WatermarkSecrets s;
     s.signature = c.watermark.signature;
     s.carriers = c.watermark.carriers;
     s.key = c.watermark.key;
     s.target_class = c.watermark.target_class;
-    s.order = c.watermark.flatten == "nchw" ? FlattenOrder::kNchw : FlattenOrder::kNhwc;
+    const std::optional<FlattenOrder> order = flatten_order_from_string(c.watermark.flatten);
+    if (!order) throw DataError(fmt::format("{}: /watermark flatten = '{}' is neither nhwc nor nchw", path, c.watermark.flatten));
+    s.order = *order;
     s.seed = c.watermark.seed;
     validate_secrets(s, m.input_shape, m.num_classes, path);
     m.secrets = s;

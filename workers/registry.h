@@ -20,7 +20,6 @@ class Registry {
  public:
   explicit Registry(std::string kind) : kind_(std::move(kind)) {}
   void add(const std::string& name, Entry entry) { entries_[name] = std::move(entry); }
-  bool contains(const std::string& name) const { return entries_.count(name) != 0; }
   // The entry for the value of `key` in `at`; an unknown name is a ConfigError listing the known ones.
   const Entry& get(const common::ConfigNode& at, const std::string& key, const std::string& name) const {
     const auto it = entries_.find(name);

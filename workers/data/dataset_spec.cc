@@ -16,6 +16,12 @@ const char* to_string(Normalization n) {
   return "?";
 }
 
+std::optional<Normalization> normalization_from_string(const std::string& name) {
+  for (const Normalization n : {Normalization::kNone, Normalization::kPerPixelMean, Normalization::kPerChannel})
+    if (name == to_string(n)) return n;
+  return std::nullopt;
+}
+
 DatasetSpec parse_dataset_spec(const common::ConfigNode& node) {
   DatasetSpec spec;
   spec.name = node.get<std::string>("name");
@@ -23,9 +29,7 @@ DatasetSpec parse_dataset_spec(const common::ConfigNode& node) {
   entry.parse(node, spec);
 
   const std::string norm = node.get_choice("normalization", {"per-pixel-mean", "per-channel", "none"}, "per-pixel-mean");
-  spec.normalization = norm == "none"          ? Normalization::kNone
-                       : norm == "per-channel" ? Normalization::kPerChannel
-                                               : Normalization::kPerPixelMean;
+  spec.normalization = *normalization_from_string(norm);  // get_choice admitted only known names
   const common::ConfigNode augment = node.child_or_empty("augment");
   spec.augment.shift = augment.get<double>("shift", 0.0);
   augment.require(spec.augment.shift >= 0.0 && spec.augment.shift < 0.5, "shift", "must be in [0, 0.5)");

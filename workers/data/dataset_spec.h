@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "workers/data/loaders.h"
@@ -17,6 +18,8 @@ namespace signsweep::workers {
 
 enum class Normalization { kNone, kPerPixelMean, kPerChannel };
 const char* to_string(Normalization n);
+// The inverse of to_string; nullopt for an unknown name.
+std::optional<Normalization> normalization_from_string(const std::string& name);
 
 struct AugmentOptions {
   double shift = 0.0;  // fraction of height/width, e.g. 0.1

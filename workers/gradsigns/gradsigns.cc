@@ -151,15 +151,17 @@ torch::Tensor PredictionApi::probabilities(const torch::Tensor& x) {
 Extraction extract_remote(PredictionApi& api, const GradSigns& gs, const torch::Tensor& images, double h, int64_t batch) {
   const int64_t s = images.size(0), c = gs.secrets().num_carriers();
   const int64_t per_image = c + 1;  // the image itself, then one step along each carrier
-  const torch::Tensor offsets = gs.carrier_offsets().to(images.device());
+  const torch::Tensor offsets = gs.carrier_offsets().cpu();
+  const torch::Tensor rows = torch::arange(1, per_image, torch::kInt64);
   torch::Tensor grad_sum = torch::zeros({c}, torch::kFloat64);
   const int64_t images_per_call = std::max<int64_t>(1, batch / per_image);
   for (int64_t start = 0; start < s; start += images_per_call) {
     const int64_t n = std::min(images_per_call, s - start);
     // [n, C+1, D]: copies of each image, the (j+1)-th with +h at carrier j.
-    torch::Tensor q = images.narrow(0, start, n).reshape({n, 1, -1}).repeat({1, per_image, 1}).to(torch::kFloat64);
-    const torch::Tensor rows = torch::arange(1, per_image, torch::kInt64);
-    q.index_put_({torch::indexing::Slice(), rows, offsets.cpu()}, q.index({torch::indexing::Slice(), rows, offsets.cpu()}) + h);
+    torch::Tensor q =
+        images.narrow(0, start, n).cpu().reshape({n, 1, -1}).repeat({1, per_image, 1}).to(torch::kFloat64);
+    using torch::indexing::Slice;
+    q.index_put_({Slice(), rows, offsets}, q.index({Slice(), rows, offsets}) + h);  // (row j+1, carrier j) += h
     const torch::Tensor p = api.probabilities(q.reshape({n * per_image, images.size(1), images.size(2), images.size(3)}))
                                 .to(torch::kFloat64)
                                 .select(1, gs.target_class())
@@ -168,10 +170,9 @@ Extraction extract_remote(PredictionApi& api, const GradSigns& gs, const torch::
     grad_sum += ((ce.narrow(1, 1, c) - ce.narrow(1, 0, 1)) / h).sum(0);
   }
   const torch::Tensor g = (grad_sum / static_cast<double>(s)).to(torch::kFloat32);
-  const Extraction e = finish_extraction(gs.project(g), 0.0, gs);
-  Extraction out = e;
-  out.mean_repeat_ber = e.ber;
-  return out;
+  Extraction e = finish_extraction(gs.project(g), 0.0, gs);
+  e.mean_repeat_ber = e.ber;  // a single reading
+  return e;
 }
 
 }  // namespace signsweep::workers

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ namespace signsweep::workers {
 
 enum class FlattenOrder { kNhwc, kNchw };
 const char* to_string(FlattenOrder o);
+// The inverse of to_string; nullopt for an unknown name.
+std::optional<FlattenOrder> flatten_order_from_string(const std::string& name);
 
 struct WatermarkSecrets {
   std::vector<int64_t> signature;  // N values in {0, 1}

@@ -17,7 +17,7 @@ WatermarkSpec parse_watermark_spec(const common::ConfigNode& node) {
   s.target_class = node.get<int64_t>("target_class", s.target_class);
   node.require(s.target_class >= 0, "target_class", "must be >= 0");
   s.seed = node.get<uint64_t>("seed", s.seed);
-  s.order = node.get_choice("flatten", {"nhwc", "nchw"}, "nhwc") == "nchw" ? FlattenOrder::kNchw : FlattenOrder::kNhwc;
+  s.order = *flatten_order_from_string(node.get_choice("flatten", {"nhwc", "nchw"}, "nhwc"));
   s.target_per_batch = node.get<int64_t>("target_per_batch", s.target_per_batch);
   node.require(s.target_per_batch >= 1, "target_per_batch", "must be >= 1");
   const common::ConfigNode verify = node.child_or_empty("verify");
