@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "common/build_info.h"
@@ -28,6 +29,11 @@ std::string version_text() {
   mpi = mpi.substr(0, mpi.find_first_of(",\n"));
   return fmt::format("signsweep {} (git {}{})\n{}\nMPI: {}\n", common::signsweep_version(), common::git_commit(),
                      common::git_dirty() ? ", dirty" : "", common::library_versions(), mpi);
+}
+
+// LibTorch errors carry a C++ backtrace after their message; users need the message.
+std::string without_backtrace(const std::string& message) {
+  return message.substr(0, message.find("\nException raised from"));
 }
 
 // runs/<config file stem>.h5
@@ -110,7 +116,22 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   verify->add_option("--repeats", verify_options.repeats, "white-box repeats [default: the config's]")
       ->check(CLI::PositiveNumber);
+  verify->add_option("--null-model", verify_options.null_models,
+                     "checkpoint of a non-watermarked model (repeatable): empirical threshold = their lowest BER")
+      ->check(CLI::ExistingFile);
   verify->add_option("--dataset-path", verify_options.dataset_path, "where the data set is, if not where it was at training");
+
+  std::string attack_name, attack_config;
+  std::vector<std::string> attack_settings;
+  workers::AttackOptions attack_options;
+  auto* attack = app.add_subcommand("attack", "Run one removal attack on a watermarked checkpoint and read the owner's "
+                                              "watermark before and after");
+  attack->add_option("checkpoint", checkpoint_path, "watermarked checkpoint (signsweep train)")->required()->check(CLI::ExistingFile);
+  attack->add_option("--attack", attack_name, "one of: " + fmt::format("{}", fmt::join(workers::attack_names(), ", ")));
+  attack->add_option("--config", attack_config, "YAML mapping {attack: NAME, key: value, ...}")->check(CLI::ExistingFile);
+  attack->add_option("--set", attack_settings, "key=value override (repeatable), e.g. --set rate=0.5 --set epochs=3");
+  attack->add_option("--out", attack_options.output_checkpoint, "write the attacked model to this checkpoint");
+  attack->add_option("--dataset-path", attack_options.dataset_path, "where the data set is, if not where it was at training");
 
   auto* data = app.add_subcommand("data", "Load the `dataset:` section of a config and print its summary, load time and memory");
   data->add_option("config", config_path, "config YAML with a dataset section")->required();
@@ -135,11 +156,16 @@ int run_cli(int argc, char** argv) {
     workers::register_builtins();
     if (*train) return cmd_train(config_path, checkpoint_path);
     if (*verify) return cmd_verify(checkpoint_path, keras);
+    if (*attack) {
+      const workers::AttackSpec spec = workers::attack_spec_from_cli(attack_name, attack_config, attack_settings);
+      std::cout << workers::run_attack(checkpoint_path, spec, attack_options).text();
+      return 0;
+    }
     if (*data) return cmd_data(config_path);
     if (*list) return cmd_list();
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "signsweep: error: " << e.what() << "\n";
+    std::cerr << "signsweep: error: " << without_backtrace(e.what()) << "\n";
     return exit_code_for(e);
   }
 }

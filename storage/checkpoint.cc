@@ -76,6 +76,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
       f.set_attribute("/watermark", "flatten", w.flatten);
       f.set_attribute("/watermark", "seed", static_cast<int64_t>(w.seed));
       f.set_attribute("/watermark", "lambda", w.lambda);
+      if (!w.layer.empty()) f.set_attribute("/watermark", "layer", w.layer);
     }
     for (const auto& [name, value] : c.metrics) f.set_attribute("/metrics", name, value);
   });
@@ -115,6 +116,7 @@ Checkpoint load_checkpoint(const std::string& path) {
       w.flatten = f.string_attribute("/watermark", "flatten");
       w.seed = static_cast<uint64_t>(f.int_attribute("/watermark", "seed"));
       w.lambda = f.double_attribute("/watermark", "lambda");
+      if (f.has_attribute("/watermark", "layer")) w.layer = f.string_attribute("/watermark", "layer");
     }
     if (f.exists("/metrics"))
       for (const auto& name : f.attribute_names("/metrics")) c.metrics[name] = f.double_attribute("/metrics", name);

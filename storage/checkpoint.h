@@ -4,7 +4,7 @@
 //   /model/parameters/<name>, /model/buffers/<name>   every tensor by its module path (float32 / int64)
 //   /data                 attrs dataset, input_shape (CxHxW), num_classes, normalization
 //   /data/mean, /data/inv_std                          normaliser statistics
-//   /watermark/{signature,carriers,key}                + attrs scheme, target_class, flatten, seed, lambda
+//   /watermark/{signature,carriers,key}                + attrs scheme, target_class, flatten, seed, lambda[, layer]
 //   /metrics              attrs: final scalars (test_accuracy, ber_white_box, ...)
 // Saving is atomic (temporary file, fsync, rename). Loading checks the format and version (with a hint)
 // and throws DataError naming the file and the object. Torch-free: tensors travel as flat arrays.
@@ -31,7 +31,8 @@ struct WatermarkRecord {
   std::string scheme = "gradsigns";
   std::vector<int64_t> signature;
   std::vector<int64_t> carriers;
-  std::vector<float> key;  // bits x carriers, row-major
+  std::vector<float> key;  // bits x carriers (gradsigns) or bits x layer size (uchida), row-major
+  std::string layer;       // weight schemes: the parameter that carries the signature
   int64_t target_class = 0;
   std::string flatten = "nhwc";
   uint64_t seed = 0;

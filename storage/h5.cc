@@ -220,6 +220,32 @@ void File::write_string(const std::string& object_path, const std::string& text)
   write_raw(object_path, {}, type.id(), &ptr);
 }
 
+void File::create_group(const std::string& group_path) {
+  ensure_parent_groups(group_path + "/x");
+}
+
+void File::write_series(const std::string& object_path, const std::vector<double>& values, int64_t chunk) {
+  ensure_parent_groups(object_path);
+  const hsize_t dims[1] = {values.size()};
+  const hsize_t max_dims[1] = {H5S_UNLIMITED};
+  const hsize_t chunk_dims[1] = {static_cast<hsize_t>(std::max<int64_t>(1, chunk))};
+  const Handle space(H5Screate_simple(1, dims, max_dims));
+  const Handle props(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_chunk(props.id(), 1, chunk_dims);
+  H5Pset_deflate(props.id(), 4);
+  const Handle ds(H5Dcreate2(file_.id(), object_path.c_str(), H5T_NATIVE_DOUBLE, space.id(), H5P_DEFAULT, props.id(), H5P_DEFAULT));
+  if (ds.id() < 0) fail(object_path, "create series");
+  if (!values.empty() && H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
+    fail(object_path, "write series");
+}
+
+void File::link_external(const std::string& link_path, const std::string& target_file, const std::string& target_object) {
+  ensure_parent_groups(link_path);
+  if (H5Lcreate_external(target_file.c_str(), target_object.c_str(), file_.id(), link_path.c_str(), H5P_DEFAULT,
+                         H5P_DEFAULT) < 0)
+    fail(link_path, "create external link to " + target_file);
+}
+
 std::vector<int64_t> File::shape(const std::string& object_path) const {
   const Handle ds(H5Dopen2(file_.id(), object_path.c_str(), H5P_DEFAULT));
   if (ds.id() < 0) fail(object_path, "open dataset");
@@ -348,19 +374,21 @@ int64_t File::int_attribute(const std::string& object_path, const std::string& n
   return v;
 }
 
-void write_atomically(const std::string& path, const std::function<void(File&)>& fill) {
+void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable) {
   const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
   try {
     {
       File f(tmp, OpenMode::kTruncate);
       fill(f);
     }  // closed (flushed by HDF5) before the fsync
-    const int fd = ::open(tmp.c_str(), O_RDONLY);
-    if (fd < 0 || ::fsync(fd) != 0) {
-      if (fd >= 0) ::close(fd);
-      throw StorageError(fmt::format("{}: fsync failed", tmp));
+    if (durable) {
+      const int fd = ::open(tmp.c_str(), O_RDONLY);
+      if (fd < 0 || ::fsync(fd) != 0) {
+        if (fd >= 0) ::close(fd);
+        throw StorageError(fmt::format("{}: fsync failed", tmp));
+      }
+      ::close(fd);
     }
-    ::close(fd);
     if (std::rename(tmp.c_str(), path.c_str()) != 0)
       throw StorageError(fmt::format("{}: rename to {} failed", tmp, path));
   } catch (...) {

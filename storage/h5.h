@@ -37,6 +37,7 @@ class File {
   const std::string& path() const { return path_; }
 
   bool exists(const std::string& object_path) const;
+  void create_group(const std::string& group_path);  // with its parents; no-op when it exists
   std::vector<std::string> list(const std::string& group_path) const;  // member names
 
   // Datasets: row-major data of `shape` (numel must match), gzip-compressed when large.
@@ -44,6 +45,11 @@ class File {
   void write(const std::string& object_path, const std::vector<int64_t>& shape, const double* data);
   void write(const std::string& object_path, const std::vector<int64_t>& shape, const int64_t* data);
   void write_string(const std::string& object_path, const std::string& text);
+  // A 1-D time series: chunked (`chunk` values per chunk, set explicitly), resizable (unlimited maximum),
+  // gzip level 4, so a reader or a later append sees the conventions' layout.
+  void write_series(const std::string& object_path, const std::vector<double>& values, int64_t chunk = 256);
+  // A soft link to `target_object` in another file (HDF5 external link, resolved relative to this file).
+  void link_external(const std::string& link_path, const std::string& target_file, const std::string& target_object);
   std::vector<int64_t> shape(const std::string& object_path) const;
   std::vector<float> read_floats(const std::string& object_path) const;  // converts from any float type
   std::vector<double> read_doubles(const std::string& object_path) const;
@@ -74,6 +80,8 @@ class File {
 
 // Writes a file atomically: `fill` writes `<path>.tmp-<pid>`, which is closed, fsync'd and renamed over
 // `path`. A crash leaves either the old file or the new one, never a half-written file at `path`.
-void write_atomically(const std::string& path, const std::function<void(File&)>& fill);
+// `durable` = false skips the fsync: still safe against a killed process (the page cache survives it),
+// not against a power loss or kernel crash.
+void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable = true);
 
 }  // namespace signsweep::storage

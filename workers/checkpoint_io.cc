@@ -6,6 +6,7 @@
 #include "common/build_info.h"
 #include "common/config.h"
 #include "common/errors.h"
+#include "workers/schemes/scheme_factory.h"
 
 namespace signsweep::workers {
 namespace {
@@ -61,7 +62,7 @@ void load_state_into(ClassifierImpl& model, const storage::Checkpoint& c, const 
 }
 
 void save_model_checkpoint(const std::string& path, ClassifierImpl& model, const TrialConfig& config,
-                           const Dataset& dataset, const WatermarkSecrets* secrets, double lambda,
+                           const Dataset& dataset, const WatermarkScheme* scheme,
                            const std::map<std::string, double>& metrics) {
   storage::Checkpoint c;
   c.model = config.model.name;
@@ -76,15 +77,9 @@ void save_model_checkpoint(const std::string& path, ClassifierImpl& model, const
   c.normalization = to_string(dataset.normalizer.kind());
   c.mean = to_array(dataset.normalizer.mean());
   c.inv_std = to_array(dataset.normalizer.inv_std());
-  if (secrets != nullptr) {
+  if (scheme != nullptr) {
     c.has_watermark = true;
-    c.watermark.signature = secrets->signature;
-    c.watermark.carriers = secrets->carriers;
-    c.watermark.key = secrets->key;
-    c.watermark.target_class = secrets->target_class;
-    c.watermark.flatten = to_string(secrets->order);
-    c.watermark.seed = secrets->seed;
-    c.watermark.lambda = lambda;
+    c.watermark = scheme->record();
   }
   c.metrics = metrics;
   storage::save_checkpoint(path, c);
@@ -102,20 +97,7 @@ LoadedModel load_model_checkpoint(const std::string& path) {
   const std::optional<Normalization> kind = normalization_from_string(c.normalization);
   if (!kind) throw DataError(fmt::format("{}: /data normalization = '{}' is not a known normalisation", path, c.normalization));
   m.normalizer = Normalizer(*kind, to_tensor(c.mean), to_tensor(c.inv_std));
-  if (c.has_watermark) {
-    WatermarkSecrets s;
-    s.signature = c.watermark.signature;
-    s.carriers = c.watermark.carriers;
-    s.key = c.watermark.key;
-    s.target_class = c.watermark.target_class;
-    const std::optional<FlattenOrder> order = flatten_order_from_string(c.watermark.flatten);
-    if (!order) throw DataError(fmt::format("{}: /watermark flatten = '{}' is neither nhwc nor nchw", path, c.watermark.flatten));
-    s.order = *order;
-    s.seed = c.watermark.seed;
-    validate_secrets(s, m.input_shape, m.num_classes, path);
-    m.secrets = s;
-    m.lambda = c.watermark.lambda;
-  }
+  if (c.has_watermark) m.scheme = scheme_from_record(c.watermark, *m.model, m.input_shape, m.num_classes, path);
   m.metrics = c.metrics;
   return m;
 }

@@ -10,8 +10,8 @@
 
 #include "storage/checkpoint.h"
 #include "workers/data/dataset.h"
-#include "workers/gradsigns/secrets.h"
 #include "workers/models/classifier.h"
+#include "workers/schemes/scheme.h"
 #include "workers/trial_config.h"
 
 namespace signsweep::workers {
@@ -22,13 +22,12 @@ struct LoadedModel {
   ImageShape input_shape;
   int64_t num_classes = 0;
   Normalizer normalizer;
-  std::optional<WatermarkSecrets> secrets;
-  double lambda = 0.0;
+  std::shared_ptr<const WatermarkScheme> scheme;  // null: not watermarked
   std::map<std::string, double> metrics;
 };
 
 void save_model_checkpoint(const std::string& path, ClassifierImpl& model, const TrialConfig& config,
-                           const Dataset& dataset, const WatermarkSecrets* secrets, double lambda,
+                           const Dataset& dataset, const WatermarkScheme* scheme,
                            const std::map<std::string, double>& metrics);
 
 LoadedModel load_model_checkpoint(const std::string& path);

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "workers/attacks/attack_spec.h"
 #include "workers/trial_config.h"
 
 namespace signsweep::workers {
@@ -28,6 +30,7 @@ struct RemoteReading {
 
 struct VerificationReport {
   bool watermarked = false;   // the checkpoint/trial carries secrets
+  std::string scheme;         // gradsigns | uchida
   int64_t bits = 0;
   double ber_white_box = 0.0;         // bits from the mean projection over S x R test images
   double mean_repeat_ber_test = 0.0;  // the reference's figure, test images
@@ -35,6 +38,11 @@ struct VerificationReport {
   int64_t matched = 0;
   double p_value = 1.0;
   bool owned = false;
+  // With non-watermarked reference models (VerifyOptions::null_models): their lowest BER is the threshold.
+  int64_t null_models = 0;
+  double empirical_threshold = 0.0;
+  double null_mean_ber = 0.0;
+  bool owned_empirically = false;
   double significance = 1e-6;
   std::vector<RemoteReading> remote;
   std::string text() const;  // one "key value" line per figure
@@ -60,6 +68,7 @@ struct VerifyOptions {
   int64_t images = 0;              // 0: the checkpoint's config
   int64_t repeats = 0;             // 0: the checkpoint's config
   std::string dataset_path;        // empty: where the checkpoint's config says
+  std::vector<std::string> null_models;  // checkpoints of non-watermarked models for an empirical threshold
 };
 
 // Reads the watermark of a checkpoint back on its data set's test (and train) images.
@@ -82,5 +91,27 @@ struct KerasVerifyReport {
 // Imports the Keras model and the reference's keys, preprocesses the data as the reference does
 // (x/255 minus the training set's per-pixel mean) and reads the watermark back.
 KerasVerifyReport verify_keras_model(const KerasVerifyOptions& options);
+
+struct AttackReport {
+  std::string attack;
+  std::string parameters;  // the attack's YAML as given
+  double accuracy_before = 0.0;
+  double accuracy_after = 0.0;  // API attacks: through the attacked API; distill: the surrogate's
+  VerificationReport before;    // the owner's watermark in the model as loaded
+  VerificationReport after;     // ... after the attack (distill: read from the surrogate)
+  std::map<std::string, double> figures;  // attack-specific (pruned_weights, epochs_run, attacker_ber, ...)
+  double seconds = 0.0;
+  std::string text() const;
+};
+
+struct AttackOptions {
+  std::string output_checkpoint;  // empty: the attacked model is not written
+  std::string dataset_path;       // empty: where the checkpoint's config says
+};
+
+// Loads the watermarked checkpoint and its data, runs the attack and reads the owner's watermark before
+// and after. Throws ConfigError/DataError (exit 2) on bad parameters, a checkpoint without a watermark,
+// an attacker budget beyond the data.
+AttackReport run_attack(const std::string& checkpoint_path, const AttackSpec& spec, const AttackOptions& options);
 
 }  // namespace signsweep::workers

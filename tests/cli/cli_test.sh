@@ -26,7 +26,7 @@ expect() {
 }
 
 expect help 0 "Subcommands:" -- "$bin" --help
-for sub in train verify data list; do
+for sub in train verify attack data list; do
   expect "help-$sub" 0 "Usage: .*$sub" -- "$bin" "$sub" --help
 done
 expect version 0 "signsweep [0-9.]+ \(git [0-9a-f]{7,}|unknown" -- "$bin" --version
@@ -129,6 +129,30 @@ printf 'not hdf5' >"$tmp/junk.h5"
 expect verify-not-hdf5 2 "junk.h5: not an HDF5 file" -- "$bin" verify "$tmp/junk.h5"
 expect verify-bad-h 2 "--h" -- "$bin" verify "$tmp/ok.h5" --remote --h -1
 expect verify-plain-model 2 "tiny.h5: the checkpoint carries no watermark" -- "$bin" verify "$tmp/tiny.h5"
+
+# ---- empirical threshold from non-watermarked models ----
+for seed in 1 2; do
+  cat >"$tmp/null$seed.yaml" <<Y
+dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}
+model: {name: small-cnn, width: 4, batch_norm: false}
+trainer: {epochs: 1, batch_size: 30, threads: 1, seed: $seed}
+Y
+  expect "train-null$seed" 0 "test_accuracy" -- "$bin" train "$tmp/null$seed.yaml" --out "$tmp/null$seed.h5"
+done
+expect verify-empirical 0 "empirical_threshold [01]\\.[0-9]+ \\(lowest BER of 2 non-watermarked models" -- "$bin" verify "$tmp/ok.h5" --null-model "$tmp/null1.h5" --null-model "$tmp/null2.h5"
+
+# ---- attacks ----
+expect attack-help 0 "Usage: .*attack" -- "$bin" attack --help
+expect attack-quantize 0 "ber_white_box_after [01]\\.[0-9]+" -- "$bin" attack "$tmp/ok.h5" --attack quantize --set bits=8
+expect attack-prune-out 0 "zero_kernel_weights_after [0-9]+" -- "$bin" attack "$tmp/ok.h5" --attack prune --set rate=0.5 --set epochs=1 --set images_per_class=20 --out "$tmp/pruned.h5"
+expect attack-output-verifies 0 "matched_bits [0-9]+" -- "$bin" verify "$tmp/pruned.h5"
+expect attack-unknown 2 "attack = 'melt'" -- "$bin" attack "$tmp/ok.h5" --attack melt
+expect attack-rate 2 "rate = '1.5': must be in \\[0, 1\\)" -- "$bin" attack "$tmp/ok.h5" --attack prune --set rate=1.5
+expect attack-bits 2 "bits = '1': must be in \\[2, 32\\]" -- "$bin" attack "$tmp/ok.h5" --attack quantize --set bits=1
+expect attack-foreign-key 2 "unknown key 'sigma'" -- "$bin" attack "$tmp/ok.h5" --attack quantize --set sigma=0.1
+expect attack-budget 2 "images_per_class = 5000 is more than the training set holds" -- "$bin" attack "$tmp/ok.h5" --attack ftal --set images_per_class=5000
+expect attack-plain-model 2 "tiny.h5: the checkpoint carries no watermark" -- "$bin" attack "$tmp/tiny.h5" --attack quantize
+expect attack-not-hdf5 2 "junk.h5: not an HDF5 file" -- "$bin" attack "$tmp/junk.h5" --attack quantize
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

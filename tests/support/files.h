@@ -25,6 +25,7 @@ class TempDir {
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 std::vector<uint8_t> read_bytes(const std::string& path);
+void write_text(const std::string& path, const std::string& text);
 
 // IDX: images [n, rows, cols] uint8 (magic 0x803) and labels (magic 0x801); gzip when `gz`.
 void write_idx_images(const std::string& path, int n, int rows, int cols, const std::vector<uint8_t>& pixels, bool gz);

@@ -59,4 +59,56 @@ std::function<torch::Tensor(const torch::Tensor&)> input_noise(const Normalizer&
   };
 }
 
+namespace {
+
+// Zeros (in `keep`, flattened alongside `magnitudes`) the `count` entries of smallest magnitude.
+void drop_smallest(const torch::Tensor& magnitudes, torch::Tensor& keep_flat, int64_t count) {
+  if (count <= 0) return;
+  const torch::Tensor order = std::get<1>(torch::sort(magnitudes, /*stable=*/c10::optional<bool>(true), /*dim=*/0));
+  keep_flat.index_fill_(0, order.narrow(0, 0, count), 0.0);
+}
+
+}  // namespace
+
+PruneResult prune_by_magnitude_(ClassifierImpl& model, double rate, bool layerwise) {
+  if (!(rate >= 0.0 && rate < 1.0)) throw ConfigError(fmt::format("prune rate = {}: must be in [0, 1)", rate));
+  const torch::NoGradGuard no_grad;
+  PruneResult r;
+  std::vector<torch::Tensor> kernels;
+  for (const auto& p : model.named_parameters())
+    if (p.value().dim() >= 2) kernels.push_back(p.value());
+  for (const auto& k : kernels) r.kernel_weights += k.numel();
+  std::vector<torch::Tensor> keeps;
+  if (layerwise) {
+    for (const auto& k : kernels) {
+      torch::Tensor keep = torch::ones({k.numel()}, k.options());
+      const auto count = static_cast<int64_t>(std::llround(rate * static_cast<double>(k.numel())));
+      drop_smallest(k.detach().abs().reshape({-1}), keep, count);
+      keeps.push_back(keep);
+      r.pruned += count;
+    }
+  } else {
+    std::vector<torch::Tensor> flat;
+    for (const auto& k : kernels) flat.push_back(k.detach().abs().reshape({-1}));
+    const torch::Tensor all = torch::cat(flat);
+    torch::Tensor keep = torch::ones_like(all);
+    r.pruned = static_cast<int64_t>(std::llround(rate * static_cast<double>(all.numel())));
+    drop_smallest(all, keep, r.pruned);
+    int64_t offset = 0;
+    for (const auto& k : kernels) {
+      keeps.push_back(keep.narrow(0, offset, k.numel()));
+      offset += k.numel();
+    }
+  }
+  for (size_t i = 0; i < kernels.size(); ++i)
+    r.masks.push_back({kernels[i], keeps[i].reshape(kernels[i].sizes()).contiguous(kernels[i].suggest_memory_format())});
+  apply_masks_(r.masks);
+  return r;
+}
+
+void apply_masks_(const std::vector<PruneMask>& masks) {
+  const torch::NoGradGuard no_grad;
+  for (const auto& m : masks) m.parameter.mul_(m.keep);
+}
+
 }  // namespace signsweep::workers

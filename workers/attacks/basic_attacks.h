@@ -16,6 +16,22 @@
 
 namespace signsweep::workers {
 
+// Magnitude pruning over the kernels (conv and dense weights: parameters of 2+ dimensions; biases and
+// BatchNorm untouched): exactly round(rate * n) weights of smallest magnitude are set to zero, pooled over
+// all kernels (global) or per kernel (layer-wise). The masks keep them zero while fine-tuning.
+struct PruneMask {
+  torch::Tensor parameter;  // the model's kernel (shares storage)
+  torch::Tensor keep;       // same shape, 1 = kept, 0 = pruned
+};
+struct PruneResult {
+  std::vector<PruneMask> masks;
+  int64_t pruned = 0;  // weights set to zero
+  int64_t kernel_weights = 0;
+};
+PruneResult prune_by_magnitude_(ClassifierImpl& model, double rate, bool layerwise);
+// parameter *= keep for every mask (after each optimiser step).
+void apply_masks_(const std::vector<PruneMask>& masks);
+
 // Quantizes every parameter and floating-point buffer of `model` in place. bits >= 2 (ConfigError).
 void quantize_weights_(ClassifierImpl& model, int64_t bits);
 // The same formula on one tensor (returns a new tensor).

@@ -51,6 +51,29 @@ torch::Tensor GradSigns::regularizer(const torch::Tensor& x, const torch::Tensor
   return regularizer_from_carriers(sum / static_cast<double>(count));
 }
 
+torch::Tensor GradSigns::training_term(ClassifierImpl& /*model*/, const torch::Tensor& x, const torch::Tensor& y,
+                                       const torch::Tensor& ce_sum) const {
+  return regularizer(x, y, ce_sum);
+}
+
+Extraction GradSigns::read_white_box(ClassifierImpl& model, const torch::Tensor& pool, int64_t images_per_repeat,
+                                     int64_t repeats, uint64_t seed) const {
+  return extract_white_box(model, *this, pool, images_per_repeat, repeats, seed);
+}
+
+storage::WatermarkRecord GradSigns::record() const {
+  storage::WatermarkRecord r;
+  r.scheme = name();
+  r.signature = secrets_.signature;
+  r.carriers = secrets_.carriers;
+  r.key = secrets_.key;
+  r.target_class = secrets_.target_class;
+  r.flatten = to_string(secrets_.order);
+  r.seed = secrets_.seed;
+  r.lambda = lambda_;
+  return r;
+}
+
 std::vector<int64_t> GradSigns::bits_from_logits(const torch::Tensor& logits) {
   const torch::Tensor b = (logits >= 0).to(torch::kInt64).cpu().contiguous();
   return {b.data_ptr<int64_t>(), b.data_ptr<int64_t>() + b.numel()};
@@ -70,17 +93,11 @@ torch::Tensor target_images(const Split& split, int64_t target_class, int64_t co
 
 namespace {
 
-double ber_of(const std::vector<int64_t>& bits, const std::vector<int64_t>& signature) {
-  int64_t wrong = 0;
-  for (size_t i = 0; i < bits.size(); ++i) wrong += bits[i] != signature[i];
-  return static_cast<double>(wrong) / static_cast<double>(bits.size());
-}
-
 Extraction finish_extraction(const torch::Tensor& mean_logits, double mean_repeat_ber, const GradSigns& gs) {
   Extraction e;
   e.logits = mean_logits;
   e.bits = GradSigns::bits_from_logits(mean_logits);
-  e.ber = ber_of(e.bits, gs.secrets().signature);
+  e.ber = bit_error_rate(e.bits, gs.secrets().signature);
   e.mean_repeat_ber = mean_repeat_ber;
   return e;
 }
@@ -106,7 +123,7 @@ Extraction extract_white_box(ClassifierImpl& model, const GradSigns& gs, const t
     const torch::Tensor grad = torch::autograd::grad({ce_sum}, {x})[0];
     const torch::Tensor carrier_mean = gs.carrier_gradient_sum(grad, target).first / static_cast<double>(s);
     const torch::Tensor logits = gs.project(carrier_mean).detach();
-    ber_sum += ber_of(GradSigns::bits_from_logits(logits), gs.secrets().signature);
+    ber_sum += bit_error_rate(GradSigns::bits_from_logits(logits), gs.secrets().signature);
     logits_sum = logits_sum.defined() ? logits_sum + logits : logits;
   }
   model.train(was_training);

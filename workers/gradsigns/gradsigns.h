@@ -14,15 +14,25 @@
 #include "workers/data/dataset.h"
 #include "workers/gradsigns/secrets.h"
 #include "workers/models/classifier.h"
+#include "workers/schemes/scheme.h"
 
 namespace signsweep::workers {
 
-class GradSigns {
+class GradSigns : public WatermarkScheme {
  public:
   GradSigns(WatermarkSecrets secrets, const ImageShape& shape, double lambda, torch::Device device = torch::kCPU);
 
   const WatermarkSecrets& secrets() const { return secrets_; }
-  double lambda() const { return lambda_; }
+  const char* name() const override { return "gradsigns"; }
+  double lambda() const override { return lambda_; }
+  const std::vector<int64_t>& signature() const override { return secrets_.signature; }
+  std::optional<int64_t> batch_target_class() const override { return secrets_.target_class; }
+  bool needs_input_gradient() const override { return true; }
+  torch::Tensor training_term(ClassifierImpl& model, const torch::Tensor& x, const torch::Tensor& y,
+                              const torch::Tensor& ce_sum) const override;
+  Extraction read_white_box(ClassifierImpl& model, const torch::Tensor& pool, int64_t images_per_repeat, int64_t repeats,
+                            uint64_t seed) const override;
+  storage::WatermarkRecord record() const override;
   int64_t target_class() const { return secrets_.target_class; }
   const torch::Tensor& carrier_offsets() const { return carrier_offsets_; }  // NCHW offsets [C]
 
@@ -48,13 +58,6 @@ class GradSigns {
   torch::Tensor key_;              // [N, C] float
   torch::Tensor signature_;        // [N] float
   torch::Tensor carrier_offsets_;  // [C] int64, NCHW offsets within one image
-};
-
-struct Extraction {
-  std::vector<int64_t> bits;   // from the projection averaged over all repeats
-  double ber = 0.0;            // of `bits`
-  double mean_repeat_ber = 0.0;  // the reference's figure: BER of each repeat, averaged
-  torch::Tensor logits;        // mean projection [N]
 };
 
 // The `count` target-class images of `split` to verify on (first `count` in a seeded shuffle).

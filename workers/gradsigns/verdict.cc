@@ -34,4 +34,17 @@ Verdict decide(const std::vector<int64_t>& extracted, const std::vector<int64_t>
   return v;
 }
 
+EmpiricalThreshold empirical_threshold(const std::vector<double>& null_bers) {
+  if (null_bers.empty()) throw std::invalid_argument("empirical threshold: no non-watermarked model");
+  EmpiricalThreshold t;
+  t.models = static_cast<int64_t>(null_bers.size());
+  t.min_ber = *std::min_element(null_bers.begin(), null_bers.end());
+  double sum = 0.0, sq = 0.0;
+  for (const double b : null_bers) sum += b;
+  t.mean_ber = sum / static_cast<double>(t.models);
+  for (const double b : null_bers) sq += (b - t.mean_ber) * (b - t.mean_ber);
+  t.std_ber = std::sqrt(sq / static_cast<double>(t.models));
+  return t;
+}
+
 }  // namespace signsweep::workers

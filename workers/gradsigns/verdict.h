@@ -22,4 +22,16 @@ struct Verdict {
 
 Verdict decide(const std::vector<int64_t>& extracted, const std::vector<int64_t>& signature, double significance = 1e-6);
 
+// The empirical alternative (the robustness literature reads ~30 independently trained non-watermarked
+// models): the owner's signature is read from each; a model is owned empirically when its BER is below
+// the smallest BER any of them showed.
+struct EmpiricalThreshold {
+  int64_t models = 0;
+  double min_ber = 0.0;  // the threshold
+  double mean_ber = 0.0;
+  double std_ber = 0.0;  // population standard deviation
+};
+// Throws std::invalid_argument on an empty set.
+EmpiricalThreshold empirical_threshold(const std::vector<double>& null_bers);
+
 }  // namespace signsweep::workers

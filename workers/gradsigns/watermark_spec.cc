@@ -7,20 +7,30 @@ namespace signsweep::workers {
 WatermarkSpec parse_watermark_spec(const common::ConfigNode& node) {
   WatermarkSpec s;
   s.enabled = true;
-  node.get_choice("scheme", {"gradsigns"}, "gradsigns");
+  s.scheme = node.get_choice("scheme", {"gradsigns", "uchida"}, "gradsigns") == "uchida" ? SchemeKind::kUchida
+                                                                                       : SchemeKind::kGradSigns;
   s.bits = node.get<int64_t>("bits", s.bits);
   node.require(s.bits >= 1 && s.bits <= 4096, "bits", "must be in [1, 4096]");
+  s.seed = node.get<uint64_t>("seed", s.seed);
+  const common::ConfigNode verify = node.child_or_empty("verify");
+  s.significance = verify.get<double>("significance", s.significance);
+  verify.require(s.significance > 0.0 && s.significance < 1.0, "significance", "must be in (0, 1)");
+  if (s.scheme == SchemeKind::kUchida) {  // GradSigns-only keys stay unread: check_all_keys_used reports them
+    s.layer = node.get<std::string>("layer", "");
+    s.lambda = node.get<double>("lambda", 0.01);
+    node.require(s.lambda >= 0.0, "lambda", "must be >= 0");
+    s.remote_images = 0;
+    return s;
+  }
   s.carriers = node.get<int64_t>("carriers", s.carriers);
   node.require(s.carriers >= 1, "carriers", "must be >= 1");
   s.lambda = node.get<double>("lambda", s.lambda);
   node.require(s.lambda >= 0.0, "lambda", "must be >= 0");
   s.target_class = node.get<int64_t>("target_class", s.target_class);
   node.require(s.target_class >= 0, "target_class", "must be >= 0");
-  s.seed = node.get<uint64_t>("seed", s.seed);
   s.order = *flatten_order_from_string(node.get_choice("flatten", {"nhwc", "nchw"}, "nhwc"));
   s.target_per_batch = node.get<int64_t>("target_per_batch", s.target_per_batch);
   node.require(s.target_per_batch >= 1, "target_per_batch", "must be >= 1");
-  const common::ConfigNode verify = node.child_or_empty("verify");
   s.verify_images = verify.get<int64_t>("images", s.verify_images);
   verify.require(s.verify_images >= 1, "images", "must be >= 1");
   s.verify_repeats = verify.get<int64_t>("repeats", s.verify_repeats);
@@ -30,8 +40,6 @@ WatermarkSpec parse_watermark_spec(const common::ConfigNode& node) {
   s.remote_h = verify.get<std::vector<double>>("h", s.remote_h);
   for (const double h : s.remote_h) verify.require(h > 0.0 && h < 10.0, "h", "every step must be in (0, 10)");
   s.remote_float64 = verify.get<bool>("remote_float64", s.remote_float64);
-  s.significance = verify.get<double>("significance", s.significance);
-  verify.require(s.significance > 0.0 && s.significance < 1.0, "significance", "must be in (0, 1)");
   return s;
 }
 

@@ -14,11 +14,15 @@ class ConfigNode;
 
 namespace signsweep::workers {
 
+enum class SchemeKind { kGradSigns, kUchida };
+
 struct WatermarkSpec {
   bool enabled = false;
+  SchemeKind scheme = SchemeKind::kGradSigns;
+  std::string layer;        // uchida: the conv kernel parameter (empty: the middle conv layer)
   int64_t bits = 16;        // N (reference default 16; released model 64)
   int64_t carriers = 64;    // C (reference default 64; released model 384)
-  double lambda = 0.3;      // reference default
+  double lambda = 0.3;      // reference default (uchida: 0.01)
   int64_t target_class = 0;
   uint64_t seed = 0;        // secrets (signature, carriers, key)
   FlattenOrder order = FlattenOrder::kNhwc;

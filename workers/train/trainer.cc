@@ -10,6 +10,7 @@
 
 #include "common/errors.h"
 #include "common/progress.h"
+#include "workers/gradsigns/gradsigns.h"
 #include "workers/data/sampling.h"
 
 namespace signsweep::workers {
@@ -93,8 +94,8 @@ void seed_and_set_threads(const TrainSpec& spec) {
   torch::manual_seed(spec.seed);
 }
 
-torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wanted, bool gradsigns) {
-  const bool channels_last = wanted == MemoryFormat::kChannelsLast || (wanted == MemoryFormat::kAuto && !gradsigns);
+torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wanted, bool input_gradient) {
+  const bool channels_last = wanted == MemoryFormat::kChannelsLast || (wanted == MemoryFormat::kAuto && !input_gradient);
   const torch::MemoryFormat format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   const torch::NoGradGuard no_grad;
   for (auto& p : model.parameters())
@@ -111,15 +112,15 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, c
 }
 
 StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const Batch& batch,
-                      const GradSigns* gradsigns, double weight_decay) {
+                      const WatermarkScheme* scheme, double weight_decay) {
   optimizer.zero_grad();
   StepOutput out;
-  if (gradsigns != nullptr) {
-    const torch::Tensor x = batch.x.detach().requires_grad_(true);
+  if (scheme != nullptr) {
+    const torch::Tensor x = scheme->needs_input_gradient() ? batch.x.detach().requires_grad_(true) : batch.x;
     out.logits = model.forward(x);
     const torch::Tensor ce_sum = torch::cross_entropy_loss(out.logits, batch.y, {}, at::Reduction::Sum);
-    out.reg = gradsigns->regularizer(x, batch.y, ce_sum);
-    out.loss = ce_sum / static_cast<double>(batch.y.size(0)) + gradsigns->lambda() * out.reg;
+    out.reg = scheme->training_term(model, x, batch.y, ce_sum);
+    out.loss = ce_sum / static_cast<double>(batch.y.size(0)) + scheme->lambda() * out.reg;
   } else {
     out.logits = model.forward(batch.x);
     out.loss = torch::cross_entropy_loss(out.logits, batch.y);
@@ -145,26 +146,27 @@ double evaluate_accuracy(ClassifierImpl& model, const Split& split, int64_t batc
 TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, const TrainSpec& spec,
                              const EmbedOptions& embed) {
   const auto start = std::chrono::steady_clock::now();
-  const GradSigns* gs = embed.gradsigns;
-  const int64_t target_class = gs != nullptr ? gs->target_class() : 0;
+  const WatermarkScheme* scheme = embed.scheme;
+  const std::optional<int64_t> batch_target = scheme != nullptr ? scheme->batch_target_class() : std::nullopt;
+  const int64_t target_class = batch_target.value_or(0);
   const CarvedSplits carved = spec.select_best ? carve_validation(dataset.train, spec, target_class)
                                                : CarvedSplits{dataset.train, Split{}};
   const Split& train = carved.train;
-  const torch::MemoryFormat format = prepare_memory_format(model, spec.memory_format, gs != nullptr);
+  const torch::MemoryFormat format = prepare_memory_format(model, spec.memory_format, scheme != nullptr && scheme->needs_input_gradient());
   auto optimizer = make_optimizer(model, spec);
 
   SamplerOptions sampler_options;
   sampler_options.batch_size = spec.batch_size;
   sampler_options.seed = spec.seed;
-  if (gs != nullptr) {
-    sampler_options.target_class = gs->target_class();
+  if (batch_target) {
+    sampler_options.target_class = batch_target;
     sampler_options.target_per_batch = embed.target_per_batch;
   }
   BatchSampler sampler(train.label_vector(), sampler_options);
   Batcher batcher(train, dataset.augment, spec.seed + 1);
   const int64_t steps = spec.steps_per_epoch > 0 ? spec.steps_per_epoch : sampler.batches_per_epoch();
   // Bit accuracy for selection and the epoch line: validation target images, else test target images.
-  const torch::Tensor bit_pool = gs == nullptr ? torch::Tensor()
+  const torch::Tensor bit_pool = !batch_target ? torch::Tensor()
                                  : spec.select_best ? target_images(carved.validation, target_class, spec.validation_target, 0)
                                                     : target_images(dataset.test, target_class, 50, 0);
 
@@ -183,7 +185,7 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
       // ---- TRAINING SECTION BEGIN ----
       Batch batch = batcher.gather(sampler.next_batch());
       if (format != torch::MemoryFormat::Contiguous) batch.x = batch.x.contiguous(format);
-      const StepOutput out = train_step(model, *optimizer, batch, gs, spec.weight_decay);
+      const StepOutput out = train_step(model, *optimizer, batch, scheme, spec.weight_decay);
       // ---- TRAINING SECTION END ----
       loss_sum += out.loss;  // stays on the device: no sync per step
       reg_sum += out.reg;
@@ -206,11 +208,11 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
     stats.images_per_second = static_cast<double>(seen) / progress.elapsed_seconds();
     // ---- after the fence: evaluation, selection, plateau ----
     stats.test_accuracy = evaluate_accuracy(model, dataset.test, spec.eval_batch_size);
-    if (gs != nullptr) stats.bit_accuracy = 1.0 - extract_white_box(model, *gs, bit_pool, bit_pool.size(0), 1, 0).ber;
+    if (scheme != nullptr) stats.bit_accuracy = 1.0 - scheme->read_white_box(model, bit_pool, bit_pool.defined() ? bit_pool.size(0) : 0, 1, 0).ber;
     double monitored = stats.loss;
     if (spec.select_best) {
       stats.validation_accuracy = evaluate_accuracy(model, carved.validation, spec.eval_batch_size);
-      const double score = stats.validation_accuracy + (gs != nullptr ? 0.5 * stats.bit_accuracy : 0.0);
+      const double score = stats.validation_accuracy + (scheme != nullptr ? 0.5 * stats.bit_accuracy : 0.0);
       if (score > best_score) {
         best_score = score;
         best_state = snapshot(model);
@@ -228,8 +230,8 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
       }
     }
     progress.finish(fmt::format("loss {:.4f}{} train acc {:.4f} test acc {:.4f}{} | lr {:.2g} | {:.0f} img/s", stats.loss,
-                                gs != nullptr ? fmt::format(" (wm {:.4f})", stats.reg) : "", stats.train_accuracy,
-                                stats.test_accuracy, gs != nullptr ? fmt::format(" bit acc {:.4f}", stats.bit_accuracy) : "",
+                                scheme != nullptr ? fmt::format(" (wm {:.4f})", stats.reg) : "", stats.train_accuracy,
+                                stats.test_accuracy, scheme != nullptr ? fmt::format(" bit acc {:.4f}", stats.bit_accuracy) : "",
                                 lr, stats.images_per_second));
     result.epochs.push_back(stats);
   }

@@ -8,15 +8,15 @@
 #include <vector>
 
 #include "workers/data/dataset.h"
-#include "workers/gradsigns/gradsigns.h"
+#include "workers/schemes/scheme.h"
 #include "workers/models/classifier.h"
 #include "workers/train/train_spec.h"
 
 namespace signsweep::workers {
 
 struct EmbedOptions {
-  const GradSigns* gradsigns = nullptr;  // null: plain training
-  int64_t target_per_batch = 10;         // target-class images in every batch
+  const WatermarkScheme* scheme = nullptr;  // null: plain training
+  int64_t target_per_batch = 10;            // images of the scheme's batch target class in every batch
 };
 
 struct EpochStats {
@@ -44,10 +44,10 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, c
 
 // Resolves `auto` (channels-last for plain training, NCHW with GradSigns), converts the model's 4-D
 // parameters to that layout (before the optimiser is built) and returns it for the batches.
-torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wanted, bool gradsigns);
+torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wanted, bool input_gradient);
 
-// One optimisation step on `batch` (the fenced section): CE (+ lambda * GradSigns term, one forward and
-// the double backward) (+ L2 on conv kernels), backward, step. Returns {loss, reg, logits} without a
+// One optimisation step on `batch` (the fenced section): CE (+ lambda * the scheme's term; for GradSigns
+// one forward and the double backward) (+ L2 on conv kernels), backward, step. Returns {loss, reg, logits} without a
 // device sync (tensors).
 struct StepOutput {
   torch::Tensor loss;
@@ -55,7 +55,7 @@ struct StepOutput {
   torch::Tensor logits;
 };
 StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const Batch& batch,
-                      const GradSigns* gradsigns, double weight_decay);
+                      const WatermarkScheme* scheme, double weight_decay);
 
 // Trains `model` on dataset.train; evaluates on dataset.test after every epoch.
 TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, const TrainSpec& spec,

@@ -9,6 +9,7 @@
 #include "storage/h5.h"
 #include "tests/support/files.h"
 #include "workers/data/loaders.h"
+#include "workers/gradsigns/gradsigns.h"
 
 namespace signsweep::workers {
 namespace {
@@ -33,7 +34,8 @@ Saved save_one(const std::string& path) {
   s.model->train();
   s.model->forward(s.ds.train.images.narrow(0, 0, 16));  // move BatchNorm statistics off their defaults
   s.secrets = generate_secrets(8, 6, 2, s.ds.shape, 3, FlattenOrder::kNhwc, 9);
-  save_model_checkpoint(path, *s.model, s.config, s.ds, &s.secrets, 0.5, {{"test_accuracy", 0.25}});
+  const GradSigns gs(s.secrets, s.ds.shape, 0.5);
+  save_model_checkpoint(path, *s.model, s.config, s.ds, &gs, {{"test_accuracy", 0.25}});
   return s;
 }
 
@@ -47,12 +49,13 @@ TEST(CheckpointTest, round_trip_restores_every_tensor_secret_and_the_function) {
   m.model->eval();
   const torch::Tensor x = s.ds.test.images.narrow(0, 0, 8);
   EXPECT_TRUE(torch::equal(s.model->forward(x), m.model->forward(x)));
-  ASSERT_TRUE(m.secrets.has_value());
-  EXPECT_EQ(m.secrets->signature, s.secrets.signature);
-  EXPECT_EQ(m.secrets->carriers, s.secrets.carriers);
-  EXPECT_EQ(m.secrets->key, s.secrets.key);
-  EXPECT_EQ(m.secrets->target_class, 2);
-  EXPECT_DOUBLE_EQ(m.lambda, 0.5);
+  const auto* gs = dynamic_cast<const GradSigns*>(m.scheme.get());
+  ASSERT_NE(gs, nullptr);
+  EXPECT_EQ(gs->secrets().signature, s.secrets.signature);
+  EXPECT_EQ(gs->secrets().carriers, s.secrets.carriers);
+  EXPECT_EQ(gs->secrets().key, s.secrets.key);
+  EXPECT_EQ(gs->secrets().target_class, 2);
+  EXPECT_DOUBLE_EQ(gs->lambda(), 0.5);
   EXPECT_DOUBLE_EQ(m.metrics.at("test_accuracy"), 0.25);
   EXPECT_TRUE(torch::equal(m.normalizer.mean(), s.ds.normalizer.mean()));
   EXPECT_EQ(m.config.model.width, 4);

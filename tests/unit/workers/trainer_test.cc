@@ -1,4 +1,5 @@
 #include "workers/train/trainer.h"
+#include "workers/gradsigns/gradsigns.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,226 @@
+#include "storage/results_store.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/errors.h"
+#include "storage/h5.h"
+
+namespace signsweep::storage {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kIndexName = "sweep.h5";
+
+nlohmann::json plan_to_json(const std::vector<PlannedTrial>& plan) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const PlannedTrial& t : plan)
+    j.push_back({{"id", t.id}, {"kind", t.kind}, {"label", t.label}, {"parent", t.parent}, {"axes", t.axes},
+                 {"config", t.config_yaml}});
+  return j;
+}
+
+std::vector<PlannedTrial> plan_from_json(const std::string& text, const std::string& origin) {
+  std::vector<PlannedTrial> plan;
+  try {
+    for (const auto& e : nlohmann::json::parse(text))
+      plan.push_back({e.at("id"), e.at("kind"), e.at("label"), e.at("parent"),
+                      e.at("axes").get<std::map<std::string, std::string>>(), e.at("config")});
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(fmt::format("{}: /plan is not a valid trial list: {}", origin, e.what()));
+  }
+  return plan;
+}
+
+// Temp files of writers that were killed before their rename.
+void remove_leftover_temp_files(const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(entry.path());
+}
+
+template <typename Read>
+auto attributes_of(const File& f, const std::string& group, Read read) {
+  std::map<std::string, decltype(read(group, std::string()))> out;
+  if (!f.exists(group)) return out;
+  for (const std::string& name : f.attribute_names(group)) out[name] = read(group, name);
+  return out;
+}
+
+struct Index {
+  SweepIdentity sweep;
+  std::vector<PlannedTrial> plan;
+};
+
+Index read_index(const std::string& path) {
+  const File f(path, OpenMode::kReadOnly);
+  if (!f.has_attribute("/", "format") || f.string_attribute("/", "format") != kSweepFormat)
+    throw DataError(fmt::format("{}: not a signsweep results store (attribute format != '{}')", path, kSweepFormat));
+  const int64_t version = f.int_attribute("/", "format_version");
+  if (version != kSweepFormatVersion)
+    throw DataError(fmt::format("{}: results store format version {} (this signsweep reads {})", path, version,
+                                kSweepFormatVersion));
+  Index i;
+  i.sweep.hash = f.string_attribute("/", "sweep_hash");
+  i.sweep.file = f.string_attribute("/", "sweep_file");
+  i.sweep.yaml = f.read_string("/sweep");
+  i.plan = plan_from_json(f.read_string("/plan"), path);
+  return i;
+}
+
+}  // namespace
+
+const char* to_string(TrialState s) {
+  switch (s) {
+    case TrialState::kPending: return "pending";
+    case TrialState::kRunning: return "running";
+    case TrialState::kDone: return "done";
+    case TrialState::kFailed: return "failed";
+  }
+  return "?";
+}
+
+std::optional<TrialState> trial_state_from_string(const std::string& s) {
+  for (const TrialState t : {TrialState::kPending, TrialState::kRunning, TrialState::kDone, TrialState::kFailed})
+    if (s == to_string(t)) return t;
+  return std::nullopt;
+}
+
+std::string content_hash(const std::string& text) {
+  uint64_t h = 14695981039346656037ULL;
+  for (const unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIdentity& sweep,
+                                          const std::vector<PlannedTrial>& plan, bool extend, bool durable) {
+  fs::create_directories(fs::path(dir) / "trials");
+  fs::create_directories(fs::path(dir) / "checkpoints");
+  remove_leftover_temp_files(dir);
+  remove_leftover_temp_files(fs::path(dir) / "trials");
+  const std::string index_path = (fs::path(dir) / kIndexName).string();
+  if (!fs::exists(index_path)) {
+    ResultsStore store(dir, sweep, plan, durable);
+    store.write_index();
+    return store;
+  }
+  const Index existing = read_index(index_path);
+  if (existing.sweep.hash == sweep.hash) return ResultsStore(dir, existing.sweep, existing.plan, durable);
+  if (!extend)
+    throw ConfigError(fmt::format(
+        "{}: this store belongs to sweep {} (hash {}), not to {} (hash {}): choose another --out, or pass --extend to add "
+        "the new sweep's trials to it",
+        dir, existing.sweep.file, existing.sweep.hash, sweep.file, sweep.hash));
+  std::vector<PlannedTrial> merged = existing.plan;
+  for (const PlannedTrial& t : plan)
+    if (std::none_of(merged.begin(), merged.end(), [&](const PlannedTrial& m) { return m.id == t.id; })) merged.push_back(t);
+  ResultsStore store(dir, sweep, std::move(merged), durable);
+  store.write_index();
+  return store;
+}
+
+ResultsStore ResultsStore::open_existing(const std::string& dir) {
+  const std::string index_path = (fs::path(dir) / kIndexName).string();
+  if (!fs::exists(index_path))
+    throw DataError(fmt::format("{}: no results store here ({} missing)", dir, kIndexName));
+  Index i = read_index(index_path);
+  return ResultsStore(dir, std::move(i.sweep), std::move(i.plan), true);
+}
+
+std::string ResultsStore::trial_path(const std::string& id) const {
+  return (fs::path(dir_) / "trials" / (id + ".h5")).string();
+}
+
+std::string ResultsStore::checkpoint_path(const std::string& id) const {
+  return (fs::path(dir_) / "checkpoints" / (id + ".h5")).string();
+}
+
+void ResultsStore::write_index() const {
+  write_atomically(
+      (fs::path(dir_) / kIndexName).string(),
+      [&](File& f) {
+        f.set_attribute("/", "format", std::string(kSweepFormat));
+        f.set_attribute("/", "format_version", kSweepFormatVersion);
+        f.set_attribute("/", "sweep_hash", sweep_.hash);
+        f.set_attribute("/", "sweep_file", sweep_.file);
+        f.write_string("/sweep", sweep_.yaml);
+        f.write_string("/plan", plan_to_json(plan_).dump());
+        f.create_group("/trials");
+        for (const PlannedTrial& t : plan_) f.link_external("/trials/" + t.id, "trials/" + t.id + ".h5", "/trial");
+      },
+      durable_);
+}
+
+void ResultsStore::write_trial(const TrialRecord& r) const {
+  const PlannedTrial& t = r.trial;
+  write_atomically(
+      trial_path(t.id),
+      [&](File& f) {
+        f.create_group("/trial");
+        f.set_attribute("/trial", "id", t.id);
+        f.set_attribute("/trial", "kind", t.kind);
+        f.set_attribute("/trial", "label", t.label);
+        f.set_attribute("/trial", "parent", t.parent);
+        f.set_attribute("/trial", "state", std::string(to_string(r.state)));
+        f.set_attribute("/trial", "error", r.error);
+        f.set_attribute("/trial", "attempts", r.attempts);
+        f.set_attribute("/trial", "sweep_hash", sweep_.hash);
+        f.set_attribute("/trial", "sweep_file", sweep_.file);
+        f.set_attribute("/trial", "checkpoint", r.checkpoint);
+        f.write_string("/trial/config", t.config_yaml);
+        for (const char* g : {"/trial/axes", "/trial/provenance", "/trial/results", "/trial/series"}) f.create_group(g);
+        for (const auto& [k, v] : t.axes) f.set_attribute("/trial/axes", k, v);
+        for (const auto& [k, v] : r.provenance) f.set_attribute("/trial/provenance", k, v);
+        for (const auto& [k, v] : r.results) f.set_attribute("/trial/results", k, v);
+        for (const auto& [k, v] : r.series) f.write_series("/trial/series/" + k, v);
+        if (!t.parent.empty()) f.link_external("/trial/parent", t.parent + ".h5", "/trial");
+      },
+      durable_);
+}
+
+std::optional<TrialRecord> ResultsStore::read(const std::string& id, bool with_series) const {
+  const auto planned = std::find_if(plan_.begin(), plan_.end(), [&](const PlannedTrial& t) { return t.id == id; });
+  const std::string path = trial_path(id);
+  if (!fs::exists(path)) {
+    if (planned == plan_.end()) return std::nullopt;
+    TrialRecord r;
+    r.trial = *planned;
+    return r;
+  }
+  const File f(path, OpenMode::kReadOnly);
+  TrialRecord r;
+  PlannedTrial& t = r.trial;
+  t.id = f.string_attribute("/trial", "id");
+  t.kind = f.string_attribute("/trial", "kind");
+  t.label = f.string_attribute("/trial", "label");
+  t.parent = f.string_attribute("/trial", "parent");
+  t.config_yaml = f.read_string("/trial/config");
+  const auto strings = [&](const std::string& g, const std::string& n) { return f.string_attribute(g, n); };
+  const auto doubles = [&](const std::string& g, const std::string& n) { return f.double_attribute(g, n); };
+  t.axes = attributes_of(f, "/trial/axes", strings);
+  const std::string state = f.string_attribute("/trial", "state");
+  const std::optional<TrialState> s = trial_state_from_string(state);
+  if (!s) throw DataError(fmt::format("{}: /trial state = '{}' is not a trial state", path, state));
+  r.state = *s;
+  r.error = f.string_attribute("/trial", "error");
+  r.attempts = f.int_attribute("/trial", "attempts");
+  r.checkpoint = f.string_attribute("/trial", "checkpoint");
+  r.provenance = attributes_of(f, "/trial/provenance", strings);
+  r.results = attributes_of(f, "/trial/results", doubles);
+  if (with_series)
+    for (const std::string& name : f.list("/trial/series")) r.series[name] = f.read_doubles("/trial/series/" + name);
+  return r;
+}
+
+std::vector<TrialRecord> ResultsStore::read_all(bool with_series) const {
+  std::vector<TrialRecord> all;
+  all.reserve(plan_.size());
+  for (const PlannedTrial& t : plan_) all.push_back(*read(t.id, with_series));
+  return all;
+}
+
+}  // namespace signsweep::storage

@@ -1,0 +1,97 @@
+// The results store of one sweep, crash-safe by construction (conventions.md, HDF5):
+//   <store>/sweep.h5            index, written once per sweep (atomically) and never modified after:
+//                               attrs format "signsweep-sweep", format_version, sweep_hash, sweep_file;
+//                               /sweep (resolved sweep YAML), /plan (JSON list of planned trials),
+//                               /trials/<id> -> external link to trials/<id>.h5:/trial (dangling while pending)
+//   <store>/trials/<id>.h5      one file per trial, replaced atomically (temp name, fsync, rename) when the
+//                               trial starts (state running) and when it ends (done / failed): a reader sees
+//                               the old file or the new one, never half of one
+//   <store>/checkpoints/<id>.h5 the trial's model, if it keeps one
+// A trial file holds /trial with attrs id, kind, label, parent, state, error, attempts, sweep_hash,
+// checkpoint; /trial/config (YAML); attrs of /trial/axes, /trial/provenance (strings) and /trial/results
+// (doubles); /trial/series/<name> (chunked, gzip, resizable 1-D); /trial/parent -> the parent trial.
+// kill -9 at any instant loses no finished trial: the index exists before any trial runs, and a trial
+// file is either absent, the previous complete version, or the new complete version. Left-over temp
+// files are removed by the next writer. Torch-free.
+// Thread-safety: one writer process (rank 0); readers may open concurrently (they never block it: files
+// are opened, read and closed; see README for HDF5_USE_FILE_LOCKING on shared filesystems).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace signsweep::storage {
+
+enum class TrialState { kPending, kRunning, kDone, kFailed };
+const char* to_string(TrialState s);
+std::optional<TrialState> trial_state_from_string(const std::string& s);
+
+struct PlannedTrial {
+  std::string id;      // content hash of the resolved config
+  std::string kind;    // "embed" or the attack name
+  std::string label;   // human-readable, e.g. "bits=16 lambda=0.3 seed=0"
+  std::string parent;  // attacks: the id of the trial whose model they attack
+  std::map<std::string, std::string> axes;  // grid values of this trial (report tables group by them)
+  std::string config_yaml;                  // resolved config
+};
+
+struct TrialRecord {
+  PlannedTrial trial;
+  TrialState state = TrialState::kPending;
+  std::string error;
+  int64_t attempts = 0;
+  std::map<std::string, std::string> provenance;  // git, versions, host, ranks, device, started, finished
+  std::map<std::string, std::vector<double>> series;
+  std::map<std::string, double> results;
+  std::string checkpoint;  // relative to the store ("" = none)
+};
+
+struct SweepIdentity {
+  std::string hash;  // of the resolved sweep spec (content hash: the same spec gives the same hash)
+  std::string file;  // the sweep YAML it came from
+  std::string yaml;  // the resolved spec
+};
+
+// Stable 64-bit content hash (FNV-1a) as 16 hex digits: trial ids and sweep hashes.
+std::string content_hash(const std::string& text);
+
+constexpr const char* kSweepFormat = "signsweep-sweep";
+constexpr int64_t kSweepFormatVersion = 1;
+
+class ResultsStore {
+ public:
+  // Opens the store at `dir` for the sweep, creating it when absent. A store of another sweep is refused
+  // (ConfigError naming both sweep files) unless `extend`, which adds the new plan's trials to it.
+  static ResultsStore open_for_sweep(const std::string& dir, const SweepIdentity& sweep, const std::vector<PlannedTrial>& plan,
+                                     bool extend, bool durable = true);
+  // An existing store, for status / report / export (DataError when `dir` holds no readable store).
+  static ResultsStore open_existing(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  const SweepIdentity& sweep() const { return sweep_; }
+  const std::vector<PlannedTrial>& plan() const { return plan_; }
+
+  // Replaces the trial's file atomically (the only write path for a trial).
+  void write_trial(const TrialRecord& record) const;
+  // Every planned trial with its state (pending when it has no file yet); series only when asked.
+  std::vector<TrialRecord> read_all(bool with_series) const;
+  std::optional<TrialRecord> read(const std::string& id, bool with_series) const;
+
+  std::string trial_path(const std::string& id) const;
+  std::string checkpoint_path(const std::string& id) const;
+
+ private:
+  ResultsStore(std::string dir, SweepIdentity sweep, std::vector<PlannedTrial> plan, bool durable)
+      : dir_(std::move(dir)), sweep_(std::move(sweep)), plan_(std::move(plan)), durable_(durable) {}
+  void write_index() const;
+
+  std::string dir_;
+  SweepIdentity sweep_;
+  std::vector<PlannedTrial> plan_;
+  bool durable_ = true;
+};
+
+}  // namespace signsweep::storage
