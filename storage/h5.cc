@@ -123,7 +123,11 @@ File::File(const std::string& path, OpenMode mode) : path_(path) {
   silence_hdf5();
   hid id = -1;
   if (mode == OpenMode::kTruncate) {
-    id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    // Object headers of the 1.8 format (readable by any HDF5 >= 1.8, h5py included): compact link and
+    // attribute storage, several times faster to create for files of many small objects (results store).
+    const Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+    H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
   } else {
     if (!std::filesystem::exists(path)) throw DataError(fmt::format("{}: file not found", path));
     if (H5Fis_hdf5(path.c_str()) <= 0) {

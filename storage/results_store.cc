@@ -54,7 +54,7 @@ struct Index {
 };
 
 Index read_index(const std::string& path) {
-  const File f(path, OpenMode::kReadOnly);
+  const File f(path, OpenMode::kReadOnly);  // DataError for another format or a truncated file
   if (!f.has_attribute("/", "format") || f.string_attribute("/", "format") != kSweepFormat)
     throw DataError(fmt::format("{}: not a signsweep results store (attribute format != '{}')", path, kSweepFormat));
   const int64_t version = f.int_attribute("/", "format_version");
@@ -191,7 +191,7 @@ std::optional<TrialRecord> ResultsStore::read(const std::string& id, bool with_s
     r.trial = *planned;
     return r;
   }
-  const File f(path, OpenMode::kReadOnly);
+  const File f(path, OpenMode::kReadOnly);  // DataError for another format or a truncated file
   TrialRecord r;
   PlannedTrial& t = r.trial;
   t.id = f.string_attribute("/trial", "id");
