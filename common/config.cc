@@ -126,6 +126,41 @@ void ConfigNode::fail_type(const std::string& key, const YAML::Node& v, const ch
   throw ConfigError(fmt::format("{}: {} = '{}': expected {}", where(v), key_path(key), short_value(v), expected));
 }
 
+std::vector<std::string> ConfigNode::keys() const {
+  std::vector<std::string> k;
+  if (node_.IsMap())
+    for (const auto& kv : node_) k.push_back(kv.first.Scalar());
+  return k;
+}
+
+namespace {
+void mark_subtree_used(const YAML::Node& n, const std::string& path, std::set<std::string>& used) {
+  if (!n.IsMap()) return;
+  for (const auto& kv : n) {
+    const std::string full = path + "." + kv.first.Scalar();
+    used.insert(full);
+    mark_subtree_used(kv.second, full, used);
+  }
+}
+}  // namespace
+
+YAML::Node ConfigNode::raw(const std::string& key) const {
+  const YAML::Node v = required(key);
+  mark_subtree_used(v, key_path(key), state_->used);
+  return YAML::Clone(v);
+}
+
+std::vector<ConfigNode> ConfigNode::mappings_in(const std::string& key) const {
+  const YAML::Node v = required(key);
+  if (!v.IsSequence()) fail_type(key, v, "a list of mappings");
+  std::vector<ConfigNode> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].IsMap()) fail_type(key, v[i], "a list of mappings");
+    out.push_back(ConfigNode(state_, v[i], fmt::format("{}[{}]", key_path(key), i)));
+  }
+  return out;
+}
+
 void ConfigNode::check_all_keys_used() const {
   if (!node_.IsMap()) return;
   for (const auto& kv : node_) {

@@ -56,6 +56,14 @@ class ConfigNode {
     if (!condition) fail(key, message);
   }
 
+  // Keys of this mapping in file order (reading them is up to the caller).
+  std::vector<std::string> keys() const;
+  // The value under `key` as a deep copy of the raw YAML, its whole subtree marked as read: for sections
+  // handed on verbatim and validated elsewhere (a sweep's base config, grid value lists).
+  YAML::Node raw(const std::string& key) const;
+  // The elements of the list under `key`, each a mapping (ConfigNode with path key[i]).
+  std::vector<ConfigNode> mappings_in(const std::string& key) const;
+
   // Throws ConfigError naming every key in this subtree that no get/child call read.
   void check_all_keys_used() const;
 

@@ -15,6 +15,9 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "orchestrator/run_sweep.h"
+#include "orchestrator/sweep.h"
+#include "storage/store_views.h"
 #include "workers/jobs.h"
 #include "workers/registry.h"
 
@@ -39,6 +42,25 @@ std::string without_backtrace(const std::string& message) {
 // runs/<config file stem>.h5
 std::string default_checkpoint_path(const std::string& config_path) {
   return (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string() + ".h5";
+}
+
+int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config) {
+  const Sweep sweep = load_sweep(sweep_path);  // every trial validated before anything runs
+  if (options.out.empty()) options.out = (std::filesystem::path("runs") / sweep.name).string();
+  if (dry_run || print_config) {
+    for (const SweepTrial& t : sweep.trials) {
+      std::cout << fmt::format("{} {:<18} {}\n", t.planned.id, t.planned.kind, t.planned.label);
+      if (print_config) std::cout << t.planned.config_yaml << "\n";
+    }
+    std::cout << fmt::format("{} trials: {} embed, {} attacks\n", sweep.trials.size(), sweep.embed_trials(),
+                             static_cast<int64_t>(sweep.trials.size()) - sweep.embed_trials());
+    return 0;
+  }
+  spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.embed_trials(), options.out);
+  const RunSummary s = run_sweep_in_process(sweep, options);
+  std::cout << fmt::format("store {}\nran {}\ndone {}\nfailed {}\npending {}\nskipped_done {}\n", options.out, s.ran, s.done,
+                           s.failed, s.pending, s.skipped);
+  return s.failed > 0 ? 1 : 0;
 }
 
 int cmd_train(const std::string& config_path, std::string checkpoint_path) {
@@ -133,6 +155,27 @@ int run_cli(int argc, char** argv) {
   attack->add_option("--out", attack_options.output_checkpoint, "write the attacked model to this checkpoint");
   attack->add_option("--dataset-path", attack_options.dataset_path, "where the data set is, if not where it was at training");
 
+  std::string sweep_path, store_dir, table = "embed", format = "md";
+  RunOptions run_options;
+  bool dry_run = false, print_config = false, as_csv = false;
+  auto* run = app.add_subcommand("run", "Run a sweep (grid of trials and their attacks) into a results store; "
+                                        "a relaunch resumes it");
+  run->add_option("sweep", sweep_path, "sweep YAML (experiments/*.yaml)")->required();
+  run->add_option("--out", run_options.out, "results store directory [default: runs/<sweep name>]");
+  run->add_flag("--dry-run", dry_run, "print the trials and their count; run nothing");
+  run->add_flag("--print-config", print_config, "print every trial's resolved config; run nothing");
+  run->add_flag("--retry-failed", run_options.retry_failed, "rerun failed trials (up to the sweep's max_retries)");
+  run->add_flag("--extend", run_options.extend, "add this sweep's trials to a store made by another sweep");
+  auto* status = app.add_subcommand("status", "Counts by state, running trials, failures with their errors");
+  status->add_option("store", store_dir, "results store directory")->required();
+  auto* report = app.add_subcommand("report", "Tables over the sweep's axes (mean +- std over seeds)");
+  report->add_option("store", store_dir, "results store directory")->required();
+  report->add_option("--table", table, "embed | attacks")->capture_default_str();
+  report->add_option("--format", format, "md | csv")->capture_default_str();
+  auto* export_cmd = app.add_subcommand("export", "One flat row per trial");
+  export_cmd->add_option("store", store_dir, "results store directory")->required();
+  export_cmd->add_flag("--csv", as_csv, "CSV (the only format so far)")->required();
+
   auto* data = app.add_subcommand("data", "Load the `dataset:` section of a config and print its summary, load time and memory");
   data->add_option("config", config_path, "config YAML with a dataset section")->required();
 
@@ -159,6 +202,19 @@ int run_cli(int argc, char** argv) {
     if (*attack) {
       const workers::AttackSpec spec = workers::attack_spec_from_cli(attack_name, attack_config, attack_settings);
       std::cout << workers::run_attack(checkpoint_path, spec, attack_options).text();
+      return 0;
+    }
+    if (*run) return cmd_run(sweep_path, run_options, dry_run, print_config);
+    if (*status) {
+      std::cout << storage::status_text(storage::ResultsStore::open_existing(store_dir));
+      return 0;
+    }
+    if (*report) {
+      std::cout << storage::report_text(storage::ResultsStore::open_existing(store_dir), table, format);
+      return 0;
+    }
+    if (*export_cmd) {
+      std::cout << storage::export_csv(storage::ResultsStore::open_existing(store_dir));
       return 0;
     }
     if (*data) return cmd_data(config_path);

@@ -87,6 +87,14 @@ TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoin
   out.seconds = r.seconds;
   out.images_per_second = r.epochs.back().images_per_second;
   out.best_epoch = r.best_epoch;
+  for (const EpochStats& e : r.epochs) {
+    out.series["loss"].push_back(e.loss);
+    out.series["train_accuracy"].push_back(e.train_accuracy);
+    out.series["test_accuracy"].push_back(e.test_accuracy);
+    out.series["bit_accuracy"].push_back(e.bit_accuracy);
+    out.series["lr"].push_back(e.lr);
+    out.series["images_per_second"].push_back(e.images_per_second);
+  }
   std::map<std::string, double> metrics{{"test_accuracy", out.test_accuracy}, {"best_epoch", static_cast<double>(r.best_epoch)}};
   if (scheme) {
     out.verification = verify_model(*model, *scheme, ds, wm, /*remote=*/true);

@@ -56,6 +56,8 @@ struct TrainOutcome {
   int64_t best_epoch = 0;
   std::string checkpoint;
   VerificationReport verification;
+  // Per-epoch series: loss, train_accuracy, test_accuracy, bit_accuracy, lr, images_per_second.
+  std::map<std::string, std::vector<double>> series;
 };
 
 // Loads the data, builds the model, trains (embedding the watermark when configured), verifies it and

@@ -26,7 +26,7 @@ expect() {
 }
 
 expect help 0 "Subcommands:" -- "$bin" --help
-for sub in train verify attack data list; do
+for sub in train verify attack run status report export data list; do
   expect "help-$sub" 0 "Usage: .*$sub" -- "$bin" "$sub" --help
 done
 expect version 0 "signsweep [0-9.]+ \(git [0-9a-f]{7,}|unknown" -- "$bin" --version
@@ -153,6 +153,50 @@ expect attack-foreign-key 2 "unknown key 'sigma'" -- "$bin" attack "$tmp/ok.h5" 
 expect attack-budget 2 "images_per_class = 5000 is more than the training set holds" -- "$bin" attack "$tmp/ok.h5" --attack ftal --set images_per_class=5000
 expect attack-plain-model 2 "tiny.h5: the checkpoint carries no watermark" -- "$bin" attack "$tmp/tiny.h5" --attack quantize
 expect attack-not-hdf5 2 "junk.h5: not an HDF5 file" -- "$bin" attack "$tmp/junk.h5" --attack quantize
+
+# ---- sweeps: run, resume, refusal, failures, status / report / export ----
+write_sweep() {  # write_sweep <file> <grid mapping> [extra top-level line]
+  cat >"$1" <<Y
+name: tiny
+base:
+  dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}
+  model: {name: small-cnn, width: 4}
+  trainer: {epochs: 1, batch_size: 30, threads: 1, lr: 0.01}
+  watermark: {bits: 8, carriers: 6, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 0}}
+grid: $2
+attacks:
+  - {attack: quantize, grid: {bits: [8, 4]}}
+  - {attack: prune, epochs: 1, images_per_class: 20, grid: {rate: [0.3]}}
+${3:-}
+Y
+}
+write_sweep "$tmp/sweep.yaml" "{watermark.bits: [4, 8], trainer.seed: [0, 1]}"
+expect sweep-dry-run 0 "16 trials: 4 embed, 12 attacks" -- "$bin" run "$tmp/sweep.yaml" --dry-run
+expect sweep-print-config 0 "watermark:" -- "$bin" run "$tmp/sweep.yaml" --print-config
+[[ ! -e $tmp/store ]] || { failed=$((failed + 1)); echo "FAIL: --dry-run created a store"; }
+expect sweep-run 0 "done 16" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/store"
+expect sweep-resume 0 "ran 0" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/store"
+expect sweep-status 0 "done +16" -- "$bin" status "$tmp/store"
+expect sweep-report 0 "\\| 8 \\| 2 \\| " -- "$bin" report "$tmp/store"
+expect sweep-report-attacks 0 "prune" -- "$bin" report "$tmp/store" --table attacks --format csv
+expect sweep-export 0 "^id,kind,label,parent,state" -- "$bin" export "$tmp/store" --csv
+expect sweep-report-unknown-table 2 "--table nope: unknown table" -- "$bin" report "$tmp/store" --table nope
+expect sweep-status-not-a-store 2 "no results store here" -- "$bin" status "$tmp"
+write_sweep "$tmp/sweep2.yaml" "{watermark.bits: [4, 16], trainer.seed: [0, 1]}"
+expect sweep-other-refused 2 "belongs to sweep .*sweep.yaml.*--extend" -- "$bin" run "$tmp/sweep2.yaml" --out "$tmp/store"
+expect sweep-extend 0 "skipped_done 8" -- "$bin" run "$tmp/sweep2.yaml" --out "$tmp/store" --extend
+write_sweep "$tmp/empty.yaml" "{watermark.bits: []}"
+expect sweep-empty-axis 2 "empty.yaml:[0-9]+:[0-9]+: grid.watermark.bits.*non-empty list" -- "$bin" run "$tmp/empty.yaml" --dry-run
+write_sweep "$tmp/badkey.yaml" "{watermark.bitz: [4]}"
+expect sweep-unknown-grid-key 2 "grid point watermark.bitz=4.*unknown key 'watermark.bitz'" -- "$bin" run "$tmp/badkey.yaml" --dry-run
+write_sweep "$tmp/dup.yaml" "{watermark.bits: [4]}" "max_retries: -1"
+expect sweep-bad-retries 2 "dup.yaml:[0-9]+:[0-9]+: max_retries = '-1'" -- "$bin" run "$tmp/dup.yaml" --dry-run
+# A grid point that passes validation and fails when it runs (its data is not there): recorded failed.
+write_sweep "$tmp/fail.yaml" "{dataset: [{name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}, {name: cifar10, path: /no/such/cifar}]}"
+expect sweep-one-trial-fails 1 "failed 1" -- "$bin" run "$tmp/fail.yaml" --out "$tmp/failstore"
+expect sweep-failure-listed 0 "failed +[0-9a-f]{16} \\[embed\\] dataset=.*cifar10 directory not found" -- "$bin" status "$tmp/failstore"
+expect sweep-failed-not-retried 1 "ran 0" -- "$bin" run "$tmp/fail.yaml" --out "$tmp/failstore"
+expect sweep-retry-failed 1 "ran 1" -- "$bin" run "$tmp/fail.yaml" --out "$tmp/failstore" --retry-failed
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

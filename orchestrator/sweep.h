@@ -1,0 +1,44 @@
+// A sweep file expanded into its trial DAG: base trial config x `grid` (Cartesian product over dotted
+// config keys) gives the embed trials; each attack entry x its own `grid` gives, for every embed trial, the
+// attack trials that depend on it. Every trial config is validated (strictly, with file/line/key) before
+// anything runs. Trial ids are content hashes of the resolved config (attacks: of the parent id and the
+// attack), so an unchanged trial keeps its id and its results when the sweep is rerun or extended.
+//   name: quickstart
+//   base: {dataset: ..., model: ..., trainer: ..., watermark: ...}
+//   grid: {watermark.bits: [16, 32], watermark.lambda: [0.1, 0.3], trainer.seed: [0, 1]}
+//   attacks:
+//     - {attack: quantize, grid: {bits: [8, 4]}}
+//     - {attack: prune, epochs: 2, grid: {rate: [0.3, 0.6]}}
+//   max_retries: 1
+// Torch-free.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "storage/results_store.h"
+#include "workers/attacks/attack_spec.h"
+#include "workers/trial_config.h"
+
+namespace signsweep::orchestrator {
+
+struct SweepTrial {
+  storage::PlannedTrial planned;
+  bool is_attack = false;
+  workers::TrialConfig config;  // embed trials
+  workers::AttackSpec attack;   // attack trials
+};
+
+struct Sweep {
+  std::string file;
+  std::string name;
+  storage::SweepIdentity identity;
+  std::vector<SweepTrial> trials;  // topological: every embed trial before its attacks
+  int64_t max_retries = 1;
+  int64_t embed_trials() const;
+};
+
+// Throws ConfigError naming the file, line and key (or the grid point) of anything wrong.
+Sweep load_sweep(const std::string& path);
+
+}  // namespace signsweep::orchestrator
