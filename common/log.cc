@@ -10,6 +10,8 @@
 namespace signsweep::common {
 
 void init_logging(int rank, const std::string& level) {
+  // Called again once the MPI rank is known: the logger is replaced, not duplicated.
+  spdlog::drop("signsweep");
   auto logger = spdlog::stderr_color_mt("signsweep");
   logger->set_pattern(fmt::format("[%H:%M:%S.%e] [rank {}] [%^%l%$] %v", rank));
   const auto lvl = spdlog::level::from_str(level);

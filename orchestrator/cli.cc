@@ -2,6 +2,8 @@
 
 #include <mpi.h>
 
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -44,7 +46,30 @@ std::string default_checkpoint_path(const std::string& config_path) {
   return (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string() + ".h5";
 }
 
-int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config) {
+std::atomic<bool> g_stop_requested{false};
+extern "C" void request_stop(int /*signal*/) { g_stop_requested.store(true); }
+
+// MPI for the lifetime of a `run` (a process started without mpirun is a world of one).
+class MpiSession {
+ public:
+  MpiSession() {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  ~MpiSession() { MPI_Finalize(); }
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config, const std::string& log_level) {
   const Sweep sweep = load_sweep(sweep_path);  // every trial validated before anything runs
   if (options.out.empty()) options.out = (std::filesystem::path("runs") / sweep.name).string();
   if (dry_run || print_config) {
@@ -56,8 +81,34 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
                              static_cast<int64_t>(sweep.trials.size()) - sweep.embed_trials());
     return 0;
   }
-  spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.embed_trials(), options.out);
-  const RunSummary s = run_sweep_in_process(sweep, options);
+  const MpiSession mpi;
+  common::init_logging(mpi.rank(), log_level);
+  RunSummary s;
+  if (mpi.size() == 1) {  // SIGTERM/SIGINT keep their default: the relaunch resumes
+    spdlog::info("sweep {}: {} trials ({} embed) into {}, in this process", sweep.file, sweep.trials.size(), sweep.embed_trials(),
+                 options.out);
+    s = run_sweep_in_process(sweep, options);
+  } else {
+    try {
+      const MpiLayout layout = make_layout(options.ranks_per_trial > 0 ? options.ranks_per_trial
+                                                                       : static_cast<int>(sweep.ranks_per_trial));
+      if (mpi.rank() != 0) {
+        // mpirun forwards SIGTERM/SIGINT to every rank: workers finish their trial, rank 0 decides.
+        std::signal(SIGTERM, SIG_IGN);
+        std::signal(SIGINT, SIG_IGN);
+        serve_worker_group(layout);
+        return 0;
+      }
+      std::signal(SIGTERM, request_stop);
+      std::signal(SIGINT, request_stop);
+      spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.embed_trials(), options.out);
+      s = run_sweep_scheduler(sweep, options, layout, &g_stop_requested);
+    } catch (const std::exception& e) {
+      // The other ranks wait for messages that will not come: end the whole job with this error's code.
+      std::cerr << "signsweep: error (rank " << mpi.rank() << "): " << without_backtrace(e.what()) << "\n";
+      MPI_Abort(MPI_COMM_WORLD, exit_code_for(e));
+    }
+  }
   std::cout << fmt::format("store {}\nran {}\ndone {}\nfailed {}\npending {}\nskipped_done {}\n", options.out, s.ran, s.done,
                            s.failed, s.pending, s.skipped);
   return s.failed > 0 ? 1 : 0;
@@ -166,6 +217,9 @@ int run_cli(int argc, char** argv) {
   run->add_flag("--print-config", print_config, "print every trial's resolved config; run nothing");
   run->add_flag("--retry-failed", run_options.retry_failed, "rerun failed trials (up to the sweep's max_retries)");
   run->add_flag("--extend", run_options.extend, "add this sweep's trials to a store made by another sweep");
+  run->add_option("--ranks-per-trial", run_options.ranks_per_trial,
+                  "under mpirun: ranks per worker group (data-parallel) [default: the sweep's ranks_per_trial, 1]")
+      ->check(CLI::PositiveNumber);
   auto* status = app.add_subcommand("status", "Counts by state, running trials, failures with their errors");
   status->add_option("store", store_dir, "results store directory")->required();
   auto* report = app.add_subcommand("report", "Tables over the sweep's axes (mean +- std over seeds)");
@@ -204,7 +258,7 @@ int run_cli(int argc, char** argv) {
       std::cout << workers::run_attack(checkpoint_path, spec, attack_options).text();
       return 0;
     }
-    if (*run) return cmd_run(sweep_path, run_options, dry_run, print_config);
+    if (*run) return cmd_run(sweep_path, run_options, dry_run, print_config, log_level);
     if (*status) {
       std::cout << storage::status_text(storage::ResultsStore::open_existing(store_dir));
       return 0;

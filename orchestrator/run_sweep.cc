@@ -3,70 +3,21 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "common/build_info.h"
-#include "workers/jobs.h"
+#include "comm/collective.h"
+#include "common/errors.h"
+#include "orchestrator/execute.h"
+#include "orchestrator/scheduler.h"
 
 namespace signsweep::orchestrator {
 namespace {
 
 using storage::TrialRecord;
 using storage::TrialState;
-
-std::string now_iso8601() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-std::map<std::string, std::string> provenance() {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return {{"git_commit", common::git_commit()},
-          {"git_dirty", common::git_dirty() ? "true" : "false"},
-          {"signsweep_version", common::signsweep_version()},
-          {"libraries", common::library_versions()},
-          {"host", host},
-          {"ranks", "1"},
-          {"device", "cpu"},
-          {"started", now_iso8601()}};
-}
-
-void add_verification(const workers::VerificationReport& v, const std::string& suffix, std::map<std::string, double>& out) {
-  if (!v.watermarked) return;
-  out["ber_white_box" + suffix] = v.ber_white_box;
-  out["p_value" + suffix] = v.p_value;
-  out["owned" + suffix] = v.owned ? 1.0 : 0.0;
-  for (const auto& r : v.remote) out[fmt::format("ber_remote_h{:g}{}", r.h, suffix)] = r.ber;
-}
-
-void run_embed(const storage::ResultsStore& store, const SweepTrial& t, TrialRecord& r) {
-  const std::string checkpoint = store.checkpoint_path(t.planned.id);
-  const workers::TrainOutcome out = workers::train_trial(t.config, checkpoint);
-  r.results["test_accuracy"] = out.test_accuracy;
-  r.results["seconds"] = out.seconds;
-  r.results["images_per_second"] = out.images_per_second;
-  r.results["parameters"] = static_cast<double>(out.parameters);
-  add_verification(out.verification, "", r.results);
-  r.series = out.series;
-  r.checkpoint = "checkpoints/" + t.planned.id + ".h5";
-}
-
-void run_attack_trial(const storage::ResultsStore& store, const SweepTrial& t, TrialRecord& r) {
-  const workers::AttackReport a = workers::run_attack(store.checkpoint_path(t.planned.parent), t.attack, {});
-  r.results["accuracy_before"] = a.accuracy_before;
-  r.results["test_accuracy"] = a.accuracy_after;
-  r.results["seconds"] = a.seconds;
-  add_verification(a.before, "_before", r.results);
-  add_verification(a.after, "", r.results);
-  for (const auto& [k, v] : a.figures) r.results[k] = v;
-}
 
 bool should_run(const TrialRecord& r, const RunOptions& options, int64_t max_retries) {
   switch (r.state) {
@@ -76,53 +27,178 @@ bool should_run(const TrialRecord& r, const RunOptions& options, int64_t max_ret
   }
 }
 
+storage::ResultsStore open_store(const Sweep& sweep, const RunOptions& options) {
+  std::vector<storage::PlannedTrial> plan;
+  for (const SweepTrial& t : sweep.trials) plan.push_back(t.planned);
+  return storage::ResultsStore::open_for_sweep(options.out, sweep.identity, plan, options.extend, options.durable);
+}
+
+comm::Task task_of(const SweepTrial& t, const storage::ResultsStore& store, int64_t attempt) {
+  return {t.planned.id,
+          t.planned.kind,
+          t.planned.label,
+          t.planned.config_yaml,
+          t.is_attack ? "" : store.checkpoint_path(t.planned.id),
+          t.is_attack ? store.checkpoint_path(t.planned.parent) : "",
+          attempt};
+}
+
+// Embed trials train for epochs x steps; attacks are a fraction of that (for longest-first).
+double expected_cost(const SweepTrial& t) {
+  if (t.is_attack) return t.attack.trains() ? 0.2 * t.attack.fine_tune.epochs : 0.05;
+  return static_cast<double>(t.config.trainer.epochs) * static_cast<double>(std::max<int64_t>(t.config.trainer.steps_per_epoch, 100));
+}
+
+TrialRecord running_record(const storage::ResultsStore& store, const SweepTrial& t, int ranks) {
+  TrialRecord r = *store.read(t.planned.id, false);
+  r.trial = t.planned;
+  r.state = TrialState::kRunning;
+  r.error.clear();
+  r.attempts += 1;
+  r.provenance = provenance(ranks, "cpu");
+  r.results.clear();
+  r.series.clear();
+  r.checkpoint.clear();
+  return r;
+}
+
+void finish_record(TrialRecord& r, const comm::Result& result, bool keeps_checkpoint) {
+  r.state = result.ok ? TrialState::kDone : TrialState::kFailed;
+  r.error = result.error;
+  r.results = result.results;
+  r.series = result.series;
+  if (result.ok && keeps_checkpoint) r.checkpoint = "checkpoints/" + r.trial.id + ".h5";
+  r.provenance["finished"] = now_iso8601();
+  if (!result.ok) spdlog::error("trial {} [{}] {} failed: {}", r.trial.id, r.trial.kind, r.trial.label, result.error);
+}
+
+RunSummary summarize(const storage::ResultsStore& store, RunSummary s) {
+  for (const TrialRecord& r : store.read_all(false)) {
+    s.done += r.state == TrialState::kDone;
+    s.failed += r.state == TrialState::kFailed;
+    s.pending += r.state == TrialState::kPending || r.state == TrialState::kRunning;
+  }
+  return s;
+}
+
 }  // namespace
 
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options) {
-  std::vector<storage::PlannedTrial> plan;
-  for (const SweepTrial& t : sweep.trials) plan.push_back(t.planned);
-  const storage::ResultsStore store =
-      storage::ResultsStore::open_for_sweep(options.out, sweep.identity, plan, options.extend, options.durable);
+  const storage::ResultsStore store = open_store(sweep, options);
   std::map<std::string, TrialState> state;
   for (const TrialRecord& r : store.read_all(false)) state[r.trial.id] = r.state;
   RunSummary summary;
-  const int64_t total = static_cast<int64_t>(sweep.trials.size());
   int64_t index = 0;
   for (const SweepTrial& t : sweep.trials) {
     ++index;
-    TrialRecord r = *store.read(t.planned.id, false);
-    if (r.state == TrialState::kDone) ++summary.skipped;
-    if (!should_run(r, options, sweep.max_retries)) continue;
+    const TrialRecord before = *store.read(t.planned.id, false);
+    if (before.state == TrialState::kDone) ++summary.skipped;
+    if (!should_run(before, options, sweep.max_retries)) continue;
     if (t.is_attack && state[t.planned.parent] != TrialState::kDone) continue;  // parent failed: stays pending
-    spdlog::info("trial {}/{} {} [{}] {}", index, total, t.planned.id, t.planned.kind, t.planned.label);
-    r.trial = t.planned;
-    r.state = TrialState::kRunning;
-    r.error.clear();
-    r.attempts += 1;
-    r.provenance = provenance();
-    r.results.clear();
-    r.series.clear();
+    spdlog::info("trial {}/{} {} [{}] {}", index, sweep.trials.size(), t.planned.id, t.planned.kind, t.planned.label);
+    TrialRecord r = running_record(store, t, 1);
     store.write_trial(r);
-    try {
-      if (t.is_attack) run_attack_trial(store, t, r);
-      else run_embed(store, t, r);
-      r.state = TrialState::kDone;
-    } catch (const std::exception& e) {
-      r.state = TrialState::kFailed;
-      r.error = std::string(e.what()).substr(0, std::string(e.what()).find("\nException raised from"));
-      spdlog::error("trial {} failed: {}", t.planned.id, r.error);
-    }
-    r.provenance["finished"] = now_iso8601();
+    finish_record(r, execute_task(task_of(t, store, r.attempts), nullptr, {}), !t.is_attack);
     store.write_trial(r);
     state[t.planned.id] = r.state;
     ++summary.ran;
   }
-  for (const auto& [id, s] : state) {
-    summary.done += s == TrialState::kDone;
-    summary.failed += s == TrialState::kFailed;
-    summary.pending += s == TrialState::kPending || s == TrialState::kRunning;
+  return summarize(store, summary);
+}
+
+MpiLayout make_layout(int ranks_per_trial) {
+  MpiLayout l;
+  MPI_Comm_rank(MPI_COMM_WORLD, &l.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &l.size);
+  l.ranks_per_trial = ranks_per_trial;
+  if (ranks_per_trial < 1 || (l.size - 1) % ranks_per_trial != 0 || l.size < 2)
+    throw ConfigError(fmt::format("MPI layout: {} ranks = rank 0 (scheduler) + worker groups of ranks_per_trial = {}: "
+                                  "{} worker ranks is not a positive multiple of it",
+                                  l.size, ranks_per_trial, l.size - 1));
+  const int color = l.rank == 0 ? MPI_UNDEFINED : (l.rank - 1) / ranks_per_trial;
+  MPI_Comm_split(MPI_COMM_WORLD, color, l.rank, &l.group_comm);
+  l.group = color == MPI_UNDEFINED ? -1 : color;
+  for (int r = 1; r < l.size; r += ranks_per_trial) l.leaders.push_back(r);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::vector<char> hosts(static_cast<size_t>(l.size) * 256);
+  MPI_Gather(host, 256, MPI_CHAR, hosts.data(), 256, MPI_CHAR, 0, MPI_COMM_WORLD);
+  if (l.rank == 0) {
+    spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s)", l.size, l.leaders.size(), ranks_per_trial);
+    for (int r = 0; r < l.size; ++r)
+      spdlog::info("  rank {} host {} {} device cpu", r, &hosts[static_cast<size_t>(r) * 256],
+                   r == 0 ? std::string("scheduler") : fmt::format("group {}{}", (r - 1) / ranks_per_trial,
+                                                                   (r - 1) % ranks_per_trial == 0 ? " (leader)" : ""));
   }
-  return summary;
+  return l;
+}
+
+RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
+                               const std::atomic<bool>* stop) {
+  const storage::ResultsStore store = open_store(sweep, options);
+  RunSummary summary;
+  std::vector<WorkItem> items;
+  std::set<std::string> finished;
+  std::map<std::string, const SweepTrial*> by_id;
+  for (const SweepTrial& t : sweep.trials) {
+    by_id[t.planned.id] = &t;
+    const TrialRecord r = *store.read(t.planned.id, false);
+    if (r.state == TrialState::kDone) {
+      finished.insert(t.planned.id);
+      ++summary.skipped;
+    }
+    if (should_run(r, options, sweep.max_retries))
+      items.push_back({task_of(t, store, r.attempts + 1), t.is_attack ? t.planned.parent : "", expected_cost(t)});
+  }
+  std::map<std::string, TrialRecord> records;
+  SchedulerCallbacks callbacks;
+  callbacks.on_dispatch = [&](const WorkItem& w, int group) {
+    const SweepTrial& t = *by_id.at(w.task.id);
+    TrialRecord r = running_record(store, t, layout.ranks_per_trial);
+    r.provenance["group"] = std::to_string(group);
+    store.write_trial(r);
+    records[w.task.id] = std::move(r);
+    spdlog::info("trial {} [{}] {} -> group {}", w.task.id, w.task.kind, w.task.label, group);
+  };
+  callbacks.on_result = [&](const WorkItem& w, const comm::Result& result) {
+    TrialRecord& r = records.at(w.task.id);
+    finish_record(r, result, !by_id.at(w.task.id)->is_attack);
+    store.write_trial(r);
+    ++summary.ran;
+  };
+  const SchedulerStats stats = schedule(MPI_COMM_WORLD, layout.leaders, std::move(items), finished, callbacks, stop);
+  spdlog::info("scheduler: {} trials dispatched, {} finished, {} left pending, {:.1f} s", stats.dispatched, stats.finished,
+               stats.dropped, stats.seconds);
+  return summarize(store, summary);
+}
+
+void serve_worker_group(const MpiLayout& layout) {
+  comm::MpiCollective group(layout.group_comm);
+  const bool leader = group.rank() == 0;
+  if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kReady, "");
+  while (true) {
+    std::string payload;
+    if (leader) {
+      MPI_Status status;
+      MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+      payload = comm::receive_probed(MPI_COMM_WORLD, status);
+      if (status.MPI_TAG == comm::kStop) payload.clear();
+    }
+    payload = comm::broadcast_string(layout.group_comm, payload, 0);
+    if (payload.empty()) return;
+    const comm::Task task = comm::decode_task(payload);
+    auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    const ProgressSink progress = [&](const workers::StepProgress& p) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!leader || now - last < std::chrono::milliseconds(500)) return;  // at most two per second
+      last = now;
+      comm::Progress m{task.id, layout.group, p.epoch, p.step, p.steps, p.loss, 0.0, 0.0, p.images_per_second,
+                       p.step_seconds, p.allreduce_seconds};
+      comm::send_string(MPI_COMM_WORLD, 0, comm::kProgress, comm::encode(m));
+    };
+    const comm::Result result = execute_task(task, layout.ranks_per_trial > 1 ? &group : nullptr, progress);
+    if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kResult, comm::encode(result));
+  }
 }
 
 }  // namespace signsweep::orchestrator

@@ -1,11 +1,16 @@
-// Runs a sweep into its results store in this process (the mode without mpirun): every trial that is not
-// done, in DAG order (an attack after its embed trial), each recorded running then done/failed.
-// Resume: done trials are skipped; unfinished (running when the last run died) are rerun; failed ones only
-// with retry_failed, up to max_retries extra attempts. A trial that throws is recorded failed with its
-// message and the sweep goes on; attacks of a failed embed trial stay pending.
+// Runs a sweep into its results store: in this process (no mpirun), or over MPI worker groups with rank 0
+// scheduling (scheduler.h) and writing. Both run every trial through execute_task and record it the same
+// way: running (attempt n) when it starts, then done/failed with results, series and provenance.
+// Resume: done trials are skipped; unfinished (running when the last run died) are rerun; failed ones
+// only with retry_failed, up to max_retries extra attempts. A trial that throws is recorded failed with
+// its message and the sweep goes on; attacks of a failed embed trial stay pending.
 #pragma once
 
+#include <atomic>
 #include <string>
+#include <vector>
+
+#include <mpi.h>
 
 #include "orchestrator/sweep.h"
 
@@ -16,16 +21,36 @@ struct RunOptions {
   bool retry_failed = false;
   bool extend = false;
   bool durable = true;
+  int ranks_per_trial = 0;  // 0: the sweep's (default 1)
 };
 
 struct RunSummary {
   int64_t ran = 0;
-  int64_t done = 0;      // after the run, in the whole store
+  int64_t done = 0;  // after the run, in the whole store
   int64_t failed = 0;
   int64_t pending = 0;
-  int64_t skipped = 0;   // already done before this run
+  int64_t skipped = 0;  // already done before this run
 };
 
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options);
+
+// The MPI roles: rank 0 schedules and writes; ranks 1.. form groups of ranks_per_trial consecutive ranks.
+struct MpiLayout {
+  int rank = 0;
+  int size = 1;
+  int ranks_per_trial = 1;
+  int group = -1;  // -1 on rank 0
+  MPI_Comm group_comm = MPI_COMM_NULL;
+  std::vector<int> leaders;  // world rank of each group's leader
+};
+// Collective over MPI_COMM_WORLD. Throws ConfigError (exit 2) when size - 1 is not a multiple of
+// ranks_per_trial. Logs the rank -> host -> group -> device map on rank 0.
+MpiLayout make_layout(int ranks_per_trial);
+
+// Rank 0. `stop` (set by SIGTERM/SIGINT) ends dispatching; running trials are recorded when they finish.
+RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
+                               const std::atomic<bool>* stop);
+// Ranks 1..: serve tasks until rank 0 says stop.
+void serve_worker_group(const MpiLayout& layout);
 
 }  // namespace signsweep::orchestrator

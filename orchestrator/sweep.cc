@@ -106,6 +106,8 @@ Sweep load_sweep(const std::string& path) {
   sweep.name = root.get<std::string>("name", std::filesystem::path(path).stem().string());
   sweep.max_retries = root.get<int64_t>("max_retries", sweep.max_retries);
   root.require(sweep.max_retries >= 0, "max_retries", "must be >= 0");
+  sweep.ranks_per_trial = root.get<int64_t>("ranks_per_trial", sweep.ranks_per_trial);
+  root.require(sweep.ranks_per_trial >= 1, "ranks_per_trial", "must be >= 1");
   const YAML::Node base = root.raw("base");
   if (!base.IsMap()) root.fail("base", "must be a mapping: the trial config every grid point starts from");
   const std::vector<Axis> grid = read_grid(root);

@@ -10,6 +10,7 @@
 //     - {attack: quantize, grid: {bits: [8, 4]}}
 //     - {attack: prune, epochs: 2, grid: {rate: [0.3, 0.6]}}
 //   max_retries: 1
+//   ranks_per_trial: 1     # under mpirun: worker group size (data-parallel)
 // Torch-free.
 #pragma once
 
@@ -35,6 +36,7 @@ struct Sweep {
   storage::SweepIdentity identity;
   std::vector<SweepTrial> trials;  // topological: every embed trial before its attacks
   int64_t max_retries = 1;
+  int64_t ranks_per_trial = 1;  // MPI: ranks in each worker group (data-parallel training)
   int64_t embed_trials() const;
 };
 

@@ -18,7 +18,7 @@ const std::vector<std::string>& report_tables();
 // format "md" or "csv"; throws ConfigError naming the unknown table or format.
 std::string report_text(const ResultsStore& store, const std::string& table, const std::string& format);
 
-// Columns: id, kind, label, parent, state, attempts, error, every axis, every result scalar.
+// Columns: id, kind, label, parent, state, attempts, error, started, finished, every axis, every result scalar.
 std::string export_csv(const ResultsStore& store);
 
 }  // namespace signsweep::storage

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "comm/collective.h"
 #include "common/errors.h"
 #include "workers/checkpoint_io.h"
 #include "workers/data/dataset.h"
@@ -59,7 +60,7 @@ DatasetSummary describe_dataset(const DatasetSpec& spec) {
   return s;
 }
 
-TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoint_path) {
+TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoint_path, const TrialContext& context) {
   seed_and_set_threads(config.trainer);
   const Dataset ds = load_dataset_logged(config.dataset);
   const Classifier model = build_model(config.model, ds.shape, ds.num_classes);
@@ -82,7 +83,9 @@ TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoin
                    wm.bits, wm.carriers, wm.lambda, wm.target_class, ds.class_names.at(static_cast<size_t>(wm.target_class)),
                    wm.target_per_batch);
   }
-  const TrainResult r = train_classifier(*model, ds, config.trainer, EmbedOptions{scheme.get(), wm.target_per_batch});
+  EmbedOptions embed{scheme.get(), wm.target_per_batch, context.group, context.on_progress};
+  const TrainResult r = train_classifier(*model, ds, config.trainer, embed);
+  if (context.group != nullptr && context.group->rank() != 0) return out;  // group rank 0 reports and saves
   out.test_accuracy = evaluate_accuracy(*model, ds.test, config.trainer.eval_batch_size);
   out.seconds = r.seconds;
   out.images_per_second = r.epochs.back().images_per_second;

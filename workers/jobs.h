@@ -4,12 +4,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "workers/attacks/attack_spec.h"
+#include "workers/train/step_progress.h"
 #include "workers/trial_config.h"
+
+namespace signsweep::comm {
+class Collective;
+}
 
 namespace signsweep::workers {
 
@@ -60,9 +66,16 @@ struct TrainOutcome {
   std::map<std::string, std::vector<double>> series;
 };
 
+// Where a trial runs: alone, or data-parallel in a worker group (every rank of the group calls
+// train_trial; group rank 0 verifies and writes the checkpoint, the others return after training).
+struct TrialContext {
+  comm::Collective* group = nullptr;
+  std::function<void(const StepProgress&)> on_progress;
+};
+
 // Loads the data, builds the model, trains (embedding the watermark when configured), verifies it and
 // writes the checkpoint to `checkpoint_path` (atomically).
-TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoint_path);
+TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoint_path, const TrialContext& context = {});
 
 struct VerifyOptions {
   bool remote = false;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "comm/collective.h"
 #include "common/errors.h"
 
 namespace signsweep::workers {
@@ -49,6 +50,23 @@ torch::Tensor GradSigns::regularizer(const torch::Tensor& x, const torch::Tensor
   const auto [sum, count] = carrier_gradient_sum(grad, y);
   if (count == 0) return torch::zeros({}, ce_sum.options());
   return regularizer_from_carriers(sum / static_cast<double>(count));
+}
+
+torch::Tensor GradSigns::group_regularizer(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& ce_sum,
+                                          comm::Collective& group) const {
+  const torch::Tensor grad = torch::autograd::grad({ce_sum}, {x}, /*grad_outputs=*/{}, /*retain_graph=*/true,
+                                                   /*create_graph=*/true)[0];
+  const auto [sum, count] = carrier_gradient_sum(grad, y);
+  torch::Tensor totals = torch::cat({sum.detach().to(torch::kFloat64).cpu().reshape({-1}),
+                                     torch::full({1}, static_cast<double>(count), torch::kFloat64)})
+                             .contiguous();
+  group.allreduce_sum(totals.data_ptr<double>(), totals.numel());
+  const int64_t c = secrets_.num_carriers();
+  const double total_count = totals[c].item<double>();
+  if (total_count == 0.0) return torch::zeros({}, ce_sum.options());
+  const torch::Tensor total_sum = totals.narrow(0, 0, c).to(sum.device(), sum.scalar_type());
+  const torch::Tensor group_mean = (sum + (total_sum - sum.detach())) / total_count;
+  return regularizer_from_carriers(group_mean);
 }
 
 torch::Tensor GradSigns::training_term(ClassifierImpl& /*model*/, const torch::Tensor& x, const torch::Tensor& y,

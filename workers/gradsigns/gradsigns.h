@@ -16,6 +16,10 @@
 #include "workers/models/classifier.h"
 #include "workers/schemes/scheme.h"
 
+namespace signsweep::comm {
+class Collective;
+}
+
 namespace signsweep::workers {
 
 class GradSigns : public WatermarkScheme {
@@ -48,6 +52,12 @@ class GradSigns : public WatermarkScheme {
   // from it. Keeps the graph (create_graph) so that backward reaches the parameters. Zero when the batch
   // holds no target image.
   torch::Tensor regularizer(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& ce_sum) const;
+  // Data-parallel form: g is the mean carrier gradient over the target images of the whole group batch
+  // (the carrier sums and counts are allreduced); its value is the group's, its gradient flows through this
+  // rank's rows only, so summing parameter gradients over the group gives exactly the gradient of the
+  // term on the concatenated batch (k ranks x batch B == 1 rank x batch kB).
+  torch::Tensor group_regularizer(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& ce_sum,
+                                  comm::Collective& group) const;
 
   // Bits from projection logits: 1 where K g >= 0.
   static std::vector<int64_t> bits_from_logits(const torch::Tensor& logits);

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/errors.h"
+#include "comm/collective.h"
 #include "common/progress.h"
 #include "workers/gradsigns/gradsigns.h"
 #include "workers/data/sampling.h"
@@ -111,23 +112,69 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, c
   return std::make_unique<torch::optim::Adam>(model.parameters(), torch::optim::AdamOptions(spec.lr).eps(1e-7));
 }
 
+void allreduce_gradients(ClassifierImpl& model, comm::Collective& group) {
+  std::vector<torch::Tensor> grads;
+  for (auto& p : model.parameters())
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return;
+  std::vector<torch::Tensor> flat;
+  for (const auto& g : grads) flat.push_back(g.reshape({-1}));
+  torch::Tensor bucket = torch::cat(flat).to(torch::kCPU, torch::kFloat32).contiguous();
+  group.allreduce_sum(bucket.data_ptr<float>(), bucket.numel());
+  int64_t offset = 0;
+  for (auto& g : grads) {
+    g.copy_(bucket.narrow(0, offset, g.numel()).view_as(g));
+    offset += g.numel();
+  }
+}
+
+void broadcast_model(ClassifierImpl& model, comm::Collective& group) {
+  const torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> tensors = model.parameters();
+  for (auto& b : model.buffers())
+    if (b.is_floating_point()) tensors.push_back(b);
+  for (auto& t : tensors) {
+    torch::Tensor cpu = t.to(torch::kCPU, torch::kFloat32).contiguous();
+    group.broadcast(cpu.data_ptr<float>(), cpu.numel(), 0);
+    t.copy_(cpu.view_as(t));
+  }
+}
+
 StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const Batch& batch,
-                      const WatermarkScheme* scheme, double weight_decay) {
+                      const WatermarkScheme* scheme, double weight_decay, comm::Collective* group,
+                      double* allreduce_seconds) {
   optimizer.zero_grad();
+  const int ranks = group != nullptr ? group->size() : 1;
+  const double group_batch = static_cast<double>(batch.y.size(0)) * ranks;  // every rank has the same batch size
   StepOutput out;
   if (scheme != nullptr) {
     const torch::Tensor x = scheme->needs_input_gradient() ? batch.x.detach().requires_grad_(true) : batch.x;
     out.logits = model.forward(x);
     const torch::Tensor ce_sum = torch::cross_entropy_loss(out.logits, batch.y, {}, at::Reduction::Sum);
-    out.reg = scheme->training_term(model, x, batch.y, ce_sum);
-    out.loss = ce_sum / static_cast<double>(batch.y.size(0)) + scheme->lambda() * out.reg;
+    const auto* gs = dynamic_cast<const GradSigns*>(scheme);
+    torch::Tensor term;
+    if (ranks > 1 && gs != nullptr) {
+      out.reg = gs->group_regularizer(x, batch.y, ce_sum, *group);
+      term = out.reg;
+    } else {
+      out.reg = scheme->training_term(model, x, batch.y, ce_sum);
+      term = out.reg / static_cast<double>(ranks);  // the same term on every rank: counted once in the sum
+    }
+    out.loss = ce_sum / group_batch + scheme->lambda() * term;
   } else {
     out.logits = model.forward(batch.x);
-    out.loss = torch::cross_entropy_loss(out.logits, batch.y);
+    out.loss = torch::cross_entropy_loss(out.logits, batch.y, {}, at::Reduction::Sum) / group_batch;
     out.reg = torch::zeros({}, out.loss.options());
   }
-  if (weight_decay > 0.0) out.loss = out.loss + conv_kernel_l2(model, weight_decay);
+  if (weight_decay > 0.0) out.loss = out.loss + conv_kernel_l2(model, weight_decay / ranks);
   out.loss.backward();
+  if (ranks > 1) {
+    const auto start = std::chrono::steady_clock::now();
+    allreduce_gradients(model, *group);
+    if (allreduce_seconds != nullptr)
+      *allreduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    out.loss = out.loss * static_cast<double>(ranks);  // reported per rank on the scale of a local mean
+  }
   optimizer.step();
   out.loss = out.loss.detach();
   out.reg = out.reg.detach();
@@ -152,18 +199,21 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
   const CarvedSplits carved = spec.select_best ? carve_validation(dataset.train, spec, target_class)
                                                : CarvedSplits{dataset.train, Split{}};
   const Split& train = carved.train;
+  comm::Collective* group = embed.group != nullptr && embed.group->size() > 1 ? embed.group : nullptr;
+  const uint64_t rank_seed = group != nullptr ? spec.seed + 7919ULL * static_cast<uint64_t>(group->rank()) : spec.seed;
+  if (group != nullptr) broadcast_model(model, *group);  // one starting point for the whole group
   const torch::MemoryFormat format = prepare_memory_format(model, spec.memory_format, scheme != nullptr && scheme->needs_input_gradient());
   auto optimizer = make_optimizer(model, spec);
 
   SamplerOptions sampler_options;
   sampler_options.batch_size = spec.batch_size;
-  sampler_options.seed = spec.seed;
+  sampler_options.seed = rank_seed;
   if (batch_target) {
     sampler_options.target_class = batch_target;
     sampler_options.target_per_batch = embed.target_per_batch;
   }
   BatchSampler sampler(train.label_vector(), sampler_options);
-  Batcher batcher(train, dataset.augment, spec.seed + 1);
+  Batcher batcher(train, dataset.augment, rank_seed + 1);
   const int64_t steps = spec.steps_per_epoch > 0 ? spec.steps_per_epoch : sampler.batches_per_epoch();
   // Bit accuracy for selection and the epoch line: validation target images, else test target images.
   const torch::Tensor bit_pool = !batch_target ? torch::Tensor()
@@ -181,11 +231,12 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
     model.train();
     torch::Tensor loss_sum = torch::zeros({}), reg_sum = torch::zeros({}), correct = torch::zeros({}, torch::kInt64);
     int64_t seen = 0;
+    double allreduce_seconds = 0.0;
     for (int64_t step = 0; step < steps; ++step) {
       // ---- TRAINING SECTION BEGIN ----
       Batch batch = batcher.gather(sampler.next_batch());
       if (format != torch::MemoryFormat::Contiguous) batch.x = batch.x.contiguous(format);
-      const StepOutput out = train_step(model, *optimizer, batch, scheme, spec.weight_decay);
+      const StepOutput out = train_step(model, *optimizer, batch, scheme, spec.weight_decay, group, &allreduce_seconds);
       // ---- TRAINING SECTION END ----
       loss_sum += out.loss;  // stays on the device: no sync per step
       reg_sum += out.reg;
@@ -193,9 +244,15 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
       seen += batch.y.size(0);
       if (progress.wants_update(step + 1)) {
         const double mean = loss_sum.item<double>() / static_cast<double>(step + 1);
-        if (!std::isfinite(mean))
+        // In a group a rank must not leave alone (the others would wait in the allreduce): divergence is
+        // then detected at the end of the epoch, where every rank sees it (NaN gradients are summed).
+        if (!std::isfinite(mean) && group == nullptr)
           throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", mean, epoch, step + 1));
-        progress.update(step + 1, fmt::format("loss {:.4f} | {:.0f} img/s", mean, static_cast<double>(seen) / progress.elapsed_seconds()));
+        const double images_per_second = static_cast<double>(seen) / progress.elapsed_seconds();
+        progress.update(step + 1, fmt::format("loss {:.4f} | {:.0f} img/s", mean, images_per_second));
+        if (embed.on_progress)
+          embed.on_progress({epoch, step + 1, steps, mean, images_per_second, progress.elapsed_seconds() / static_cast<double>(step + 1),
+                             allreduce_seconds / static_cast<double>(step + 1)});
       }
     }
     EpochStats stats;
@@ -210,15 +267,24 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
     stats.test_accuracy = evaluate_accuracy(model, dataset.test, spec.eval_batch_size);
     if (scheme != nullptr) stats.bit_accuracy = 1.0 - scheme->read_white_box(model, bit_pool, bit_pool.defined() ? bit_pool.size(0) : 0, 1, 0).ber;
     double monitored = stats.loss;
+    double score = 0.0;
     if (spec.select_best) {
       stats.validation_accuracy = evaluate_accuracy(model, carved.validation, spec.eval_batch_size);
-      const double score = stats.validation_accuracy + (scheme != nullptr ? 0.5 * stats.bit_accuracy : 0.0);
+      score = stats.validation_accuracy + (scheme != nullptr ? 0.5 * stats.bit_accuracy : 0.0);
+      monitored = mean_loss(model, carved.validation, spec.eval_batch_size);
+    }
+    if (group != nullptr) {  // BatchNorm statistics differ per rank: decisions follow group rank 0
+      double decision[2] = {score, monitored};
+      group->broadcast(decision, 2, 0);
+      score = decision[0];
+      monitored = decision[1];
+    }
+    if (spec.select_best) {
       if (score > best_score) {
         best_score = score;
         best_state = snapshot(model);
         result.best_epoch = epoch;
       }
-      monitored = mean_loss(model, carved.validation, spec.eval_batch_size);
     }
     if (spec.plateau_patience > 0) {
       if (monitored < best_monitored) {

@@ -4,19 +4,30 @@
 // Thread-safety: one trainer per thread; uses LibTorch's intra-op threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "workers/data/dataset.h"
 #include "workers/schemes/scheme.h"
 #include "workers/models/classifier.h"
+#include "workers/train/step_progress.h"
 #include "workers/train/train_spec.h"
+
+namespace signsweep::comm {
+class Collective;
+}
 
 namespace signsweep::workers {
 
 struct EmbedOptions {
   const WatermarkScheme* scheme = nullptr;  // null: plain training
   int64_t target_per_batch = 10;            // images of the scheme's batch target class in every batch
+  // Data-parallel group (null: this process alone). Every rank samples its own batches of
+  // trainer.batch_size (seeded per rank); gradients are summed over the group; BatchNorm statistics stay
+  // local to each rank; selection and lr decisions follow group rank 0.
+  comm::Collective* group = nullptr;
+  std::function<void(const StepProgress&)> on_progress;  // at the progress bar's pace (a few per second)
 };
 
 struct EpochStats {
@@ -54,8 +65,17 @@ struct StepOutput {
   torch::Tensor reg;
   torch::Tensor logits;
 };
+// With `group` (size k): the loss is normalised by the group batch, the GradSigns term uses the group's
+// mean input gradient, weight terms are divided by k, and parameter gradients are allreduced (one flat
+// bucket) before the step; `allreduce_seconds` (if given) accumulates the time spent in it.
 StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const Batch& batch,
-                      const WatermarkScheme* scheme, double weight_decay);
+                      const WatermarkScheme* scheme, double weight_decay, comm::Collective* group = nullptr,
+                      double* allreduce_seconds = nullptr);
+
+// Gradients of every parameter summed over the group in one flat buffer.
+void allreduce_gradients(ClassifierImpl& model, comm::Collective& group);
+// Group rank 0's parameters and buffers on every rank.
+void broadcast_model(ClassifierImpl& model, comm::Collective& group);
 
 // Trains `model` on dataset.train; evaluates on dataset.test after every epoch.
 TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, const TrainSpec& spec,

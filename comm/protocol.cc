@@ -1,0 +1,98 @@
+#include "comm/protocol.h"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "common/errors.h"
+
+namespace signsweep::comm {
+namespace {
+
+void check(int rc, const char* what) {
+  if (rc != MPI_SUCCESS) throw Error(std::string("MPI call failed: ") + what);
+}
+
+}  // namespace
+
+std::string encode(const Task& t) {
+  return nlohmann::json{{"id", t.id},         {"kind", t.kind},         {"label", t.label},
+                        {"config", t.config_yaml}, {"checkpoint", t.checkpoint}, {"parent_checkpoint", t.parent_checkpoint},
+                        {"attempt", t.attempt}}
+      .dump();
+}
+
+std::string encode(const Progress& p) {
+  return nlohmann::json{{"id", p.id},     {"group", p.group}, {"epoch", p.epoch}, {"step", p.step},
+                        {"steps", p.steps}, {"loss", p.loss},   {"accuracy", p.accuracy}, {"bit_accuracy", p.bit_accuracy},
+                        {"images_per_second", p.images_per_second}, {"step_seconds", p.step_seconds},
+                        {"allreduce_seconds", p.allreduce_seconds}}
+      .dump();
+}
+
+std::string encode(const Result& r) {
+  // NaN is not JSON: results carry it as null and get it back as NaN.
+  nlohmann::json results = nlohmann::json::object();
+  for (const auto& [k, v] : r.results) results[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  return nlohmann::json{{"id", r.id},           {"ok", r.ok},         {"error", r.error}, {"results", results},
+                        {"series", r.series},   {"provenance", r.provenance}, {"checkpoint", r.checkpoint}}
+      .dump();
+}
+
+Task decode_task(const std::string& s) {
+  const auto j = nlohmann::json::parse(s);
+  return {j.at("id"), j.at("kind"), j.at("label"), j.at("config"), j.at("checkpoint"), j.at("parent_checkpoint"), j.at("attempt")};
+}
+
+Progress decode_progress(const std::string& s) {
+  const auto j = nlohmann::json::parse(s);
+  Progress p;
+  p.id = j.at("id");
+  p.group = j.at("group");
+  p.epoch = j.at("epoch");
+  p.step = j.at("step");
+  p.steps = j.at("steps");
+  p.loss = j.at("loss");
+  p.accuracy = j.at("accuracy");
+  p.bit_accuracy = j.at("bit_accuracy");
+  p.images_per_second = j.at("images_per_second");
+  p.step_seconds = j.at("step_seconds");
+  p.allreduce_seconds = j.at("allreduce_seconds");
+  return p;
+}
+
+Result decode_result(const std::string& s) {
+  const auto j = nlohmann::json::parse(s);
+  Result r;
+  r.id = j.at("id");
+  r.ok = j.at("ok");
+  r.error = j.at("error");
+  for (const auto& [k, v] : j.at("results").items()) r.results[k] = v.is_null() ? std::nan("") : v.get<double>();
+  r.series = j.at("series").get<std::map<std::string, std::vector<double>>>();
+  r.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
+  r.checkpoint = j.at("checkpoint");
+  return r;
+}
+
+void send_string(MPI_Comm comm, int dest, int tag, const std::string& payload) {
+  check(MPI_Send(payload.data(), static_cast<int>(payload.size()), MPI_CHAR, dest, tag, comm), "MPI_Send");
+}
+
+std::string receive_probed(MPI_Comm comm, const MPI_Status& status) {
+  int count = 0;
+  check(MPI_Get_count(&status, MPI_CHAR, &count), "MPI_Get_count");
+  std::string payload(static_cast<size_t>(count), '\0');
+  check(MPI_Recv(payload.data(), count, MPI_CHAR, status.MPI_SOURCE, status.MPI_TAG, comm, MPI_STATUS_IGNORE), "MPI_Recv");
+  return payload;
+}
+
+std::string broadcast_string(MPI_Comm comm, const std::string& payload, int root) {
+  int64_t size = static_cast<int64_t>(payload.size());
+  check(MPI_Bcast(&size, 1, MPI_INT64_T, root, comm), "MPI_Bcast");
+  std::string out = payload;
+  out.resize(static_cast<size_t>(size));
+  check(MPI_Bcast(out.data(), static_cast<int>(size), MPI_CHAR, root, comm), "MPI_Bcast");
+  return out;
+}
+
+}  // namespace signsweep::comm

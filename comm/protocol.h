@@ -1,0 +1,72 @@
+// The messages between rank 0 (scheduler, sole writer of the store) and the leaders of worker groups,
+// on MPI_COMM_WORLD. Every payload is a JSON string (MPI_CHAR), small and versionless within one job:
+//   leader -> 0  kReady     {group}                       once, when the group is formed
+//   0 -> leader  kTask      Task                          a trial to run
+//   0 -> leader  kStop      ""                            no more work: leave the loop
+//   leader -> 0  kProgress  Progress                      a few per second at most (non-blocking)
+//   leader -> 0  kResult    Result                        the trial's outcome; the group is ready again
+// Inside a group, the leader broadcasts the Task (or the stop) to its members (broadcast_string).
+// Thread-safety: MPI is used from the main thread only (MPI_THREAD_FUNNELED).
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace signsweep::comm {
+
+enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kProgress = 4, kResult = 5 };
+
+struct Task {
+  std::string id;
+  std::string kind;         // "embed", an attack name, or a kind only benchmarks use ("sleep")
+  std::string label;
+  std::string config_yaml;  // trial config (embed) or attack mapping
+  std::string checkpoint;   // where an embed trial writes its model
+  std::string parent_checkpoint;  // the model an attack starts from
+  int64_t attempt = 1;
+};
+
+struct Progress {
+  std::string id;
+  int group = 0;
+  int64_t epoch = 0;
+  int64_t step = 0;
+  int64_t steps = 0;
+  double loss = 0.0;
+  double accuracy = 0.0;
+  double bit_accuracy = 0.0;
+  double images_per_second = 0.0;
+  double step_seconds = 0.0;
+  double allreduce_seconds = 0.0;
+};
+
+struct Result {
+  std::string id;
+  bool ok = false;
+  std::string error;
+  std::map<std::string, double> results;
+  std::map<std::string, std::vector<double>> series;
+  std::map<std::string, std::string> provenance;
+  std::string checkpoint;  // relative to the store, "" = none
+};
+
+std::string encode(const Task& t);
+std::string encode(const Progress& p);
+std::string encode(const Result& r);
+Task decode_task(const std::string& s);
+Progress decode_progress(const std::string& s);
+Result decode_result(const std::string& s);
+
+// Blocking send of a string payload with `tag`.
+void send_string(MPI_Comm comm, int dest, int tag, const std::string& payload);
+// Receives the message `status` describes (after MPI_Probe / MPI_Iprobe).
+std::string receive_probed(MPI_Comm comm, const MPI_Status& status);
+// The root's string on every rank of `comm`.
+std::string broadcast_string(MPI_Comm comm, const std::string& payload, int root = 0);
+
+}  // namespace signsweep::comm

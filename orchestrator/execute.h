@@ -1,0 +1,27 @@
+// One trial, as any rank runs it: comm::Task in, comm::Result out. Shared by the one-process mode and
+// the MPI worker groups, so both run exactly the same code. Torch-free (workers/jobs.h).
+#pragma once
+
+#include <functional>
+
+#include "comm/protocol.h"
+#include "workers/train/step_progress.h"
+
+namespace signsweep::comm {
+class Collective;
+}
+
+namespace signsweep::orchestrator {
+
+using ProgressSink = std::function<void(const workers::StepProgress&)>;
+
+// Runs the task; never throws for a trial's own failure (ok = false with the message). In a group, every
+// rank of the group calls it: embed trials train data-parallel; attacks run on group rank 0 alone.
+// Kind "sleep" (benchmarks only): sleeps config_yaml's seconds.
+comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress);
+
+// Provenance of this process for a trial record (git, versions, host, ranks, device, start time).
+std::map<std::string, std::string> provenance(int ranks, const std::string& device);
+std::string now_iso8601();
+
+}  // namespace signsweep::orchestrator

@@ -1,0 +1,48 @@
+// Dynamic scheduling over worker groups (rank 0): hands ready trials to idle groups until none is left.
+//  - ready: no parent, or the parent finished in this job or before it; a trial whose parent fails is
+//    dropped (it stays pending in the store);
+//  - longest expected first; among equally long trials, one whose parent the idle group ran;
+//  - a group is never idle while a ready trial waits: results, readiness and progress arrive on one
+//    polled MPI_Iprobe loop, and dispatch happens on every arrival;
+//  - a stop request (SIGTERM/SIGINT on rank 0) ends dispatching; running trials finish and are recorded.
+// The callbacks write the store (rank 0 is its only writer). Layout and roles: mpi_layout.h.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <mpi.h>
+
+#include "comm/protocol.h"
+
+namespace signsweep::orchestrator {
+
+struct WorkItem {
+  comm::Task task;
+  std::string parent;   // id of the trial this one needs finished ("" = none)
+  double expected_cost = 1.0;
+};
+
+struct SchedulerCallbacks {
+  std::function<void(const WorkItem&, int group)> on_dispatch;          // before the task is sent
+  std::function<void(const WorkItem&, const comm::Result&)> on_result;  // when the group answers
+  std::function<void(const comm::Progress&)> on_progress;
+};
+
+struct SchedulerStats {
+  int64_t dispatched = 0;
+  int64_t finished = 0;
+  int64_t dropped = 0;  // parent failed, or stop requested
+  double seconds = 0.0;
+};
+
+// `leaders[g]` is the world rank of group g's leader. `finished_parents`: ids already done in the store.
+// Sends kStop to every leader before returning.
+SchedulerStats schedule(MPI_Comm world, const std::vector<int>& leaders, std::vector<WorkItem> items,
+                        const std::set<std::string>& finished_parents, const SchedulerCallbacks& callbacks,
+                        const std::atomic<bool>* stop_requested = nullptr);
+
+}  // namespace signsweep::orchestrator

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Sweeps under real mpirun: every trial done exactly once with attacks after their parent, data-parallel
+# worker groups, a failing grid point, a bad MPI layout, and a worker rank SIGKILLed mid-sweep followed by
+# a relaunch that completes the sweep. Usage: sweep_mpi_test.sh <signsweep> <mpirun>
+set -uo pipefail
+bin=$1
+mpirun=$2
+mpi=("$mpirun" --allow-run-as-root --oversubscribe)
+tmp=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+check() {  # check <name> <condition as a bash expression>
+  if eval "$2"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1: $2"; fi
+}
+
+write_sweep() {  # write_sweep <file> <grid> <epochs> [extra line]
+  cat >"$1" <<Y
+name: mpi
+base:
+  dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}
+  model: {name: small-cnn, width: 4, batch_norm: false}
+  trainer: {epochs: $3, batch_size: 30, threads: 1, lr: 0.01}
+  watermark: {bits: 8, carriers: 6, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 0}}
+grid: $2
+attacks:
+  - {attack: quantize, grid: {bits: [8, 4]}}
+  - {attack: prune, epochs: 1, images_per_class: 20, grid: {rate: [0.3]}}
+  - {attack: ftll, epochs: 1, images_per_class: 20}
+${4:-}
+Y
+}
+
+# csv_col <csv> <column name>: prints that column (no quoting in these files' id/state/time columns)
+csv_col() { awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } { print $c }' "$1"; }
+
+# ---- 20 trials over 3 worker ranks ----
+write_sweep "$tmp/s.yaml" "{watermark.bits: [4, 8], trainer.seed: [0, 1]}" 1
+"${mpi[@]}" -np 4 "$bin" run "$tmp/s.yaml" --out "$tmp/store" >"$tmp/run.log" 2>&1
+check "sweep exits 0" "[[ $? -eq 0 ]]"
+check "rank map printed" "grep -q 'rank 3 host .* group 2 (leader) device cpu' $tmp/run.log"
+"$bin" export "$tmp/store" --csv >"$tmp/all.csv"
+check "20 trials" "[[ $(($(wc -l <"$tmp/all.csv") - 1)) -eq 20 ]]"
+check "all done" "[[ -z \$(csv_col $tmp/all.csv state | grep -v '^done\$') ]]"
+check "each exactly once" "[[ -z \$(csv_col $tmp/all.csv attempts | grep -v '^1\$') ]]"
+# every attack started after its parent finished (ISO-8601 UTC with ms: string order is time order)
+order_ok=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+  { id[NR] = $col["id"]; parent[NR] = $col["parent"]; start[NR] = $col["started"]; fin[$col["id"]] = $col["finished"] }
+  END { ok = 1; for (r in id) if (parent[r] != "" && !(fin[parent[r]] <= start[r])) ok = 0; print ok }' "$tmp/all.csv")
+check "attacks after their parent" "[[ $order_ok -eq 1 ]]"
+"${mpi[@]}" -np 4 "$bin" run "$tmp/s.yaml" --out "$tmp/store" >"$tmp/rerun.log" 2>&1
+check "relaunch of a finished sweep runs nothing" "grep -q '^ran 0' $tmp/rerun.log"
+
+# ---- data-parallel worker groups: 2 groups of 2 ranks ----
+write_sweep "$tmp/dp.yaml" "{trainer.seed: [0, 1]}" 1 "ranks_per_trial: 2"
+"${mpi[@]}" -np 5 "$bin" run "$tmp/dp.yaml" --out "$tmp/dpstore" >"$tmp/dp.log" 2>&1
+check "data-parallel sweep exits 0" "[[ $? -eq 0 ]]"
+check "data-parallel: 2 groups of 2" "grep -q '2 worker group(s) of 2 rank(s)' $tmp/dp.log"
+check "data-parallel: all 10 done" "grep -q '^done 10' $tmp/dp.log"
+
+# ---- bad layout: 2 worker ranks cannot form groups of 3 ----
+"${mpi[@]}" -np 3 "$bin" run "$tmp/s.yaml" --out "$tmp/bad" --ranks-per-trial 3 >"$tmp/bad.log" 2>&1
+rc=$?
+check "bad layout exits 2" "[[ $rc -eq 2 ]]"
+check "bad layout message" "grep -q 'is not a positive multiple of it' $tmp/bad.log"
+
+# ---- one grid point fails: recorded with its message, the rest done, exit 1 ----
+write_sweep "$tmp/f.yaml" "{dataset: [{name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}, {name: cifar10, path: /no/such/cifar}]}" 1
+"${mpi[@]}" -np 3 "$bin" run "$tmp/f.yaml" --out "$tmp/fstore" >"$tmp/f.log" 2>&1
+rc=$?
+check "failing point exits 1" "[[ $rc -eq 1 ]]"
+check "failing point: 1 failed, 5 done" "grep -q '^failed 1' $tmp/f.log && grep -q '^done 5' $tmp/f.log"
+check "failure message stored" "$bin status $tmp/fstore | grep -q 'cifar10 directory not found'"
+
+# ---- SIGKILL of a worker rank mid-sweep: the job aborts; the relaunch completes it ----
+write_sweep "$tmp/k.yaml" "{trainer.seed: [0, 1, 2, 3, 4, 5]}" 40
+"${mpi[@]}" -np 3 "$bin" run "$tmp/k.yaml" --out "$tmp/kstore" >"$tmp/k.log" 2>&1 &
+job=$!
+for _ in $(seq 1 600); do  # until at least 2 trials are done
+  n=$("$bin" export "$tmp/kstore" --csv 2>/dev/null | grep -c ',done,') || true
+  [[ ${n:-0} -ge 2 ]] && break
+  sleep 0.1
+done
+victim=""
+for p in $(pgrep -f "signsweep run $tmp/k.yaml"); do
+  if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
+done
+check "found worker rank 1" "[[ -n '$victim' ]]"
+done_before=$("$bin" export "$tmp/kstore" --csv | awk -F, '$5 == "done" { print $1 }' | sort)
+kill -9 "$victim"
+wait "$job"
+rc=$?
+check "job aborted after the kill" "[[ $rc -ne 0 ]]"
+check "store opens after the kill" "$bin status $tmp/kstore >/dev/null"
+"${mpi[@]}" -np 3 "$bin" run "$tmp/k.yaml" --out "$tmp/kstore" >"$tmp/k2.log" 2>&1
+check "relaunch exits 0" "[[ $? -eq 0 ]]"
+"$bin" export "$tmp/kstore" --csv >"$tmp/k.csv"
+check "relaunch completes all 30" "[[ $(csv_col $tmp/k.csv state | grep -c '^done$') -eq 30 ]]"
+rerun=0
+for id in $done_before; do
+  a=$(awk -F, -v id="$id" '$1 == id { print $6 }' "$tmp/k.csv")
+  [[ $a -eq 1 ]] || rerun=$((rerun + 1))
+done
+check "trials done before the kill were not rerun" "[[ $rerun -eq 0 && -n '$done_before' ]]"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

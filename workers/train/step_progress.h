@@ -1,0 +1,14 @@
+// What the trainer reports while it runs (to the progress bar's pace), torch-free so that the job API
+// and the orchestrator can carry it.
+#pragma once
+
+#include <cstdint>
+
+namespace signsweep::workers {
+
+struct StepProgress {
+  int64_t epoch = 0, step = 0, steps = 0;
+  double loss = 0.0, images_per_second = 0.0, step_seconds = 0.0, allreduce_seconds = 0.0;
+};
+
+}  // namespace signsweep::workers
