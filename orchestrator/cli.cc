@@ -4,7 +4,11 @@
 
 #include <atomic>
 #include <csignal>
+#include <chrono>
 #include <filesystem>
+#include <memory>
+#include <set>
+#include <thread>
 #include <iostream>
 #include <string>
 
@@ -17,6 +21,7 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "orchestrator/metrics.h"
 #include "orchestrator/run_sweep.h"
 #include "orchestrator/sweep.h"
 #include "storage/store_views.h"
@@ -69,7 +74,30 @@ class MpiSession {
   int size_ = 1;
 };
 
-int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config, const std::string& log_level) {
+struct MetricsCli {
+  MetricsOptions options;
+  double linger_seconds = 0.0;
+};
+
+// The exporter (rank 0 only), started before any trial so that a bad address stops the run first.
+std::unique_ptr<SweepMetrics> start_metrics(const Sweep& sweep, const MetricsCli& cli, int groups) {
+  if (cli.options.port < 0) return nullptr;
+  auto m = std::make_unique<SweepMetrics>(sweep.name, cli.options, groups);
+  std::set<std::string> kinds;
+  for (const SweepTrial& t : sweep.trials) kinds.insert(t.planned.kind);
+  m->declare_kinds({kinds.begin(), kinds.end()});
+  spdlog::info("metrics: http://{}:{}/metrics", cli.options.bind, m->port());
+  return m;
+}
+
+void linger(const std::unique_ptr<SweepMetrics>& metrics, double seconds) {
+  if (!metrics || seconds <= 0.0) return;
+  spdlog::info("metrics: serving the final values for {:g} s more (--metrics-linger)", seconds);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config, const std::string& log_level,
+            const MetricsCli& metrics_cli) {
   const Sweep sweep = load_sweep(sweep_path);  // every trial validated before anything runs
   if (options.out.empty()) options.out = (std::filesystem::path("runs") / sweep.name).string();
   if (dry_run || print_config) {
@@ -85,9 +113,11 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
   common::init_logging(mpi.rank(), log_level);
   RunSummary s;
   if (mpi.size() == 1) {  // SIGTERM/SIGINT keep their default: the relaunch resumes
+    const auto metrics = start_metrics(sweep, metrics_cli, 1);
     spdlog::info("sweep {}: {} trials ({} embed) into {}, in this process", sweep.file, sweep.trials.size(), sweep.embed_trials(),
                  options.out);
-    s = run_sweep_in_process(sweep, options);
+    s = run_sweep_in_process(sweep, options, metrics.get());
+    linger(metrics, metrics_cli.linger_seconds);
   } else {
     try {
       const MpiLayout layout = make_layout(options.ranks_per_trial > 0 ? options.ranks_per_trial
@@ -99,10 +129,12 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
         serve_worker_group(layout);
         return 0;
       }
+      const auto metrics = start_metrics(sweep, metrics_cli, static_cast<int>(layout.leaders.size()));
       std::signal(SIGTERM, request_stop);
       std::signal(SIGINT, request_stop);
       spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.embed_trials(), options.out);
-      s = run_sweep_scheduler(sweep, options, layout, &g_stop_requested);
+      s = run_sweep_scheduler(sweep, options, layout, &g_stop_requested, metrics.get());
+      linger(metrics, metrics_cli.linger_seconds);
     } catch (const std::exception& e) {
       // The other ranks wait for messages that will not come: end the whole job with this error's code.
       std::cerr << "signsweep: error (rank " << mpi.rank() << "): " << without_backtrace(e.what()) << "\n";
@@ -217,6 +249,14 @@ int run_cli(int argc, char** argv) {
   run->add_flag("--print-config", print_config, "print every trial's resolved config; run nothing");
   run->add_flag("--retry-failed", run_options.retry_failed, "rerun failed trials (up to the sweep's max_retries)");
   run->add_flag("--extend", run_options.extend, "add this sweep's trials to a store made by another sweep");
+  MetricsCli metrics_cli;
+  run->add_option("--metrics-port", metrics_cli.options.port,
+                  "serve Prometheus metrics on this port of rank 0 (0 = any free port, printed at start)")
+      ->check(CLI::Range(0, 65535));
+  run->add_option("--metrics-bind", metrics_cli.options.bind, "address to serve metrics on")->capture_default_str();
+  run->add_option("--metrics-linger", metrics_cli.linger_seconds,
+                  "keep serving the final metrics this many seconds after the sweep ends (a last scrape)")
+      ->check(CLI::NonNegativeNumber);
   run->add_option("--ranks-per-trial", run_options.ranks_per_trial,
                   "under mpirun: ranks per worker group (data-parallel) [default: the sweep's ranks_per_trial, 1]")
       ->check(CLI::PositiveNumber);
@@ -258,7 +298,7 @@ int run_cli(int argc, char** argv) {
       std::cout << workers::run_attack(checkpoint_path, spec, attack_options).text();
       return 0;
     }
-    if (*run) return cmd_run(sweep_path, run_options, dry_run, print_config, log_level);
+    if (*run) return cmd_run(sweep_path, run_options, dry_run, print_config, log_level, metrics_cli);
     if (*status) {
       std::cout << storage::status_text(storage::ResultsStore::open_existing(store_dir));
       return 0;

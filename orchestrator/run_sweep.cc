@@ -11,6 +11,7 @@
 #include "comm/collective.h"
 #include "common/errors.h"
 #include "orchestrator/execute.h"
+#include "orchestrator/metrics.h"
 #include "orchestrator/scheduler.h"
 
 namespace signsweep::orchestrator {
@@ -72,6 +73,49 @@ void finish_record(TrialRecord& r, const comm::Result& result, bool keeps_checkp
   if (!result.ok) spdlog::error("trial {} [{}] {} failed: {}", r.trial.id, r.trial.kind, r.trial.label, result.error);
 }
 
+// Trial counts by state and the remaining-time estimate, mirrored into the metrics.
+class Progressboard {
+ public:
+  Progressboard(const storage::ResultsStore& store, SweepMetrics* metrics, int groups) : metrics_(metrics), groups_(groups) {
+    for (const TrialRecord& r : store.read_all(false)) state_[r.trial.id] = r.state;
+    publish();
+  }
+  void set(const std::string& id, TrialState s) {
+    state_[id] = s;
+    publish();
+  }
+  void finished(double seconds) {
+    seconds_sum_ += seconds;
+    ++finished_;
+    publish();
+  }
+
+ private:
+  void publish() const {
+    if (metrics_ == nullptr) return;
+    std::map<std::string, int64_t> counts{{"pending", 0}, {"running", 0}, {"done", 0}, {"failed", 0}};
+    for (const auto& [id, s] : state_) ++counts[storage::to_string(s)];
+    metrics_->set_states(counts);
+    if (finished_ > 0)
+      metrics_->set_expected_remaining(seconds_sum_ / finished_ * static_cast<double>(counts["pending"] + counts["running"]) / groups_);
+  }
+  SweepMetrics* metrics_;
+  int groups_;
+  std::map<std::string, TrialState> state_;
+  double seconds_sum_ = 0.0;
+  int64_t finished_ = 0;
+};
+
+double final_ber(const comm::Result& r) {
+  const auto it = r.results.find("ber_white_box");
+  return it == r.results.end() ? -1.0 : it->second;
+}
+
+comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p) {
+  return {id, group, p.epoch, p.step, p.steps, p.loss, p.train_accuracy, p.bit_accuracy, p.images_per_second,
+          p.step_seconds, p.allreduce_seconds};
+}
+
 RunSummary summarize(const storage::ResultsStore& store, RunSummary s) {
   for (const TrialRecord& r : store.read_all(false)) {
     s.done += r.state == TrialState::kDone;
@@ -83,8 +127,12 @@ RunSummary summarize(const storage::ResultsStore& store, RunSummary s) {
 
 }  // namespace
 
-RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options) {
+RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, SweepMetrics* metrics) {
   const storage::ResultsStore store = open_store(sweep, options);
+  Progressboard board(store, metrics, 1);
+  int64_t to_run = 0;
+  for (const SweepTrial& t : sweep.trials) to_run += should_run(*store.read(t.planned.id, false), options, sweep.max_retries);
+  if (metrics != nullptr) metrics->set_queue(to_run);
   std::map<std::string, TrialState> state;
   for (const TrialRecord& r : store.read_all(false)) state[r.trial.id] = r.state;
   RunSummary summary;
@@ -98,8 +146,21 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options) {
     spdlog::info("trial {}/{} {} [{}] {}", index, sweep.trials.size(), t.planned.id, t.planned.kind, t.planned.label);
     TrialRecord r = running_record(store, t, 1);
     store.write_trial(r);
-    finish_record(r, execute_task(task_of(t, store, r.attempts), nullptr, {}), !t.is_attack);
+    board.set(t.planned.id, TrialState::kRunning);
+    if (metrics != nullptr) {
+      metrics->on_dispatch(0, t.planned.id, t.planned.kind, r.attempts);
+      metrics->set_queue(--to_run);
+    }
+    const ProgressSink sink = [&](const workers::StepProgress& p) {
+      if (metrics != nullptr) metrics->on_progress(progress_message(t.planned.id, 0, p));
+    };
+    const auto start = std::chrono::steady_clock::now();
+    const comm::Result result = execute_task(task_of(t, store, r.attempts), nullptr, sink);
+    finish_record(r, result, !t.is_attack);
     store.write_trial(r);
+    board.set(t.planned.id, r.state);
+    board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (metrics != nullptr) metrics->on_result(0, t.planned.id, t.planned.kind, result.ok, final_ber(result));
     state[t.planned.id] = r.state;
     ++summary.ran;
   }
@@ -134,8 +195,10 @@ MpiLayout make_layout(int ranks_per_trial) {
 }
 
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
-                               const std::atomic<bool>* stop) {
+                               const std::atomic<bool>* stop, SweepMetrics* metrics) {
   const storage::ResultsStore store = open_store(sweep, options);
+  Progressboard board(store, metrics, static_cast<int>(layout.leaders.size()));
+  std::map<std::string, std::chrono::steady_clock::time_point> started;
   RunSummary summary;
   std::vector<WorkItem> items;
   std::set<std::string> finished;
@@ -157,6 +220,9 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
     TrialRecord r = running_record(store, t, layout.ranks_per_trial);
     r.provenance["group"] = std::to_string(group);
     store.write_trial(r);
+    board.set(w.task.id, TrialState::kRunning);
+    started[w.task.id] = std::chrono::steady_clock::now();
+    if (metrics != nullptr) metrics->on_dispatch(group, w.task.id, w.task.kind, r.attempts);
     records[w.task.id] = std::move(r);
     spdlog::info("trial {} [{}] {} -> group {}", w.task.id, w.task.kind, w.task.label, group);
   };
@@ -164,8 +230,16 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
     TrialRecord& r = records.at(w.task.id);
     finish_record(r, result, !by_id.at(w.task.id)->is_attack);
     store.write_trial(r);
+    board.set(w.task.id, r.state);
+    board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - started.at(w.task.id)).count());
+    if (metrics != nullptr)
+      metrics->on_result(std::stoi(r.provenance.at("group")), w.task.id, w.task.kind, result.ok, final_ber(result));
     ++summary.ran;
   };
+  if (metrics != nullptr) {
+    callbacks.on_progress = [&](const comm::Progress& p) { metrics->on_progress(p); };
+    callbacks.on_queue = [&](int64_t ready) { metrics->set_queue(ready); };
+  }
   const SchedulerStats stats = schedule(MPI_COMM_WORLD, layout.leaders, std::move(items), finished, callbacks, stop);
   spdlog::info("scheduler: {} trials dispatched, {} finished, {} left pending, {:.1f} s", stats.dispatched, stats.finished,
                stats.dropped, stats.seconds);
@@ -190,11 +264,9 @@ void serve_worker_group(const MpiLayout& layout) {
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     const ProgressSink progress = [&](const workers::StepProgress& p) {
       const auto now = std::chrono::steady_clock::now();
-      if (!leader || now - last < std::chrono::milliseconds(500)) return;  // at most two per second
+      if (!leader || now - last < std::chrono::milliseconds(500)) return;  // at most two messages per second
       last = now;
-      comm::Progress m{task.id, layout.group, p.epoch, p.step, p.steps, p.loss, 0.0, 0.0, p.images_per_second,
-                       p.step_seconds, p.allreduce_seconds};
-      comm::send_string(MPI_COMM_WORLD, 0, comm::kProgress, comm::encode(m));
+      comm::send_string(MPI_COMM_WORLD, 0, comm::kProgress, comm::encode(progress_message(task.id, layout.group, p)));
     };
     const comm::Result result = execute_task(task, layout.ranks_per_trial > 1 ? &group : nullptr, progress);
     if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kResult, comm::encode(result));

@@ -32,7 +32,10 @@ struct RunSummary {
   int64_t skipped = 0;  // already done before this run
 };
 
-RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options);
+class SweepMetrics;
+
+// `metrics` (may be null) receives every scheduling event and progress report.
+RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, SweepMetrics* metrics = nullptr);
 
 // The MPI roles: rank 0 schedules and writes; ranks 1.. form groups of ranks_per_trial consecutive ranks.
 struct MpiLayout {
@@ -49,7 +52,7 @@ MpiLayout make_layout(int ranks_per_trial);
 
 // Rank 0. `stop` (set by SIGTERM/SIGINT) ends dispatching; running trials are recorded when they finish.
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
-                               const std::atomic<bool>* stop);
+                               const std::atomic<bool>* stop, SweepMetrics* metrics = nullptr);
 // Ranks 1..: serve tasks until rank 0 says stop.
 void serve_worker_group(const MpiLayout& layout);
 

@@ -26,6 +26,7 @@ class Queue {
   }
 
   bool has_ready() const { return !ready_.empty(); }
+  int64_t ready_count() const { return static_cast<int64_t>(ready_.size()); }
   bool has_waiting() const { return !waiting_.empty(); }
 
   // The next item for an idle group: the longest; among the equally long, one whose parent this group ran
@@ -104,6 +105,7 @@ SchedulerStats schedule(MPI_Comm world, const std::vector<int>& leaders, std::ve
       running.emplace(static_cast<int>(g), std::move(w));
       ++stats.dispatched;
     }
+    if (callbacks.on_queue) callbacks.on_queue(queue.ready_count());
   };
 
   while (true) {

@@ -30,6 +30,7 @@ struct SchedulerCallbacks {
   std::function<void(const WorkItem&, int group)> on_dispatch;          // before the task is sent
   std::function<void(const WorkItem&, const comm::Result&)> on_result;  // when the group answers
   std::function<void(const comm::Progress&)> on_progress;
+  std::function<void(int64_t ready)> on_queue;  // after every dispatch round
 };
 
 struct SchedulerStats {

@@ -15,6 +15,8 @@ readonly PACKAGES=(
   libbenchmark-dev nlohmann-json3-dev
   # the embedded default data set
   dataset-fashion-mnist
+  # a real Prometheus server for the exporter's integration test; curl and python3 for the test scripts
+  prometheus curl python3
 )
 
 if [[ $(id -u) -ne 0 ]]; then

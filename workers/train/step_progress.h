@@ -9,6 +9,8 @@ namespace signsweep::workers {
 struct StepProgress {
   int64_t epoch = 0, step = 0, steps = 0;
   double loss = 0.0, images_per_second = 0.0, step_seconds = 0.0, allreduce_seconds = 0.0;
+  // Set on the report at the end of an epoch (step == steps), 0 otherwise.
+  double train_accuracy = 0.0, bit_accuracy = 0.0;
 };
 
 }  // namespace signsweep::workers

@@ -300,6 +300,10 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
                                 stats.test_accuracy, scheme != nullptr ? fmt::format(" bit acc {:.4f}", stats.bit_accuracy) : "",
                                 lr, stats.images_per_second));
     result.epochs.push_back(stats);
+    if (embed.on_progress)
+      embed.on_progress({epoch, steps, steps, stats.loss, stats.images_per_second,
+                         progress.elapsed_seconds() / static_cast<double>(steps), allreduce_seconds / static_cast<double>(steps),
+                         stats.train_accuracy, stats.bit_accuracy});
   }
   if (spec.select_best && result.best_epoch != spec.epochs) {
     restore(model, best_state);
