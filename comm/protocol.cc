@@ -18,7 +18,7 @@ void check(int rc, const char* what) {
 std::string encode(const Task& t) {
   return nlohmann::json{{"id", t.id},         {"kind", t.kind},         {"label", t.label},
                         {"config", t.config_yaml}, {"checkpoint", t.checkpoint}, {"parent_checkpoint", t.parent_checkpoint},
-                        {"attempt", t.attempt}}
+                        {"attempt", t.attempt}, {"report_progress", t.report_progress}}
       .dump();
 }
 
@@ -41,7 +41,8 @@ std::string encode(const Result& r) {
 
 Task decode_task(const std::string& s) {
   const auto j = nlohmann::json::parse(s);
-  return {j.at("id"), j.at("kind"), j.at("label"), j.at("config"), j.at("checkpoint"), j.at("parent_checkpoint"), j.at("attempt")};
+  return {j.at("id"),         j.at("kind"),          j.at("label"), j.at("config"), j.at("checkpoint"),
+          j.at("parent_checkpoint"), j.at("attempt"), j.at("report_progress")};
 }
 
 Progress decode_progress(const std::string& s) {

@@ -29,6 +29,7 @@ struct Task {
   std::string checkpoint;   // where an embed trial writes its model
   std::string parent_checkpoint;  // the model an attack starts from
   int64_t attempt = 1;
+  bool report_progress = false;  // send kProgress messages (rank 0 serves metrics)
 };
 
 struct Progress {

@@ -210,8 +210,11 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
       finished.insert(t.planned.id);
       ++summary.skipped;
     }
-    if (should_run(r, options, sweep.max_retries))
-      items.push_back({task_of(t, store, r.attempts + 1), t.is_attack ? t.planned.parent : "", expected_cost(t)});
+    if (should_run(r, options, sweep.max_retries)) {
+      WorkItem w{task_of(t, store, r.attempts + 1), t.is_attack ? t.planned.parent : "", expected_cost(t)};
+      w.task.report_progress = metrics != nullptr;
+      items.push_back(std::move(w));
+    }
   }
   std::map<std::string, TrialRecord> records;
   SchedulerCallbacks callbacks;
@@ -264,7 +267,7 @@ void serve_worker_group(const MpiLayout& layout) {
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     const ProgressSink progress = [&](const workers::StepProgress& p) {
       const auto now = std::chrono::steady_clock::now();
-      if (!leader || now - last < std::chrono::milliseconds(500)) return;  // at most two messages per second
+      if (!leader || !task.report_progress || now - last < std::chrono::milliseconds(500)) return;  // <= 2/s
       last = now;
       comm::send_string(MPI_COMM_WORLD, 0, comm::kProgress, comm::encode(progress_message(task.id, layout.group, p)));
     };
