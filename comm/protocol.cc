@@ -18,7 +18,7 @@ void check(int rc, const char* what) {
 std::string encode(const Task& t) {
   return nlohmann::json{{"id", t.id},         {"kind", t.kind},         {"label", t.label},
                         {"config", t.config_yaml}, {"checkpoint", t.checkpoint}, {"parent_checkpoint", t.parent_checkpoint},
-                        {"attempt", t.attempt}, {"report_progress", t.report_progress}}
+                        {"attempt", t.attempt}, {"report_progress", t.report_progress}, {"time_limit_s", t.time_limit_s}}
       .dump();
 }
 
@@ -42,7 +42,7 @@ std::string encode(const Result& r) {
 Task decode_task(const std::string& s) {
   const auto j = nlohmann::json::parse(s);
   return {j.at("id"),         j.at("kind"),          j.at("label"), j.at("config"), j.at("checkpoint"),
-          j.at("parent_checkpoint"), j.at("attempt"), j.at("report_progress")};
+          j.at("parent_checkpoint"), j.at("attempt"), j.at("report_progress"), j.at("time_limit_s")};
 }
 
 Progress decode_progress(const std::string& s) {

@@ -30,6 +30,7 @@ struct Task {
   std::string parent_checkpoint;  // the model an attack starts from
   int64_t attempt = 1;
   bool report_progress = false;  // send kProgress messages (rank 0 serves metrics)
+  double time_limit_s = 0.0;     // training stops with an error after the first epoch past it (0 = none)
 };
 
 struct Progress {

@@ -28,7 +28,7 @@ void run_embed(const comm::Task& task, comm::Collective* group, const ProgressSi
   workers::TrialConfig config =
       workers::parse_trial_config(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
   config.yaml = task.config_yaml;
-  const workers::TrainOutcome out = workers::train_trial(config, task.checkpoint, {group, progress});
+  const workers::TrainOutcome out = workers::train_trial(config, task.checkpoint, {group, progress, task.time_limit_s});
   r.results["test_accuracy"] = out.test_accuracy;
   r.results["seconds"] = out.seconds;
   r.results["images_per_second"] = out.images_per_second;

@@ -34,14 +34,16 @@ storage::ResultsStore open_store(const Sweep& sweep, const RunOptions& options) 
   return storage::ResultsStore::open_for_sweep(options.out, sweep.identity, plan, options.extend, options.durable);
 }
 
-comm::Task task_of(const SweepTrial& t, const storage::ResultsStore& store, int64_t attempt) {
-  return {t.planned.id,
+comm::Task task_of(const Sweep& sweep, const SweepTrial& t, const storage::ResultsStore& store, int64_t attempt) {
+  comm::Task task{t.planned.id,
           t.planned.kind,
           t.planned.label,
           t.planned.config_yaml,
           t.is_attack ? "" : store.checkpoint_path(t.planned.id),
           t.is_attack ? store.checkpoint_path(t.planned.parent) : "",
           attempt};
+  task.time_limit_s = sweep.trial_time_limit_s;
+  return task;
 }
 
 // Embed trials train for epochs x steps; attacks are a fraction of that (for longest-first).
@@ -155,7 +157,7 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, S
       if (metrics != nullptr) metrics->on_progress(progress_message(t.planned.id, 0, p));
     };
     const auto start = std::chrono::steady_clock::now();
-    const comm::Result result = execute_task(task_of(t, store, r.attempts), nullptr, sink);
+    const comm::Result result = execute_task(task_of(sweep, t, store, r.attempts), nullptr, sink);
     finish_record(r, result, !t.is_attack);
     store.write_trial(r);
     board.set(t.planned.id, r.state);
@@ -211,7 +213,7 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
       ++summary.skipped;
     }
     if (should_run(r, options, sweep.max_retries)) {
-      WorkItem w{task_of(t, store, r.attempts + 1), t.is_attack ? t.planned.parent : "", expected_cost(t)};
+      WorkItem w{task_of(sweep, t, store, r.attempts + 1), t.is_attack ? t.planned.parent : "", expected_cost(t)};
       w.task.report_progress = metrics != nullptr;
       items.push_back(std::move(w));
     }

@@ -56,6 +56,11 @@ class Queue {
   }
 
   int64_t dropped() const { return dropped_; }
+  int64_t remaining() const {
+    int64_t n = static_cast<int64_t>(ready_.size());
+    for (const auto& [parent, items] : waiting_) n += static_cast<int64_t>(items.size());
+    return n;
+  }
 
  private:
   void sort_ready() {
@@ -150,7 +155,7 @@ SchedulerStats schedule(MPI_Comm world, const std::vector<int>& leaders, std::ve
     dispatch();
   }
   for (const int leader : leaders) comm::send_string(world, leader, comm::kStop, "");
-  stats.dropped = queue.dropped();
+  stats.dropped = queue.dropped() + queue.remaining();  // parent failed, or not dispatched after a stop
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }

@@ -108,6 +108,8 @@ Sweep load_sweep(const std::string& path) {
   root.require(sweep.max_retries >= 0, "max_retries", "must be >= 0");
   sweep.ranks_per_trial = root.get<int64_t>("ranks_per_trial", sweep.ranks_per_trial);
   root.require(sweep.ranks_per_trial >= 1, "ranks_per_trial", "must be >= 1");
+  sweep.trial_time_limit_s = root.get<double>("trial_time_limit", sweep.trial_time_limit_s);
+  root.require(sweep.trial_time_limit_s >= 0.0, "trial_time_limit", "must be >= 0 seconds (0 = none)");
   const YAML::Node base = root.raw("base");
   if (!base.IsMap()) root.fail("base", "must be a mapping: the trial config every grid point starts from");
   const std::vector<Axis> grid = read_grid(root);

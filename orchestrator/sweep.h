@@ -11,6 +11,7 @@
 //     - {attack: prune, epochs: 2, grid: {rate: [0.3, 0.6]}}
 //   max_retries: 1
 //   ranks_per_trial: 1     # under mpirun: worker group size (data-parallel)
+//   trial_time_limit: 3600 # seconds; a training trial past it fails (checked at epoch ends)
 // Torch-free.
 #pragma once
 
@@ -37,6 +38,7 @@ struct Sweep {
   std::vector<SweepTrial> trials;  // topological: every embed trial before its attacks
   int64_t max_retries = 1;
   int64_t ranks_per_trial = 1;  // MPI: ranks in each worker group (data-parallel training)
+  double trial_time_limit_s = 0.0;  // a training trial past it fails at its next epoch end (0 = none)
   int64_t embed_trials() const;
 };
 

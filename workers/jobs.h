@@ -71,6 +71,7 @@ struct TrainOutcome {
 struct TrialContext {
   comm::Collective* group = nullptr;
   std::function<void(const StepProgress&)> on_progress;
+  double time_limit_s = 0.0;  // training fails at the first epoch end past it (0 = none)
 };
 
 // Loads the data, builds the model, trains (embedding the watermark when configured), verifies it and

@@ -198,5 +198,9 @@ expect sweep-failure-listed 0 "failed +[0-9a-f]{16} \\[embed\\] dataset=.*cifar1
 expect sweep-failed-not-retried 1 "ran 0" -- "$bin" run "$tmp/fail.yaml" --out "$tmp/failstore"
 expect sweep-retry-failed 1 "ran 1" -- "$bin" run "$tmp/fail.yaml" --out "$tmp/failstore" --retry-failed
 
+write_sweep "$tmp/limit.yaml" "{trainer.seed: [0]}" "trial_time_limit: 0.001"
+expect sweep-time-limit 1 "failed 1" -- "$bin" run "$tmp/limit.yaml" --out "$tmp/limitstore"
+expect sweep-time-limit-message 0 "trial time limit of 0.001 s exceeded" -- "$bin" status "$tmp/limitstore"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -103,5 +103,25 @@ for id in $done_before; do
 done
 check "trials done before the kill were not rerun" "[[ $rerun -eq 0 && -n '$done_before' ]]"
 
+# ---- SIGTERM to mpirun: rank 0 stops dispatching, running trials finish and are recorded, rank 0 prints its
+# summary and every rank exits 0 (mpirun itself reports 1 after forwarding a signal) ----
+"${mpi[@]}" -np 3 "$bin" run "$tmp/k.yaml" --out "$tmp/tstore" >"$tmp/t.log" 2>&1 &
+job=$!
+for _ in $(seq 1 600); do
+  n=$("$bin" export "$tmp/tstore" --csv 2>/dev/null | grep -c ',done,') || true
+  [[ ${n:-0} -ge 1 ]] && break
+  sleep 0.1
+done
+kill -TERM "$job"
+wait "$job"
+rc=$?
+"$bin" export "$tmp/tstore" --csv >"$tmp/t.csv"
+check "SIGTERM: stop logged" "grep -q 'stop requested' $tmp/t.log"
+check "SIGTERM: rank 0 finished cleanly" "grep -q '^skipped_done 0' $tmp/t.log"
+check "SIGTERM: nothing left running" "[[ $(csv_col $tmp/t.csv state | grep -c '^running$') -eq 0 ]]"
+check "SIGTERM: some trials left pending" "[[ $(csv_col $tmp/t.csv state | grep -c '^pending$') -gt 0 ]]"
+"${mpi[@]}" -np 3 "$bin" run "$tmp/k.yaml" --out "$tmp/tstore" >"$tmp/t2.log" 2>&1
+check "SIGTERM: relaunch completes" "grep -q '^done 30' $tmp/t2.log"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -273,12 +273,18 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
       score = stats.validation_accuracy + (scheme != nullptr ? 0.5 * stats.bit_accuracy : 0.0);
       monitored = mean_loss(model, carved.validation, spec.eval_batch_size);
     }
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double over_limit = embed.time_limit_s > 0.0 && elapsed > embed.time_limit_s ? 1.0 : 0.0;
     if (group != nullptr) {  // BatchNorm statistics differ per rank: decisions follow group rank 0
-      double decision[2] = {score, monitored};
-      group->broadcast(decision, 2, 0);
+      double decision[3] = {score, monitored, over_limit};
+      group->broadcast(decision, 3, 0);
       score = decision[0];
       monitored = decision[1];
+      over_limit = decision[2];
     }
+    if (over_limit > 0.0)
+      throw Error(fmt::format("trial time limit of {:g} s exceeded ({:.1f} s after epoch {} of {})", embed.time_limit_s,
+                              elapsed, epoch, spec.epochs));
     if (spec.select_best) {
       if (score > best_score) {
         best_score = score;

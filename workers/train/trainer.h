@@ -28,6 +28,8 @@ struct EmbedOptions {
   // local to each rank; selection and lr decisions follow group rank 0.
   comm::Collective* group = nullptr;
   std::function<void(const StepProgress&)> on_progress;  // at the progress bar's pace (a few per second)
+  // Wall-clock limit: checked at every epoch end (group rank 0 decides for the group), Error past it.
+  double time_limit_s = 0.0;
 };
 
 struct EpochStats {
