@@ -1,13 +1,14 @@
 // Results store at scale: write N trial results (5 series of 200 points each, 8 scalars) through the
 // atomic per-trial path, then read every one back and aggregate a report table (mean test accuracy per
 // value of one axis). Prints seconds for each phase, per-trial cost, and peak RSS.
-//   build/bench/bench_store [trials=10000] [durable=1] [dir=/tmp/signsweep-store-bench]
+//   build/bench/bench_store [trials=10000] [durable=1] [dir=/tmp/signsweep-store-bench] [series=5]
 #include <sys/resource.h>
 
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <algorithm>
 #include <string>
 
 #include <fmt/format.h>
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   const int n = argc > 1 ? std::stoi(argv[1]) : 10000;
   const bool durable = argc > 2 ? std::stoi(argv[2]) != 0 : true;
   const std::string dir = argc > 3 ? argv[3] : "/tmp/signsweep-store-bench";
+  const int series_per_trial = argc > 4 ? std::stoi(argv[4]) : 5;
   std::filesystem::remove_all(dir);
   std::vector<PlannedTrial> plan;
   for (int i = 0; i < n; ++i) {
@@ -51,8 +53,9 @@ int main(int argc, char** argv) {
     r.state = TrialState::kDone;
     r.attempts = 1;
     r.provenance = {{"git_commit", "0123456789ab"}, {"host", "bench"}, {"device", "cpu"}};
-    for (const char* s : {"loss", "accuracy", "bit_accuracy", "lr", "images_per_second"})
-      for (int k = 0; k < 200; ++k) r.series[s].push_back(i + k * 0.001);
+    const char* names[] = {"loss", "accuracy", "bit_accuracy", "lr", "images_per_second"};
+    for (int s = 0; s < std::min(series_per_trial, 5); ++s)
+      for (int k = 0; k < 200; ++k) r.series[names[s]].push_back(i + k * 0.001);
     for (const char* s : {"test_accuracy", "ber_white_box", "p_value", "seconds", "a", "b", "c", "d"}) r.results[s] = i * 1e-4;
     store.write_trial(r);
   }
@@ -73,9 +76,9 @@ int main(int argc, char** argv) {
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
     if (e.is_regular_file()) bytes += e.file_size();
   std::cout << fmt::format(
-      "trials {} durable(fsync) {}\nindex_write_s {:.3f}\nwrite_s {:.3f} ({:.3f} ms/trial)\nread_and_report_s {:.3f} ({:.3f} "
+      "trials {} durable(fsync) {} series/trial {}\nindex_write_s {:.3f}\nwrite_s {:.3f} ({:.3f} ms/trial)\nread_and_report_s {:.3f} ({:.3f} "
       "ms/trial, {} series points)\nstore_mib {:.1f}\npeak_rss_mib {:.1f}\n",
-      n, durable, index_s, write_s, 1e3 * write_s / n, read_s, 1e3 * read_s / n, points, static_cast<double>(bytes) / (1 << 20),
+      n, durable, series_per_trial, index_s, write_s, 1e3 * write_s / n, read_s, 1e3 * read_s / n, points, static_cast<double>(bytes) / (1 << 20),
       peak_rss_mib());
   return 0;
 }

@@ -2,6 +2,9 @@
 
 #include <mpi.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <chrono>
@@ -146,6 +149,23 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
   return s.failed > 0 ? 1 : 0;
 }
 
+// Reads the store afresh each time (the writer replaces trial files atomically: every read is consistent).
+int cmd_status(const std::string& store_dir, double watch_seconds) {
+  while (true) {
+    const storage::ResultsStore store = storage::ResultsStore::open_existing(store_dir);
+    const std::string text = storage::status_text(store);
+    if (watch_seconds > 0.0 && ::isatty(STDOUT_FILENO)) std::cout << "\033[H\033[2J";  // clear the terminal
+    std::cout << text << std::flush;
+    if (watch_seconds <= 0.0) return 0;
+    const auto all = store.read_all(false);
+    const bool busy = std::any_of(all.begin(), all.end(), [](const storage::TrialRecord& r) {
+      return r.state == storage::TrialState::kPending || r.state == storage::TrialState::kRunning;
+    });
+    if (!busy) return 0;
+    std::this_thread::sleep_for(std::chrono::duration<double>(watch_seconds));
+  }
+}
+
 int cmd_train(const std::string& config_path, std::string checkpoint_path) {
   const workers::TrialConfig config = workers::load_trial_config(config_path);
   if (checkpoint_path.empty()) checkpoint_path = default_checkpoint_path(config_path);
@@ -262,6 +282,9 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   auto* status = app.add_subcommand("status", "Counts by state, running trials, failures with their errors");
   status->add_option("store", store_dir, "results store directory")->required();
+  double watch_seconds = 0.0;
+  status->add_option("--watch", watch_seconds, "redraw every this many seconds until no trial is pending or running")
+      ->check(CLI::PositiveNumber);
   auto* report = app.add_subcommand("report", "Tables over the sweep's axes (mean +- std over seeds)");
   report->add_option("store", store_dir, "results store directory")->required();
   report->add_option("--table", table, "embed | attacks")->capture_default_str();
@@ -299,10 +322,7 @@ int run_cli(int argc, char** argv) {
       return 0;
     }
     if (*run) return cmd_run(sweep_path, run_options, dry_run, print_config, log_level, metrics_cli);
-    if (*status) {
-      std::cout << storage::status_text(storage::ResultsStore::open_existing(store_dir));
-      return 0;
-    }
+    if (*status) return cmd_status(store_dir, watch_seconds);
     if (*report) {
       std::cout << storage::report_text(storage::ResultsStore::open_existing(store_dir), table, format);
       return 0;

@@ -154,6 +154,12 @@ expect attack-budget 2 "images_per_class = 5000 is more than the training set ho
 expect attack-plain-model 2 "tiny.h5: the checkpoint carries no watermark" -- "$bin" attack "$tmp/tiny.h5" --attack quantize
 expect attack-not-hdf5 2 "junk.h5: not an HDF5 file" -- "$bin" attack "$tmp/junk.h5" --attack quantize
 
+# ---- every shipped sweep validates (strict parse of every trial, no training) ----
+for f in "$src"/experiments/*.yaml; do
+  grep -q '^grid:' "$f" || continue  # trial configs (signsweep train) have no grid
+  expect "dry-run-$(basename "$f")" 0 "[0-9]+ trials: [0-9]+ embed" -- "$bin" run "$f" --dry-run
+done
+
 # ---- sweeps: run, resume, refusal, failures, status / report / export ----
 write_sweep() {  # write_sweep <file> <grid mapping> [extra top-level line]
   cat >"$1" <<Y
@@ -177,6 +183,7 @@ expect sweep-print-config 0 "watermark:" -- "$bin" run "$tmp/sweep.yaml" --print
 expect sweep-run 0 "done 16" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/store"
 expect sweep-resume 0 "ran 0" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/store"
 expect sweep-status 0 "done +16" -- "$bin" status "$tmp/store"
+expect sweep-status-watch-ends 0 "done +16" -- timeout 20 "$bin" status "$tmp/store" --watch 1
 expect sweep-report 0 "\\| 8 \\| 2 \\| " -- "$bin" report "$tmp/store"
 expect sweep-report-attacks 0 "prune" -- "$bin" report "$tmp/store" --table attacks --format csv
 expect sweep-export 0 "^id,kind,label,parent,state" -- "$bin" export "$tmp/store" --csv
