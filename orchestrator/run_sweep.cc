@@ -52,8 +52,16 @@ double expected_cost(const SweepTrial& t) {
   return static_cast<double>(t.config.trainer.epochs) * static_cast<double>(std::max<int64_t>(t.config.trainer.steps_per_epoch, 100));
 }
 
-TrialRecord running_record(const storage::ResultsStore& store, const SweepTrial& t, int ranks) {
-  TrialRecord r = *store.read(t.planned.id, false);
+// Every trial's record as the store holds it, read once when the run starts (this process is the only
+// writer, so the copy stays current as it writes).
+std::map<std::string, TrialRecord> read_records(const storage::ResultsStore& store) {
+  std::map<std::string, TrialRecord> records;
+  for (TrialRecord& r : store.read_all(false)) records[r.trial.id] = std::move(r);
+  return records;
+}
+
+TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int ranks) {
+  TrialRecord r = previous;
   r.trial = t.planned;
   r.state = TrialState::kRunning;
   r.error.clear();
@@ -75,16 +83,26 @@ void finish_record(TrialRecord& r, const comm::Result& result, bool keeps_checkp
   if (!result.ok) spdlog::error("trial {} [{}] {} failed: {}", r.trial.id, r.trial.kind, r.trial.label, result.error);
 }
 
-// Trial counts by state and the remaining-time estimate, mirrored into the metrics.
+// Trial states and the remaining-time estimate, mirrored into the metrics; the run's summary at the end.
 class Progressboard {
  public:
-  Progressboard(const storage::ResultsStore& store, SweepMetrics* metrics, int groups) : metrics_(metrics), groups_(groups) {
-    for (const TrialRecord& r : store.read_all(false)) state_[r.trial.id] = r.state;
+  Progressboard(const std::map<std::string, TrialRecord>& records, SweepMetrics* metrics, int groups)
+      : metrics_(metrics), groups_(groups) {
+    for (const auto& [id, r] : records) state_[id] = r.state;
     publish();
   }
   void set(const std::string& id, TrialState s) {
     state_[id] = s;
     publish();
+  }
+  TrialState state(const std::string& id) const { return state_.at(id); }
+  RunSummary summary(RunSummary s) const {
+    for (const auto& [id, st] : state_) {
+      s.done += st == TrialState::kDone;
+      s.failed += st == TrialState::kFailed;
+      s.pending += st == TrialState::kPending || st == TrialState::kRunning;
+    }
+    return s;
   }
   void finished(double seconds) {
     seconds_sum_ += seconds;
@@ -118,35 +136,25 @@ comm::Progress progress_message(const std::string& id, int group, const workers:
           p.step_seconds, p.allreduce_seconds};
 }
 
-RunSummary summarize(const storage::ResultsStore& store, RunSummary s) {
-  for (const TrialRecord& r : store.read_all(false)) {
-    s.done += r.state == TrialState::kDone;
-    s.failed += r.state == TrialState::kFailed;
-    s.pending += r.state == TrialState::kPending || r.state == TrialState::kRunning;
-  }
-  return s;
-}
-
 }  // namespace
 
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, SweepMetrics* metrics) {
   const storage::ResultsStore store = open_store(sweep, options);
-  Progressboard board(store, metrics, 1);
+  const std::map<std::string, TrialRecord> records = read_records(store);
+  Progressboard board(records, metrics, 1);
   int64_t to_run = 0;
-  for (const SweepTrial& t : sweep.trials) to_run += should_run(*store.read(t.planned.id, false), options, sweep.max_retries);
+  for (const SweepTrial& t : sweep.trials) to_run += should_run(records.at(t.planned.id), options, sweep.max_retries);
   if (metrics != nullptr) metrics->set_queue(to_run);
-  std::map<std::string, TrialState> state;
-  for (const TrialRecord& r : store.read_all(false)) state[r.trial.id] = r.state;
   RunSummary summary;
   int64_t index = 0;
   for (const SweepTrial& t : sweep.trials) {
     ++index;
-    const TrialRecord before = *store.read(t.planned.id, false);
+    const TrialRecord& before = records.at(t.planned.id);
     if (before.state == TrialState::kDone) ++summary.skipped;
     if (!should_run(before, options, sweep.max_retries)) continue;
-    if (t.is_attack && state[t.planned.parent] != TrialState::kDone) continue;  // parent failed: stays pending
+    if (t.is_attack && board.state(t.planned.parent) != TrialState::kDone) continue;  // parent failed: stays pending
     spdlog::info("trial {}/{} {} [{}] {}", index, sweep.trials.size(), t.planned.id, t.planned.kind, t.planned.label);
-    TrialRecord r = running_record(store, t, 1);
+    TrialRecord r = running_record(before, t, 1);
     store.write_trial(r);
     board.set(t.planned.id, TrialState::kRunning);
     if (metrics != nullptr) {
@@ -163,10 +171,9 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, S
     board.set(t.planned.id, r.state);
     board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (metrics != nullptr) metrics->on_result(0, t.planned.id, t.planned.kind, result.ok, final_ber(result));
-    state[t.planned.id] = r.state;
     ++summary.ran;
   }
-  return summarize(store, summary);
+  return board.summary(summary);
 }
 
 MpiLayout make_layout(int ranks_per_trial) {
@@ -199,7 +206,8 @@ MpiLayout make_layout(int ranks_per_trial) {
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
                                const std::atomic<bool>* stop, SweepMetrics* metrics) {
   const storage::ResultsStore store = open_store(sweep, options);
-  Progressboard board(store, metrics, static_cast<int>(layout.leaders.size()));
+  std::map<std::string, TrialRecord> records = read_records(store);
+  Progressboard board(records, metrics, static_cast<int>(layout.leaders.size()));
   std::map<std::string, std::chrono::steady_clock::time_point> started;
   RunSummary summary;
   std::vector<WorkItem> items;
@@ -207,7 +215,7 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
   std::map<std::string, const SweepTrial*> by_id;
   for (const SweepTrial& t : sweep.trials) {
     by_id[t.planned.id] = &t;
-    const TrialRecord r = *store.read(t.planned.id, false);
+    const TrialRecord& r = records.at(t.planned.id);
     if (r.state == TrialState::kDone) {
       finished.insert(t.planned.id);
       ++summary.skipped;
@@ -218,11 +226,10 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
       items.push_back(std::move(w));
     }
   }
-  std::map<std::string, TrialRecord> records;
   SchedulerCallbacks callbacks;
   callbacks.on_dispatch = [&](const WorkItem& w, int group) {
     const SweepTrial& t = *by_id.at(w.task.id);
-    TrialRecord r = running_record(store, t, layout.ranks_per_trial);
+    TrialRecord r = running_record(records.at(w.task.id), t, layout.ranks_per_trial);
     r.provenance["group"] = std::to_string(group);
     store.write_trial(r);
     board.set(w.task.id, TrialState::kRunning);
@@ -248,7 +255,7 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
   const SchedulerStats stats = schedule(MPI_COMM_WORLD, layout.leaders, std::move(items), finished, callbacks, stop);
   spdlog::info("scheduler: {} trials dispatched, {} finished, {} left pending, {:.1f} s", stats.dispatched, stats.finished,
                stats.dropped, stats.seconds);
-  return summarize(store, summary);
+  return board.summary(summary);
 }
 
 void serve_worker_group(const MpiLayout& layout) {
