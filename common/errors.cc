@@ -2,6 +2,10 @@
 
 namespace signsweep {
 
+std::string without_backtrace(const std::string& message) {
+  return message.substr(0, message.find("\nException raised from"));
+}
+
 int exit_code_for(const std::exception& e) noexcept {
   return dynamic_cast<const InputError*>(&e) != nullptr ? 2 : 1;
 }

@@ -40,6 +40,9 @@ class StorageError : public Error {
 
 // The process exit code for an exception caught at the top of a process:
 // 2 for bad input of any kind, 1 for everything else.
+// The message of a LibTorch error without the C++ backtrace it appends (users need the message).
+std::string without_backtrace(const std::string& message);
+
 int exit_code_for(const std::exception& e) noexcept;
 
 }  // namespace signsweep

@@ -44,11 +44,6 @@ std::string version_text() {
                      common::git_dirty() ? ", dirty" : "", common::library_versions(), mpi);
 }
 
-// LibTorch errors carry a C++ backtrace after their message; users need the message.
-std::string without_backtrace(const std::string& message) {
-  return message.substr(0, message.find("\nException raised from"));
-}
-
 // runs/<config file stem>.h5
 std::string default_checkpoint_path(const std::string& config_path) {
   return (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string() + ".h5";

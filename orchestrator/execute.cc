@@ -88,7 +88,7 @@ comm::Result execute_task(const comm::Task& task, comm::Collective* group, const
     r.ok = true;
   } catch (const std::exception& e) {
     r.ok = false;
-    r.error = std::string(e.what()).substr(0, std::string(e.what()).find("\nException raised from"));
+    r.error = without_backtrace(e.what());
   }
   return r;
 }

@@ -184,11 +184,15 @@ void ResultsStore::write_trial(const TrialRecord& r) const {
 
 std::optional<TrialRecord> ResultsStore::read(const std::string& id, bool with_series) const {
   const auto planned = std::find_if(plan_.begin(), plan_.end(), [&](const PlannedTrial& t) { return t.id == id; });
+  if (planned == plan_.end() && !fs::exists(trial_path(id))) return std::nullopt;
+  return read_record(id, planned == plan_.end() ? nullptr : &*planned, with_series);
+}
+
+TrialRecord ResultsStore::read_record(const std::string& id, const PlannedTrial* planned, bool with_series) const {
   const std::string path = trial_path(id);
   if (!fs::exists(path)) {
-    if (planned == plan_.end()) return std::nullopt;
     TrialRecord r;
-    r.trial = *planned;
+    if (planned != nullptr) r.trial = *planned;
     return r;
   }
   const File f(path, OpenMode::kReadOnly);  // DataError for another format or a truncated file
@@ -219,7 +223,7 @@ std::optional<TrialRecord> ResultsStore::read(const std::string& id, bool with_s
 std::vector<TrialRecord> ResultsStore::read_all(bool with_series) const {
   std::vector<TrialRecord> all;
   all.reserve(plan_.size());
-  for (const PlannedTrial& t : plan_) all.push_back(*read(t.id, with_series));
+  for (const PlannedTrial& t : plan_) all.push_back(read_record(t.id, &t, with_series));
   return all;
 }
 

@@ -87,6 +87,8 @@ class ResultsStore {
   ResultsStore(std::string dir, SweepIdentity sweep, std::vector<PlannedTrial> plan, bool durable)
       : dir_(std::move(dir)), sweep_(std::move(sweep)), plan_(std::move(plan)), durable_(durable) {}
   void write_index() const;
+  // The trial's record: its file, or pending (from `planned`) when it has none yet.
+  TrialRecord read_record(const std::string& id, const PlannedTrial* planned, bool with_series) const;
 
   std::string dir_;
   SweepIdentity sweep_;

@@ -31,6 +31,22 @@ ${4:-}
 Y
 }
 
+# wait_done <store> <n>: until the store has at least n done trials (at most 60 s)
+wait_done() {
+  for _ in $(seq 1 600); do
+    local n
+    n=$("$bin" export "$1" --csv 2>/dev/null | grep -c ',done,') || true
+    [[ ${n:-0} -ge $2 ]] && return
+    sleep 0.1
+  done
+}
+# pid_of_rank <rank> <sweep file>: the process of that MPI rank running the sweep
+pid_of_rank() {
+  for p in $(pgrep -f "signsweep run $2"); do
+    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then echo "$p"; fi
+  done
+}
+
 # csv_col <csv> <column name>: prints that column (no quoting in these files' id/state/time columns)
 csv_col() { awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } { print $c }' "$1"; }
 
@@ -76,15 +92,8 @@ check "failure message stored" "$bin status $tmp/fstore | grep -q 'cifar10 direc
 write_sweep "$tmp/k.yaml" "{trainer.seed: [0, 1, 2, 3, 4, 5]}" 40
 "${mpi[@]}" -np 3 "$bin" run "$tmp/k.yaml" --out "$tmp/kstore" >"$tmp/k.log" 2>&1 &
 job=$!
-for _ in $(seq 1 600); do  # until at least 2 trials are done
-  n=$("$bin" export "$tmp/kstore" --csv 2>/dev/null | grep -c ',done,') || true
-  [[ ${n:-0} -ge 2 ]] && break
-  sleep 0.1
-done
-victim=""
-for p in $(pgrep -f "signsweep run $tmp/k.yaml"); do
-  if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
-done
+wait_done "$tmp/kstore" 2
+victim=$(pid_of_rank 1 "$tmp/k.yaml")
 check "found worker rank 1" "[[ -n '$victim' ]]"
 done_before=$("$bin" export "$tmp/kstore" --csv | awk -F, '$5 == "done" { print $1 }' | sort)
 kill -9 "$victim"
@@ -108,15 +117,8 @@ check "trials done before the kill were not rerun" "[[ $rerun -eq 0 && -n '$done
 # its own grace period: then the relaunch resumes, as in the SIGKILL case above.) ----
 "${mpi[@]}" -np 3 "$bin" run "$tmp/k.yaml" --out "$tmp/tstore" >"$tmp/t.log" 2>&1 &
 job=$!
-for _ in $(seq 1 600); do
-  n=$("$bin" export "$tmp/tstore" --csv 2>/dev/null | grep -c ',done,') || true
-  [[ ${n:-0} -ge 1 ]] && break
-  sleep 0.1
-done
-rank0=""
-for p in $(pgrep -f "signsweep run $tmp/k.yaml"); do
-  if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=0'; then rank0=$p; fi
-done
+wait_done "$tmp/tstore" 1
+rank0=$(pid_of_rank 0 "$tmp/k.yaml")
 kill -TERM "$rank0"
 wait "$job"
 rc=$?

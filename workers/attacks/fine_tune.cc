@@ -8,12 +8,6 @@
 namespace signsweep::workers {
 namespace {
 
-std::unique_ptr<torch::optim::Optimizer> make_attack_optimizer(std::vector<torch::Tensor> params, const FineTuneSpec& spec) {
-  if (spec.optimizer == OptimizerKind::kSgd)
-    return std::make_unique<torch::optim::SGD>(std::move(params), torch::optim::SGDOptions(spec.lr).momentum(0.9));
-  return std::make_unique<torch::optim::Adam>(std::move(params), torch::optim::AdamOptions(spec.lr).eps(1e-7));
-}
-
 // Freezes every parameter outside the head for the scope (requires_grad false), restoring on exit.
 class FreezeAllButHead {
  public:
@@ -56,7 +50,7 @@ FineTuneResult fine_tune(ClassifierImpl& model, const Split& train, const Split&
   std::vector<torch::Tensor> params;
   for (auto& p : model.parameters())
     if (p.requires_grad()) params.push_back(p);
-  auto optimizer = make_attack_optimizer(params, options.spec);
+  auto optimizer = make_optimizer(params, options.spec.optimizer, options.spec.lr);
 
   SamplerOptions sampler_options;
   sampler_options.batch_size = std::min(options.spec.batch_size, train.size());

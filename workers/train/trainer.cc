@@ -104,12 +104,17 @@ torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wa
   return format;
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, const TrainSpec& spec) {
-  if (spec.optimizer == OptimizerKind::kSgd)
-    return std::make_unique<torch::optim::SGD>(
-        model.parameters(), torch::optim::SGDOptions(spec.lr).momentum(spec.momentum).nesterov(spec.nesterov));
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> params, OptimizerKind kind, double lr,
+                                                        double momentum, bool nesterov) {
+  if (kind == OptimizerKind::kSgd)
+    return std::make_unique<torch::optim::SGD>(std::move(params),
+                                               torch::optim::SGDOptions(lr).momentum(momentum).nesterov(nesterov));
   // Keras Adam: epsilon 1e-7 (PyTorch's default is 1e-8).
-  return std::make_unique<torch::optim::Adam>(model.parameters(), torch::optim::AdamOptions(spec.lr).eps(1e-7));
+  return std::make_unique<torch::optim::Adam>(std::move(params), torch::optim::AdamOptions(lr).eps(1e-7));
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, const TrainSpec& spec) {
+  return make_optimizer(model.parameters(), spec.optimizer, spec.lr, spec.momentum, spec.nesterov);
 }
 
 void allreduce_gradients(ClassifierImpl& model, comm::Collective& group) {

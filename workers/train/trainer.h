@@ -54,6 +54,9 @@ struct TrainResult {
 void seed_and_set_threads(const TrainSpec& spec);
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, const TrainSpec& spec);
+// Over `params` only (attacks that train part of a model).
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> params, OptimizerKind kind, double lr,
+                                                        double momentum = 0.9, bool nesterov = false);
 
 // Resolves `auto` (channels-last for plain training, NCHW with GradSigns), converts the model's 4-D
 // parameters to that layout (before the optimiser is built) and returns it for the batches.
