@@ -23,6 +23,14 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// User and kernel CPU seconds of this process so far (the kernel share is mostly file creation).
+std::pair<double, double> cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return {secs(u.ru_utime), secs(u.ru_stime)};
+}
+
 double peak_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -47,6 +55,7 @@ int main(int argc, char** argv) {
   const ResultsStore store = ResultsStore::open_for_sweep(dir, {content_hash("bench"), "bench.yaml", "bench"}, plan, false, durable);
   const double index_s = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
+  const auto cpu0 = cpu_seconds();
   for (int i = 0; i < n; ++i) {
     TrialRecord r;
     r.trial = plan[static_cast<size_t>(i)];
@@ -60,6 +69,7 @@ int main(int argc, char** argv) {
     store.write_trial(r);
   }
   const double write_s = seconds_since(t0);
+  const auto cpu1 = cpu_seconds();
   t0 = std::chrono::steady_clock::now();
   const ResultsStore reader = ResultsStore::open_existing(dir);
   const std::vector<TrialRecord> all = reader.read_all(/*with_series=*/true);
@@ -72,13 +82,16 @@ int main(int argc, char** argv) {
     for (const auto& [name, s] : r.series) points += s.size();
   }
   const double read_s = seconds_since(t0);
+  const auto cpu2 = cpu_seconds();
   uintmax_t bytes = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
     if (e.is_regular_file()) bytes += e.file_size();
   std::cout << fmt::format(
-      "trials {} durable(fsync) {} series/trial {}\nindex_write_s {:.3f}\nwrite_s {:.3f} ({:.3f} ms/trial)\nread_and_report_s {:.3f} ({:.3f} "
-      "ms/trial, {} series points)\nstore_mib {:.1f}\npeak_rss_mib {:.1f}\n",
-      n, durable, series_per_trial, index_s, write_s, 1e3 * write_s / n, read_s, 1e3 * read_s / n, points, static_cast<double>(bytes) / (1 << 20),
-      peak_rss_mib());
+      "trials {} durable(fsync) {} series/trial {}\nindex_write_s {:.3f}\nwrite_s {:.3f} ({:.3f} ms/trial; cpu user {:.2f} s, kernel "
+      "{:.2f} s)\nread_and_report_s {:.3f} ({:.3f} ms/trial, {} series points; cpu user {:.2f} s, kernel {:.2f} s)\nstore_mib "
+      "{:.1f}\npeak_rss_mib {:.1f}\n",
+      n, durable, series_per_trial, index_s, write_s, 1e3 * write_s / n, cpu1.first - cpu0.first, cpu1.second - cpu0.second,
+      read_s, 1e3 * read_s / n, points, cpu2.first - cpu1.first, cpu2.second - cpu1.second,
+      static_cast<double>(bytes) / (1 << 20), peak_rss_mib());
   return 0;
 }

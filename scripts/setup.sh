@@ -15,8 +15,9 @@ readonly PACKAGES=(
   libbenchmark-dev nlohmann-json3-dev
   # the embedded default data set
   dataset-fashion-mnist
-  # a real Prometheus server for the exporter's integration test; curl and python3 for the test scripts
-  prometheus curl python3
+  # a real Prometheus server for the exporter's integration test; curl, python3 and h5py (what users
+  # read the results store with) for the test scripts
+  prometheus curl python3 python3-h5py
 )
 
 if [[ $(id -u) -ne 0 ]]; then

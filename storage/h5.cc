@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -65,13 +66,13 @@ std::vector<std::string> split_path(const std::string& path) {
 // Reads a string attribute or dataset in the type it was stored with: variable or fixed length, ASCII or
 // UTF-8 (Keras writes ASCII; HDF5 refuses to convert between the two character sets).
 template <typename Reader>
-std::string read_stored_string(hid file_type, Reader read) {
+std::optional<std::string> read_stored_string(hid file_type, Reader read) {  // nullopt: the read failed
   const Handle mem(H5Tcopy(H5T_C_S1));
   H5Tset_cset(mem.id(), H5Tget_cset(file_type));
   if (H5Tis_variable_str(file_type) > 0) {
     H5Tset_size(mem.id(), H5T_VARIABLE);
     char* ptr = nullptr;
-    if (read(mem.id(), static_cast<void*>(&ptr)) < 0) return "\x01failed";
+    if (read(mem.id(), static_cast<void*>(&ptr)) < 0) return std::nullopt;
     std::string s = ptr ? ptr : "";
     H5free_memory(ptr);
     return s;
@@ -79,7 +80,7 @@ std::string read_stored_string(hid file_type, Reader read) {
   const size_t size = H5Tget_size(file_type);
   H5Tset_size(mem.id(), size);
   std::string s(size, '\0');
-  if (read(mem.id(), static_cast<void*>(s.data())) < 0) return "\x01failed";
+  if (read(mem.id(), static_cast<void*>(s.data())) < 0) return std::nullopt;
   s.resize(std::min(s.size(), s.find('\0')));
   return s;
 }
@@ -104,6 +105,18 @@ Handle string_type() {
   H5Tset_size(t.id(), H5T_VARIABLE);
   H5Tset_cset(t.id(), H5T_CSET_UTF8);
   return t;
+}
+
+// A transfer property list with a 64 KiB type-conversion buffer for small reads and writes (strings,
+// tables): HDF5's default buffer is 1 MiB, allocated zeroed on every converting H5Dread/H5Dwrite, which
+// made a variable-length string the costliest part of writing a trial file.
+hid small_transfer() {
+  static const Handle dxpl = [] {
+    Handle p(H5Pcreate(H5P_DATASET_XFER));
+    H5Pset_buffer(p.id(), 64 * 1024, nullptr, nullptr);
+    return p;
+  }();
+  return dxpl.id();
 }
 
 }  // namespace
@@ -190,7 +203,8 @@ Handle File::ensure_parent_groups(const std::string& object_path) {
   return prefix.empty() ? open_object("/") : open_object(prefix);
 }
 
-void File::write_raw(const std::string& object_path, const std::vector<int64_t>& shape, hid mem_type, const void* data) {
+void File::write_raw(const std::string& object_path, const std::vector<int64_t>& shape, hid mem_type, const void* data,
+                     hid transfer) {
   ensure_parent_groups(object_path);
   std::vector<hsize_t> dims(shape.begin(), shape.end());
   const Handle space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
@@ -211,7 +225,7 @@ void File::write_raw(const std::string& object_path, const std::vector<int64_t>&
   }
   const Handle ds(H5Dcreate2(file_.id(), object_path.c_str(), mem_type, space.id(), H5P_DEFAULT, props.id(), H5P_DEFAULT));
   if (ds.id() < 0) fail(object_path, "create dataset");
-  if (H5Dwrite(ds.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail(object_path, "write dataset");
+  if (H5Dwrite(ds.id(), mem_type, H5S_ALL, H5S_ALL, transfer, data) < 0) fail(object_path, "write dataset");
 }
 
 void File::write(const std::string& p, const std::vector<int64_t>& shape, const float* data) { write_raw(p, shape, H5T_NATIVE_FLOAT, data); }
@@ -221,26 +235,82 @@ void File::write(const std::string& p, const std::vector<int64_t>& shape, const 
 void File::write_string(const std::string& object_path, const std::string& text) {
   const char* ptr = text.c_str();
   const Handle type = string_type();
-  write_raw(object_path, {}, type.id(), &ptr);
+  write_raw(object_path, {}, type.id(), &ptr, small_transfer());
 }
 
 void File::create_group(const std::string& group_path) {
   ensure_parent_groups(group_path + "/x");
 }
 
-void File::write_series(const std::string& object_path, const std::vector<double>& values, int64_t chunk) {
+void File::write_table(const std::string& object_path, const std::map<std::string, std::vector<double>>& columns,
+                       int64_t chunk) {
+  if (columns.empty()) throw StorageError(fmt::format("{}:{}: a table needs at least one column", path_, object_path));
+  const size_t rows = columns.begin()->second.size();
+  for (const auto& [name, values] : columns)
+    if (values.size() != rows)
+      throw StorageError(fmt::format("{}:{}: table columns differ in length ({} has {}, {} has {})", path_, object_path,
+                                     columns.begin()->first, rows, name, values.size()));
   ensure_parent_groups(object_path);
-  const hsize_t dims[1] = {values.size()};
+  const size_t width = columns.size();
+  const Handle type(H5Tcreate(H5T_COMPOUND, width * sizeof(double)));
+  size_t field = 0;
+  for (const auto& [name, values] : columns) H5Tinsert(type.id(), name.c_str(), field++ * sizeof(double), H5T_NATIVE_DOUBLE);
+  std::vector<double> records(rows * width);  // row-major: one record per row
+  field = 0;
+  for (const auto& [name, values] : columns) {
+    for (size_t r = 0; r < rows; ++r) records[r * width + field] = values[r];
+    ++field;
+  }
+  const hsize_t dims[1] = {rows};
   const hsize_t max_dims[1] = {H5S_UNLIMITED};
   const hsize_t chunk_dims[1] = {static_cast<hsize_t>(std::max<int64_t>(1, chunk))};
   const Handle space(H5Screate_simple(1, dims, max_dims));
   const Handle props(H5Pcreate(H5P_DATASET_CREATE));
   H5Pset_chunk(props.id(), 1, chunk_dims);
   H5Pset_deflate(props.id(), 4);
-  const Handle ds(H5Dcreate2(file_.id(), object_path.c_str(), H5T_NATIVE_DOUBLE, space.id(), H5P_DEFAULT, props.id(), H5P_DEFAULT));
-  if (ds.id() < 0) fail(object_path, "create series");
-  if (!values.empty() && H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
-    fail(object_path, "write series");
+  const Handle ds(H5Dcreate2(file_.id(), object_path.c_str(), type.id(), space.id(), H5P_DEFAULT, props.id(), H5P_DEFAULT));
+  if (ds.id() < 0) fail(object_path, "create table");
+  if (rows > 0 && H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, small_transfer(), records.data()) < 0)
+    fail(object_path, "write table");
+}
+
+std::map<std::string, std::vector<double>> File::read_table(const std::string& object_path) const {
+  const Handle ds(H5Dopen2(file_.id(), object_path.c_str(), H5P_DEFAULT));
+  if (ds.id() < 0) fail(object_path, "open table");
+  const Handle file_type(H5Dget_type(ds.id()));
+  if (H5Tget_class(file_type.id()) != H5T_COMPOUND) fail(object_path, "read table (not a compound dataset)");
+  const int width = H5Tget_nmembers(file_type.id());
+  if (width < 0) fail(object_path, "read table fields");
+  std::vector<std::string> names;
+  for (int i = 0; i < width; ++i) {
+    char* name = H5Tget_member_name(file_type.id(), static_cast<unsigned>(i));
+    if (name == nullptr) fail(object_path, "read table fields");
+    names.emplace_back(name);
+    H5free_memory(name);
+  }
+  // Reads every field as a double, matched by name (HDF5 converts from the stored field types).
+  const Handle mem_type(H5Tcreate(H5T_COMPOUND, std::max<size_t>(1, names.size()) * sizeof(double)));
+  for (size_t i = 0; i < names.size(); ++i) H5Tinsert(mem_type.id(), names[i].c_str(), i * sizeof(double), H5T_NATIVE_DOUBLE);
+  const Handle space(H5Dget_space(ds.id()));
+  const auto rows = static_cast<size_t>(H5Sget_simple_extent_npoints(space.id()));
+  std::vector<double> records(rows * names.size());
+  if (rows > 0 && !names.empty() && H5Dread(ds.id(), mem_type.id(), H5S_ALL, H5S_ALL, small_transfer(), records.data()) < 0)
+    fail(object_path, "read table");
+  std::map<std::string, std::vector<double>> columns;
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::vector<double>& column = columns[names[i]];
+    column.reserve(rows);
+    for (size_t r = 0; r < rows; ++r) column.push_back(records[r * names.size() + i]);
+  }
+  return columns;
+}
+
+bool File::is_group(const std::string& object_path) const {
+  if (object_path != "/" && !exists(object_path)) return false;
+  H5O_info_t info{};
+  const Handle obj = open_object(object_path);
+  if (H5Oget_info2(obj.id(), &info, H5O_INFO_BASIC) < 0) fail(object_path, "get object info");
+  return info.type == H5O_TYPE_GROUP;
 }
 
 void File::link_external(const std::string& link_path, const std::string& target_file, const std::string& target_object) {
@@ -298,11 +368,11 @@ std::string File::read_string(const std::string& object_path) const {
   if (ds.id() < 0) fail(object_path, "open dataset");
   const Handle type(H5Dget_type(ds.id()));
   if (H5Tget_class(type.id()) != H5T_STRING) fail(object_path, "read string (not a string dataset)");
-  std::string s = read_stored_string(type.id(), [&](hid mem, void* buf) {
-    return H5Dread(ds.id(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  std::optional<std::string> s = read_stored_string(type.id(), [&](hid mem, void* buf) {
+    return H5Dread(ds.id(), mem, H5S_ALL, H5S_ALL, small_transfer(), buf);
   });
-  if (s == "\x01failed") fail(object_path, "read string");
-  return s;
+  if (!s) fail(object_path, "read string");
+  return *s;
 }
 
 namespace {
@@ -312,12 +382,36 @@ Handle open_or_replace_attribute(hid obj, const std::string& name, hid type, hid
 }
 }  // namespace
 
+Handle File::open_or_create_group(const std::string& group_path) {
+  if (group_path != "/" && !exists(group_path)) ensure_parent_groups(group_path + "/x");  // the group itself
+  return open_object(group_path);
+}
+
 void File::write_scalar_attribute(const std::string& object_path, const std::string& name, hid type, const void* value) {
-  if (object_path != "/" && !exists(object_path)) ensure_parent_groups(object_path + "/x");  // the group itself
-  const Handle obj = open_object(object_path);
+  const Handle obj = open_or_create_group(object_path);
   const Handle space(H5Screate(H5S_SCALAR));
   const Handle attr = open_or_replace_attribute(obj.id(), name, type, space.id());
   if (attr.id() < 0 || H5Awrite(attr.id(), type, value) < 0) fail(object_path, "write attribute " + name);
+}
+
+void File::set_attributes(const std::string& object_path, const std::map<std::string, std::string>& values) {
+  const Handle obj = open_or_create_group(object_path);
+  const Handle space(H5Screate(H5S_SCALAR));
+  const Handle type = string_type();
+  for (const auto& [name, value] : values) {
+    const char* ptr = value.c_str();
+    const Handle attr = open_or_replace_attribute(obj.id(), name, type.id(), space.id());
+    if (attr.id() < 0 || H5Awrite(attr.id(), type.id(), &ptr) < 0) fail(object_path, "write attribute " + name);
+  }
+}
+
+void File::set_attributes(const std::string& object_path, const std::map<std::string, double>& values) {
+  const Handle obj = open_or_create_group(object_path);
+  const Handle space(H5Screate(H5S_SCALAR));
+  for (const auto& [name, value] : values) {
+    const Handle attr = open_or_replace_attribute(obj.id(), name, H5T_NATIVE_DOUBLE, space.id());
+    if (attr.id() < 0 || H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, &value) < 0) fail(object_path, "write attribute " + name);
+  }
 }
 
 void File::set_attribute(const std::string& object_path, const std::string& name, const std::string& value) {
@@ -351,23 +445,73 @@ std::vector<std::string> File::attribute_names(const std::string& object_path) c
   return names;
 }
 
-std::string File::string_attribute(const std::string& object_path, const std::string& name) const {
-  const Handle obj = open_object(object_path);
-  const Handle attr(H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT));
+std::string File::string_attribute_of(hid obj, const std::string& object_path, const std::string& name) const {
+  const Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
   if (attr.id() < 0) fail(object_path, "open attribute " + name);
   const Handle type(H5Aget_type(attr.id()));
   if (H5Tget_class(type.id()) != H5T_STRING) fail(object_path, "read attribute " + name + " (not a string)");
-  std::string s = read_stored_string(type.id(), [&](hid mem, void* buf) { return H5Aread(attr.id(), mem, buf); });
-  if (s == "\x01failed") fail(object_path, "read attribute " + name);
-  return s;
+  std::optional<std::string> s = read_stored_string(type.id(), [&](hid mem, void* buf) { return H5Aread(attr.id(), mem, buf); });
+  if (!s) fail(object_path, "read attribute " + name);
+  return *s;
 }
 
-double File::double_attribute(const std::string& object_path, const std::string& name) const {
-  const Handle obj = open_object(object_path);
-  const Handle attr(H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT));
+double File::double_attribute_of(hid obj, const std::string& object_path, const std::string& name) const {
+  const Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
   double v = 0;
   if (attr.id() < 0 || H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v) < 0) fail(object_path, "read attribute " + name);
   return v;
+}
+
+std::string File::string_attribute(const std::string& object_path, const std::string& name) const {
+  return string_attribute_of(open_object(object_path).id(), object_path, name);
+}
+
+double File::double_attribute(const std::string& object_path, const std::string& name) const {
+  return double_attribute_of(open_object(object_path).id(), object_path, name);
+}
+
+namespace {
+// Calls visit(name, attribute) for every attribute of `obj`, in name order, each opened once.
+template <typename Visit>
+bool for_each_attribute(hid obj, Visit visit) {
+  H5O_info_t info{};
+  if (H5Oget_info2(obj, &info, H5O_INFO_NUM_ATTRS) < 0) return false;
+  for (hsize_t i = 0; i < info.num_attrs; ++i) {
+    const Handle attr(H5Aopen_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
+    const ssize_t len = H5Aget_name(attr.id(), 0, nullptr);
+    if (attr.id() < 0 || len < 0) return false;
+    std::string name(static_cast<size_t>(len), '\0');
+    H5Aget_name(attr.id(), name.size() + 1, name.data());
+    if (!visit(name, attr.id())) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::map<std::string, std::string> File::string_attributes(const std::string& object_path) const {
+  std::map<std::string, std::string> out;
+  if (object_path != "/" && !exists(object_path)) return out;
+  const Handle obj = open_object(object_path);
+  const bool ok = for_each_attribute(obj.id(), [&](const std::string& name, hid attr) {
+    const Handle type(H5Aget_type(attr));
+    if (H5Tget_class(type.id()) != H5T_STRING) return true;  // not a string: not asked for
+    std::optional<std::string> s = read_stored_string(type.id(), [&](hid mem, void* buf) { return H5Aread(attr, mem, buf); });
+    if (s) out[name] = std::move(*s);
+    return s.has_value();
+  });
+  if (!ok) fail(object_path, "read attributes");
+  return out;
+}
+
+std::map<std::string, double> File::double_attributes(const std::string& object_path) const {
+  std::map<std::string, double> out;
+  if (object_path != "/" && !exists(object_path)) return out;
+  const Handle obj = open_object(object_path);
+  const bool ok = for_each_attribute(obj.id(), [&](const std::string& name, hid attr) {
+    return H5Aread(attr, H5T_NATIVE_DOUBLE, &out[name]) >= 0;
+  });
+  if (!ok) fail(object_path, "read attributes");
+  return out;
 }
 
 int64_t File::int_attribute(const std::string& object_path, const std::string& name) const {

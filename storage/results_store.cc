@@ -40,14 +40,6 @@ void remove_leftover_temp_files(const fs::path& dir) {
     if (entry.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(entry.path());
 }
 
-template <typename Read>
-auto attributes_of(const File& f, const std::string& group, Read read) {
-  std::map<std::string, decltype(read(group, std::string()))> out;
-  if (!f.exists(group)) return out;
-  for (const std::string& name : f.attribute_names(group)) out[name] = read(group, name);
-  return out;
-}
-
 struct Index {
   SweepIdentity sweep;
   std::vector<PlannedTrial> plan;
@@ -160,23 +152,21 @@ void ResultsStore::write_trial(const TrialRecord& r) const {
   write_atomically(
       trial_path(t.id),
       [&](File& f) {
-        f.create_group("/trial");
-        f.set_attribute("/trial", "id", t.id);
-        f.set_attribute("/trial", "kind", t.kind);
-        f.set_attribute("/trial", "label", t.label);
-        f.set_attribute("/trial", "parent", t.parent);
-        f.set_attribute("/trial", "state", std::string(to_string(r.state)));
-        f.set_attribute("/trial", "error", r.error);
+        f.set_attributes("/trial", std::map<std::string, std::string>{{"id", t.id},
+                                                                     {"kind", t.kind},
+                                                                     {"label", t.label},
+                                                                     {"parent", t.parent},
+                                                                     {"state", to_string(r.state)},
+                                                                     {"error", r.error},
+                                                                     {"sweep_hash", sweep_.hash},
+                                                                     {"sweep_file", sweep_.file},
+                                                                     {"checkpoint", r.checkpoint}});
         f.set_attribute("/trial", "attempts", r.attempts);
-        f.set_attribute("/trial", "sweep_hash", sweep_.hash);
-        f.set_attribute("/trial", "sweep_file", sweep_.file);
-        f.set_attribute("/trial", "checkpoint", r.checkpoint);
         f.write_string("/trial/config", t.config_yaml);
-        for (const char* g : {"/trial/axes", "/trial/provenance", "/trial/results", "/trial/series"}) f.create_group(g);
-        for (const auto& [k, v] : t.axes) f.set_attribute("/trial/axes", k, v);
-        for (const auto& [k, v] : r.provenance) f.set_attribute("/trial/provenance", k, v);
-        for (const auto& [k, v] : r.results) f.set_attribute("/trial/results", k, v);
-        for (const auto& [k, v] : r.series) f.write_series("/trial/series/" + k, v);
+        f.set_attributes("/trial/axes", t.axes);
+        f.set_attributes("/trial/provenance", r.provenance);
+        f.set_attributes("/trial/results", r.results);
+        if (!r.series.empty()) f.write_table("/trial/series", r.series);
         if (!t.parent.empty()) f.link_external("/trial/parent", t.parent + ".h5", "/trial");
       },
       durable_);
@@ -196,27 +186,35 @@ TrialRecord ResultsStore::read_record(const std::string& id, const PlannedTrial*
     return r;
   }
   const File f(path, OpenMode::kReadOnly);  // DataError for another format or a truncated file
+  std::map<std::string, std::string> attrs = f.string_attributes("/trial");  // all but attempts are strings
+  const auto attr = [&](const char* name) {
+    const auto it = attrs.find(name);
+    if (it == attrs.end()) throw DataError(fmt::format("{}: /trial has no attribute '{}'", path, name));
+    return it->second;
+  };
   TrialRecord r;
   PlannedTrial& t = r.trial;
-  t.id = f.string_attribute("/trial", "id");
-  t.kind = f.string_attribute("/trial", "kind");
-  t.label = f.string_attribute("/trial", "label");
-  t.parent = f.string_attribute("/trial", "parent");
+  t.id = attr("id");
+  t.kind = attr("kind");
+  t.label = attr("label");
+  t.parent = attr("parent");
   t.config_yaml = f.read_string("/trial/config");
-  const auto strings = [&](const std::string& g, const std::string& n) { return f.string_attribute(g, n); };
-  const auto doubles = [&](const std::string& g, const std::string& n) { return f.double_attribute(g, n); };
-  t.axes = attributes_of(f, "/trial/axes", strings);
-  const std::string state = f.string_attribute("/trial", "state");
+  t.axes = f.string_attributes("/trial/axes");
+  const std::string state = attr("state");
   const std::optional<TrialState> s = trial_state_from_string(state);
   if (!s) throw DataError(fmt::format("{}: /trial state = '{}' is not a trial state", path, state));
   r.state = *s;
-  r.error = f.string_attribute("/trial", "error");
+  r.error = attr("error");
   r.attempts = f.int_attribute("/trial", "attempts");
-  r.checkpoint = f.string_attribute("/trial", "checkpoint");
-  r.provenance = attributes_of(f, "/trial/provenance", strings);
-  r.results = attributes_of(f, "/trial/results", doubles);
-  if (with_series)
-    for (const std::string& name : f.list("/trial/series")) r.series[name] = f.read_doubles("/trial/series/" + name);
+  r.checkpoint = attr("checkpoint");
+  r.provenance = f.string_attributes("/trial/provenance");
+  r.results = f.double_attributes("/trial/results");
+  if (with_series && f.exists("/trial/series")) {
+    if (f.is_group("/trial/series"))  // stores written before the series table: one dataset per series
+      for (const std::string& name : f.list("/trial/series")) r.series[name] = f.read_doubles("/trial/series/" + name);
+    else
+      r.series = f.read_table("/trial/series");
+  }
   return r;
 }
 

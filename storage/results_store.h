@@ -9,7 +9,9 @@
 //   <store>/checkpoints/<id>.h5 the trial's model, if it keeps one
 // A trial file holds /trial with attrs id, kind, label, parent, state, error, attempts, sweep_hash,
 // checkpoint; /trial/config (YAML); attrs of /trial/axes, /trial/provenance (strings) and /trial/results
-// (doubles); /trial/series/<name> (chunked, gzip, resizable 1-D); /trial/parent -> the parent trial.
+// (doubles); /trial/series: the per-epoch series as one table, a record per epoch with a float64 field per
+// series (chunked, gzip, resizable 1-D; stores of the first layout have /trial/series/<name> datasets,
+// still read); /trial/parent -> the parent trial.
 // kill -9 at any instant loses no finished trial: the index exists before any trial runs, and a trial
 // file is either absent, the previous complete version, or the new complete version. Left-over temp
 // files are removed by the next writer. Torch-free.
@@ -44,7 +46,7 @@ struct TrialRecord {
   std::string error;
   int64_t attempts = 0;
   std::map<std::string, std::string> provenance;  // git, versions, host, ranks, device, started, finished
-  std::map<std::string, std::vector<double>> series;
+  std::map<std::string, std::vector<double>> series;  // per epoch: every series has the same length
   std::map<std::string, double> results;
   std::string checkpoint;  // relative to the store ("" = none)
 };

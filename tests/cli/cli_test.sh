@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CLI tests against the real binary: help texts, --version, exit codes (0 ok / 2 bad input) and that
-# every error message names the file, key or value at fault. Usage: cli_test.sh <signsweep> <source dir>
+# every error message names the file, key or value at fault; a sweep store read back with h5py (Debian's
+# python3-h5py, hence /usr/bin/python3). Usage: cli_test.sh <signsweep> <source dir>
 set -uo pipefail
 bin=$1
 src=$2
@@ -181,6 +182,7 @@ expect sweep-dry-run 0 "16 trials: 4 embed, 12 attacks" -- "$bin" run "$tmp/swee
 expect sweep-print-config 0 "watermark:" -- "$bin" run "$tmp/sweep.yaml" --print-config
 [[ ! -e $tmp/store ]] || { failed=$((failed + 1)); echo "FAIL: --dry-run created a store"; }
 expect sweep-run 0 "done 16" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/store"
+expect sweep-read-by-h5py 0 "h5py read 4 embed trials \\([0-9]+ epochs each\\) and 12 attacks" -- /usr/bin/python3 "$src/tests/cli/read_store.py" "$tmp/store"
 expect sweep-resume 0 "ran 0" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/store"
 expect sweep-status 0 "done +16" -- "$bin" status "$tmp/store"
 expect sweep-status-watch-ends 0 "done +16" -- timeout 20 "$bin" status "$tmp/store" --watch 1

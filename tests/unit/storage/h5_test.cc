@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <limits>
 
 #include "common/errors.h"
@@ -41,6 +43,51 @@ TEST(H5Test, datasets_and_attributes_round_trip_exactly) {
   EXPECT_TRUE(f.exists("/a/b"));
   EXPECT_FALSE(f.exists("/a/c"));
   EXPECT_EQ(f.list("/a"), (std::vector<std::string>{"b", "big"}));
+}
+
+TEST(H5Test, tables_and_attribute_maps_round_trip_exactly) {
+  testing::TempDir dir;
+  const std::string path = dir.file("t.h5");
+  std::map<std::string, std::vector<double>> columns;
+  for (int i = 0; i < 300; ++i) {  // more rows than one chunk (256)
+    columns["loss"].push_back(std::exp(-i / 7.0));
+    columns["lr"].push_back(i == 0 ? std::numeric_limits<double>::denorm_min() : 1.0 / i);
+  }
+  const std::map<std::string, std::string> strings = {{"host", "n1"}, {"empty", ""}};
+  const std::map<std::string, double> doubles = {{"acc", 0.1}, {"ber", -0.0}};
+  {
+    File f(path, OpenMode::kTruncate);
+    f.write_table("/t/series", columns);
+    EXPECT_THROW(f.write_table("/t/none", {}), StorageError);
+    f.write_table("/t/no_rows", {{"loss", {}}});
+    f.set_attributes("/t/s", strings);
+    f.set_attributes("/t/d", doubles);
+    f.set_attribute("/t/s", "count", int64_t{3});  // not a string: left out of string_attributes
+    EXPECT_THROW(f.write_table("/bad", {{"a", {1.0}}, {"b", {1.0, 2.0}}}), StorageError);
+  }
+  const File f(path, OpenMode::kReadOnly);
+  const auto back = f.read_table("/t/series");
+  ASSERT_EQ(back.size(), 2U);
+  for (const auto& [name, values] : columns) {
+    ASSERT_EQ(back.at(name).size(), values.size()) << name;
+    EXPECT_EQ(std::memcmp(back.at(name).data(), values.data(), values.size() * sizeof(double)), 0) << name;
+  }
+  EXPECT_TRUE(f.read_table("/t/no_rows").at("loss").empty());
+  EXPECT_EQ(f.string_attributes("/t/s"), strings);
+  const auto d = f.double_attributes("/t/d");
+  EXPECT_EQ(d.at("acc"), 0.1);
+  EXPECT_TRUE(std::signbit(d.at("ber")));
+  EXPECT_TRUE(f.string_attributes("/absent").empty());
+  EXPECT_TRUE(f.is_group("/t"));
+  EXPECT_FALSE(f.is_group("/t/series"));
+  EXPECT_THROW(f.read_table("/t"), StorageError);
+  // h5dump shows one chunked, gzip'd, resizable dataset with a field per column.
+  const std::string out = dir.file("dump.txt");
+  ASSERT_EQ(std::system(("h5dump -p -H -d /t/series " + path + " > " + out).c_str()), 0);
+  const auto bytes = testing::read_bytes(out);
+  const std::string text(bytes.begin(), bytes.end());
+  for (const char* s : {"H5T_COMPOUND", "\"loss\"", "\"lr\"", "CHUNKED ( 256 )", "COMPRESSION", "H5S_UNLIMITED", "( 300 )"})
+    EXPECT_NE(text.find(s), std::string::npos) << s << "\n" << text;
 }
 
 TEST(H5Test, h5dump_reads_what_we_write) {

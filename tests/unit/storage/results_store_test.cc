@@ -63,6 +63,21 @@ TEST(ResultsStoreTest, a_trial_round_trips_exactly_doubles_bit_for_bit) {
   EXPECT_EQ(ResultsStore::open_existing(dir.path().string()).read("aaaa", false)->state, TrialState::kPending);
 }
 
+TEST(ResultsStoreTest, trial_files_of_the_first_layout_one_dataset_per_series_are_still_read) {
+  testing::TempDir dir;
+  const ResultsStore store = ResultsStore::open_for_sweep(dir.path().string(), kSweep, two_trials(), false);
+  TrialRecord r;
+  r.trial = two_trials()[0];
+  r.state = TrialState::kDone;
+  store.write_trial(r);
+  const std::map<std::string, std::vector<double>> series = {{"loss", {3.0, 2.0}}, {"lr", {0.1, 0.01}}};
+  {  // add the series the way the first layout stored them: /trial/series/<name>, a 1-D dataset each
+    File f(store.trial_path("aaaa"), OpenMode::kReadWrite);
+    for (const auto& [name, values] : series) f.write("/trial/series/" + name, {2}, values.data());
+  }
+  EXPECT_EQ(store.read("aaaa", true)->series, series);
+}
+
 TEST(ResultsStoreTest, h5dump_reads_the_index_links_and_the_trial_layout) {
   testing::TempDir dir;
   const ResultsStore store = ResultsStore::open_for_sweep(dir.path().string(), kSweep, two_trials(), false);
@@ -71,15 +86,16 @@ TEST(ResultsStoreTest, h5dump_reads_the_index_links_and_the_trial_layout) {
   r.state = TrialState::kDone;
   r.results["test_accuracy"] = 0.9;
   r.series["loss"] = {3.0, 2.0, 1.0};
+  r.series["lr"] = {0.1, 0.1, 0.01};
   store.write_trial(r);
   const std::string out = dir.file("dump.txt");
   // Through the index's external link, from another working directory: links resolve next to sweep.h5.
   ASSERT_EQ(std::system(("cd / && h5dump -A " + dir.file("sweep.h5") + " > " + out + " 2>&1").c_str()), 0);
-  ASSERT_EQ(std::system(("h5dump -p -d /trial/series/loss " + store.trial_path("aaaa") + " >> " + out).c_str()), 0);
+  ASSERT_EQ(std::system(("h5dump -p -d /trial/series " + store.trial_path("aaaa") + " >> " + out).c_str()), 0);
   const auto bytes = testing::read_bytes(out);
   const std::string text(bytes.begin(), bytes.end());
   for (const char* s : {"EXTERNAL_LINK \"aaaa\"", "trials/aaaa.h5", "signsweep-sweep", "CHUNKED ( 256 )",
-                        "COMPRESSION", "H5S_UNLIMITED", "test_accuracy"})
+                        "COMPRESSION", "H5S_UNLIMITED", "test_accuracy", "\"loss\"", "\"lr\"", "H5T_COMPOUND"})
     EXPECT_NE(text.find(s), std::string::npos) << s << "\n" << text;
 }
 
