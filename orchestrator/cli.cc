@@ -28,6 +28,7 @@
 #include "orchestrator/run_sweep.h"
 #include "orchestrator/sweep.h"
 #include "storage/store_views.h"
+#include "workers/device/device.h"
 #include "workers/jobs.h"
 #include "workers/registry.h"
 
@@ -40,8 +41,9 @@ std::string version_text() {
   MPI_Get_library_version(mpi_version, &len);  // allowed before MPI_Init
   std::string mpi(mpi_version, static_cast<size_t>(len));
   mpi = mpi.substr(0, mpi.find_first_of(",\n"));
-  return fmt::format("signsweep {} (git {}{})\n{}\nMPI: {}\n", common::signsweep_version(), common::git_commit(),
-                     common::git_dirty() ? ", dirty" : "", common::library_versions(), mpi);
+  return fmt::format("signsweep {} (git {}{})\n{}\nMPI: {}\ngpus {} (visible to LibTorch)\n", common::signsweep_version(),
+                     common::git_commit(), common::git_dirty() ? ", dirty" : "", common::library_versions(), mpi,
+                     workers::visible_gpu_count());
 }
 
 // runs/<config file stem>.h5
@@ -118,8 +120,9 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
     linger(metrics, metrics_cli.linger_seconds);
   } else {
     try {
-      const MpiLayout layout = make_layout(options.ranks_per_trial > 0 ? options.ranks_per_trial
-                                                                       : static_cast<int>(sweep.ranks_per_trial));
+      const MpiLayout layout = make_layout(
+          options.ranks_per_trial > 0 ? options.ranks_per_trial : static_cast<int>(sweep.ranks_per_trial), sweep.device,
+          sweep.allow_gpu_sharing || options.allow_gpu_sharing);
       if (mpi.rank() != 0) {
         // mpirun forwards SIGTERM/SIGINT to every rank: workers finish their trial, rank 0 decides.
         std::signal(SIGTERM, SIG_IGN);
@@ -164,7 +167,9 @@ int cmd_status(const std::string& store_dir, double watch_seconds) {
 int cmd_train(const std::string& config_path, std::string checkpoint_path) {
   const workers::TrialConfig config = workers::load_trial_config(config_path);
   if (checkpoint_path.empty()) checkpoint_path = default_checkpoint_path(config_path);
-  const workers::TrainOutcome out = workers::train_trial(config, checkpoint_path);
+  workers::TrialContext context;
+  context.device = workers::assign_local_device(config.trainer.device);
+  const workers::TrainOutcome out = workers::train_trial(config, checkpoint_path, context);
   std::cout << fmt::format("test_accuracy {:.4f}\nparameters {}\nseconds {:.1f}\nimages_per_second {:.0f}\nbest_epoch {}\n",
                            out.test_accuracy, out.parameters, out.seconds, out.images_per_second, out.best_epoch)
             << out.verification.text() << "checkpoint " << out.checkpoint << "\n";
@@ -252,6 +257,10 @@ int run_cli(int argc, char** argv) {
   attack->add_option("--set", attack_settings, "key=value override (repeatable), e.g. --set rate=0.5 --set epochs=3");
   attack->add_option("--out", attack_options.output_checkpoint, "write the attacked model to this checkpoint");
   attack->add_option("--dataset-path", attack_options.dataset_path, "where the data set is, if not where it was at training");
+  std::string attack_device = "auto";
+  attack->add_option("--device", attack_device, "auto | cpu | cuda | cuda:N")
+      ->capture_default_str()
+      ->check([](const std::string& d) { return workers::is_device_name(d) ? "" : "must be auto, cpu, cuda or cuda:N"; });
 
   std::string sweep_path, store_dir, table = "embed", format = "md";
   RunOptions run_options;
@@ -275,6 +284,8 @@ int run_cli(int argc, char** argv) {
   run->add_option("--ranks-per-trial", run_options.ranks_per_trial,
                   "under mpirun: ranks per worker group (data-parallel) [default: the sweep's ranks_per_trial, 1]")
       ->check(CLI::PositiveNumber);
+  run->add_flag("--allow-gpu-sharing", run_options.allow_gpu_sharing,
+                "let several worker ranks of a node share a GPU (else more ranks than GPUs is an error)");
   auto* status = app.add_subcommand("status", "Counts by state, running trials, failures with their errors");
   status->add_option("store", store_dir, "results store directory")->required();
   double watch_seconds = 0.0;
@@ -313,6 +324,7 @@ int run_cli(int argc, char** argv) {
     if (*verify) return cmd_verify(checkpoint_path, keras);
     if (*attack) {
       const workers::AttackSpec spec = workers::attack_spec_from_cli(attack_name, attack_config, attack_settings);
+      attack_options.device = workers::assign_local_device(attack_device);
       std::cout << workers::run_attack(checkpoint_path, spec, attack_options).text();
       return 0;
     }

@@ -24,11 +24,13 @@ void add_verification(const workers::VerificationReport& v, const std::string& s
   for (const auto& r : v.remote) out[fmt::format("ber_remote_h{:g}{}", r.h, suffix)] = r.ber;
 }
 
-void run_embed(const comm::Task& task, comm::Collective* group, const ProgressSink& progress, comm::Result& r) {
+void run_embed(const comm::Task& task, comm::Collective* group, const ProgressSink& progress, const std::string& device,
+               comm::Result& r) {
   workers::TrialConfig config =
       workers::parse_trial_config(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
   config.yaml = task.config_yaml;
-  const workers::TrainOutcome out = workers::train_trial(config, task.checkpoint, {group, progress, task.time_limit_s});
+  const workers::TrainOutcome out =
+      workers::train_trial(config, task.checkpoint, {group, progress, task.time_limit_s, device});
   r.results["test_accuracy"] = out.test_accuracy;
   r.results["seconds"] = out.seconds;
   r.results["images_per_second"] = out.images_per_second;
@@ -37,10 +39,12 @@ void run_embed(const comm::Task& task, comm::Collective* group, const ProgressSi
   r.series = out.series;
 }
 
-void run_attack(const comm::Task& task, comm::Result& r) {
+void run_attack(const comm::Task& task, const std::string& device, comm::Result& r) {
   const workers::AttackSpec spec =
       workers::parse_attack_spec(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
-  const workers::AttackReport a = workers::run_attack(task.parent_checkpoint, spec, {});
+  workers::AttackOptions options;
+  options.device = device;
+  const workers::AttackReport a = workers::run_attack(task.parent_checkpoint, spec, options);
   r.results["accuracy_before"] = a.accuracy_before;
   r.results["test_accuracy"] = a.accuracy_after;
   r.results["seconds"] = a.seconds;
@@ -73,7 +77,8 @@ std::map<std::string, std::string> provenance(int ranks, const std::string& devi
           {"started", now_iso8601()}};
 }
 
-comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress) {
+comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,
+                          const std::string& device) {
   comm::Result r;
   r.id = task.id;
   const bool leader = group == nullptr || group->rank() == 0;
@@ -81,9 +86,9 @@ comm::Result execute_task(const comm::Task& task, comm::Collective* group, const
     if (task.kind == "sleep") {
       if (leader) std::this_thread::sleep_for(std::chrono::duration<double>(std::stod(task.config_yaml)));
     } else if (task.kind == "embed") {
-      run_embed(task, group, progress, r);
+      run_embed(task, group, progress, device, r);
     } else if (leader) {
-      run_attack(task, r);
+      run_attack(task, device, r);
     }
     r.ok = true;
   } catch (const std::exception& e) {

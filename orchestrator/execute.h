@@ -18,7 +18,9 @@ using ProgressSink = std::function<void(const workers::StepProgress&)>;
 // Runs the task; never throws for a trial's own failure (ok = false with the message). In a group, every
 // rank of the group calls it: embed trials train data-parallel; attacks run on group rank 0 alone.
 // Kind "sleep" (benchmarks only): sleeps config_yaml's seconds.
-comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress);
+// `device`: this rank's ("cpu" or "cuda:K"), fixed for the run.
+comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,
+                          const std::string& device = "cpu");
 
 // Provenance of this process for a trial record (git, versions, host, ranks, device, start time).
 std::map<std::string, std::string> provenance(int ranks, const std::string& device);

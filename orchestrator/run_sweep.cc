@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "comm/collective.h"
@@ -13,6 +16,7 @@
 #include "orchestrator/execute.h"
 #include "orchestrator/metrics.h"
 #include "orchestrator/scheduler.h"
+#include "workers/device/device.h"
 
 namespace signsweep::orchestrator {
 namespace {
@@ -60,13 +64,13 @@ std::map<std::string, TrialRecord> read_records(const storage::ResultsStore& sto
   return records;
 }
 
-TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int ranks) {
+TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int ranks, const std::string& device) {
   TrialRecord r = previous;
   r.trial = t.planned;
   r.state = TrialState::kRunning;
   r.error.clear();
   r.attempts += 1;
-  r.provenance = provenance(ranks, "cpu");
+  r.provenance = provenance(ranks, device);
   r.results.clear();
   r.series.clear();
   r.checkpoint.clear();
@@ -139,6 +143,8 @@ comm::Progress progress_message(const std::string& id, int group, const workers:
 }  // namespace
 
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, SweepMetrics* metrics) {
+  const std::string device = workers::assign_local_device(sweep.device);
+  spdlog::info("device {} (device: {})", device, sweep.device);
   const storage::ResultsStore store = open_store(sweep, options);
   const std::map<std::string, TrialRecord> records = read_records(store);
   Progressboard board(records, metrics, 1);
@@ -154,7 +160,7 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, S
     if (!should_run(before, options, sweep.max_retries)) continue;
     if (t.is_attack && board.state(t.planned.parent) != TrialState::kDone) continue;  // parent failed: stays pending
     spdlog::info("trial {}/{} {} [{}] {}", index, sweep.trials.size(), t.planned.id, t.planned.kind, t.planned.label);
-    TrialRecord r = running_record(before, t, 1);
+    TrialRecord r = running_record(before, t, 1, device);
     store.write_trial(r);
     board.set(t.planned.id, TrialState::kRunning);
     if (metrics != nullptr) {
@@ -165,7 +171,7 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, S
       if (metrics != nullptr) metrics->on_progress(progress_message(t.planned.id, 0, p));
     };
     const auto start = std::chrono::steady_clock::now();
-    const comm::Result result = execute_task(task_of(sweep, t, store, r.attempts), nullptr, sink);
+    const comm::Result result = execute_task(task_of(sweep, t, store, r.attempts), nullptr, sink, device);
     finish_record(r, result, !t.is_attack);
     store.write_trial(r);
     board.set(t.planned.id, r.state);
@@ -176,7 +182,14 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, S
   return board.summary(summary);
 }
 
-MpiLayout make_layout(int ranks_per_trial) {
+std::string MpiLayout::group_devices(int g) const {
+  std::vector<std::string> seen;
+  for (int r = 1 + g * ranks_per_trial; r < 1 + (g + 1) * ranks_per_trial && r < static_cast<int>(devices.size()); ++r)
+    if (std::find(seen.begin(), seen.end(), devices[static_cast<size_t>(r)]) == seen.end()) seen.push_back(devices[static_cast<size_t>(r)]);
+  return fmt::format("{}", fmt::join(seen, ","));
+}
+
+MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow_gpu_sharing) {
   MpiLayout l;
   MPI_Comm_rank(MPI_COMM_WORLD, &l.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &l.size);
@@ -189,17 +202,34 @@ MpiLayout make_layout(int ranks_per_trial) {
   MPI_Comm_split(MPI_COMM_WORLD, color, l.rank, &l.group_comm);
   l.group = color == MPI_UNDEFINED ? -1 : color;
   for (int r = 1; r < l.size; r += ranks_per_trial) l.leaders.push_back(r);
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  std::vector<char> hosts(static_cast<size_t>(l.size) * 256);
-  MPI_Gather(host, 256, MPI_CHAR, hosts.data(), 256, MPI_CHAR, 0, MPI_COMM_WORLD);
+
+  // Rank 0 learns every rank's host and visible GPUs, assigns the devices and sends each rank its own.
+  constexpr int kName = 256;
+  char host[kName] = {};
+  ::gethostname(host, kName - 1);
+  const int gpus = l.rank == 0 ? 0 : workers::visible_gpu_count();
+  std::vector<char> hosts(static_cast<size_t>(l.size) * kName);
+  std::vector<int> visible(static_cast<size_t>(l.size));
+  MPI_Gather(host, kName, MPI_CHAR, hosts.data(), kName, MPI_CHAR, 0, MPI_COMM_WORLD);
+  MPI_Gather(&gpus, 1, MPI_INT, visible.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+  std::vector<char> device_names(static_cast<size_t>(l.size) * kName);
   if (l.rank == 0) {
-    spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s)", l.size, l.leaders.size(), ranks_per_trial);
+    std::vector<std::string> host_names;
+    for (int r = 0; r < l.size; ++r) host_names.emplace_back(&hosts[static_cast<size_t>(r) * kName]);
+    l.devices = workers::assign_devices(device, host_names, visible, 1, allow_gpu_sharing);  // ConfigError: rank 0 aborts all
     for (int r = 0; r < l.size; ++r)
-      spdlog::info("  rank {} host {} {} device cpu", r, &hosts[static_cast<size_t>(r) * 256],
+      std::snprintf(&device_names[static_cast<size_t>(r) * kName], kName, "%s", l.devices[static_cast<size_t>(r)].c_str());
+    spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s); device {}{}", l.size, l.leaders.size(), ranks_per_trial,
+                 device, allow_gpu_sharing ? " (GPU sharing allowed)" : "");
+    for (int r = 0; r < l.size; ++r)
+      spdlog::info("  rank {} host {} {} device {} ({} GPU(s) visible)", r, host_names[static_cast<size_t>(r)],
                    r == 0 ? std::string("scheduler") : fmt::format("group {}{}", (r - 1) / ranks_per_trial,
-                                                                   (r - 1) % ranks_per_trial == 0 ? " (leader)" : ""));
+                                                                   (r - 1) % ranks_per_trial == 0 ? " (leader)" : ""),
+                   r == 0 ? "-" : l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)]);
   }
+  char mine[kName] = {};
+  MPI_Scatter(device_names.data(), kName, MPI_CHAR, mine, kName, MPI_CHAR, 0, MPI_COMM_WORLD);
+  l.device = mine;
   return l;
 }
 
@@ -229,7 +259,7 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
   SchedulerCallbacks callbacks;
   callbacks.on_dispatch = [&](const WorkItem& w, int group) {
     const SweepTrial& t = *by_id.at(w.task.id);
-    TrialRecord r = running_record(records.at(w.task.id), t, layout.ranks_per_trial);
+    TrialRecord r = running_record(records.at(w.task.id), t, layout.ranks_per_trial, layout.group_devices(group));
     r.provenance["group"] = std::to_string(group);
     store.write_trial(r);
     board.set(w.task.id, TrialState::kRunning);
@@ -280,7 +310,7 @@ void serve_worker_group(const MpiLayout& layout) {
       last = now;
       comm::send_string(MPI_COMM_WORLD, 0, comm::kProgress, comm::encode(progress_message(task.id, layout.group, p)));
     };
-    const comm::Result result = execute_task(task, layout.ranks_per_trial > 1 ? &group : nullptr, progress);
+    const comm::Result result = execute_task(task, layout.ranks_per_trial > 1 ? &group : nullptr, progress, layout.device);
     if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kResult, comm::encode(result));
   }
 }

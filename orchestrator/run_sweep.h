@@ -22,6 +22,7 @@ struct RunOptions {
   bool extend = false;
   bool durable = true;
   int ranks_per_trial = 0;  // 0: the sweep's (default 1)
+  bool allow_gpu_sharing = false;  // or the sweep's allow_gpu_sharing
 };
 
 struct RunSummary {
@@ -45,10 +46,16 @@ struct MpiLayout {
   int group = -1;  // -1 on rank 0
   MPI_Comm group_comm = MPI_COMM_NULL;
   std::vector<int> leaders;  // world rank of each group's leader
+  std::string device;         // this rank's ("cpu" or "cuda:K"; "" on rank 0)
+  std::vector<std::string> devices;  // rank 0: every rank's
+  // The devices of group `g`'s ranks, e.g. "cuda:0" or "cuda:0,cuda:1" (trial provenance).
+  std::string group_devices(int g) const;
 };
 // Collective over MPI_COMM_WORLD. Throws ConfigError (exit 2) when size - 1 is not a multiple of
-// ranks_per_trial. Logs the rank -> host -> group -> device map on rank 0.
-MpiLayout make_layout(int ranks_per_trial);
+// ranks_per_trial, or (on rank 0) when the devices cannot be assigned (workers/device/device.h: a worker's
+// device is its node-local worker index modulo the GPUs visible on its node, or `device`).
+// Logs the rank -> host -> group -> device map on rank 0.
+MpiLayout make_layout(int ranks_per_trial, const std::string& device = "auto", bool allow_gpu_sharing = false);
 
 // Rank 0. `stop` (set by SIGTERM/SIGINT) ends dispatching; running trials are recorded when they finish.
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,

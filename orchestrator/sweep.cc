@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "common/errors.h"
+#include "workers/device/device.h"
 
 namespace signsweep::orchestrator {
 namespace {
@@ -110,6 +111,9 @@ Sweep load_sweep(const std::string& path) {
   root.require(sweep.ranks_per_trial >= 1, "ranks_per_trial", "must be >= 1");
   sweep.trial_time_limit_s = root.get<double>("trial_time_limit", sweep.trial_time_limit_s);
   root.require(sweep.trial_time_limit_s >= 0.0, "trial_time_limit", "must be >= 0 seconds (0 = none)");
+  sweep.device = root.get<std::string>("device", sweep.device);
+  root.require(workers::is_device_name(sweep.device), "device", "must be auto, cpu, cuda or cuda:N");
+  sweep.allow_gpu_sharing = root.get<bool>("allow_gpu_sharing", sweep.allow_gpu_sharing);
   const YAML::Node base = root.raw("base");
   if (!base.IsMap()) root.fail("base", "must be a mapping: the trial config every grid point starts from");
   const std::vector<Axis> grid = read_grid(root);
@@ -132,6 +136,11 @@ Sweep load_sweep(const std::string& path) {
 
   for (const auto& choice : grid_points(grid)) {
     const Point p = apply_point(base, grid, choice);
+    const YAML::Node& resolved = p.resolved;  // const: operator[] must not insert the keys it looks up
+    if (resolved["trainer"] && resolved["trainer"]["device"])
+      throw ConfigError(fmt::format("{}: trainer.device is a setting of the run in a sweep, not of a trial: use the "
+                                    "top-level key device: (auto, cpu, cuda or cuda:N)",
+                                    path));
     SweepTrial embed;
     const std::string yaml = emit(p.resolved);
     const std::string origin = fmt::format("{} (grid point {})", path, p.label.empty() ? "base" : p.label);

@@ -12,6 +12,10 @@
 //   max_retries: 1
 //   ranks_per_trial: 1     # under mpirun: worker group size (data-parallel)
 //   trial_time_limit: 3600 # seconds; a training trial past it fails (checked at epoch ends)
+//   device: auto           # auto | cpu | cuda | cuda:N for every worker rank (workers/device/device.h)
+//   allow_gpu_sharing: false  # more worker ranks than GPUs on a node: an error unless true
+// The device is a setting of the run, not of a trial (it is not part of trial ids): `trainer.device` in
+// base or grid is refused in a sweep.
 // Torch-free.
 #pragma once
 
@@ -39,6 +43,8 @@ struct Sweep {
   int64_t max_retries = 1;
   int64_t ranks_per_trial = 1;  // MPI: ranks in each worker group (data-parallel training)
   double trial_time_limit_s = 0.0;  // a training trial past it fails at its next epoch end (0 = none)
+  std::string device = "auto";
+  bool allow_gpu_sharing = false;
   int64_t embed_trials() const;
 };
 

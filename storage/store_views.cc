@@ -144,14 +144,16 @@ std::string export_csv(const ResultsStore& store) {
     for (const auto& [k, v] : r.trial.axes) axes.insert(k);
     for (const auto& [k, v] : r.results) results.insert(k);
   }
-  std::vector<std::string> header{"id", "kind", "label", "parent", "state", "attempts", "error", "started", "finished"};
+  std::vector<std::string> header{"id",    "kind",    "label",    "parent", "state", "attempts",
+                                  "error", "started", "finished", "host",   "device"};
   header.insert(header.end(), axes.begin(), axes.end());
   header.insert(header.end(), results.begin(), results.end());
   std::string out = fmt::format("{}\n", fmt::join(header, ","));
   for (const TrialRecord& r : all) {
-    const auto when = [&](const char* key) { return r.provenance.count(key) ? r.provenance.at(key) : std::string(); };
-    std::vector<std::string> cells{r.trial.id, r.trial.kind, r.trial.label, r.trial.parent, to_string(r.state),
-                                   std::to_string(r.attempts), r.error, when("started"), when("finished")};
+    const auto prov = [&](const char* key) { return r.provenance.count(key) ? r.provenance.at(key) : std::string(); };
+    std::vector<std::string> cells{r.trial.id,       r.trial.kind,       r.trial.label, r.trial.parent,
+                                   to_string(r.state), std::to_string(r.attempts), r.error, prov("started"),
+                                   prov("finished"), prov("host"),      prov("device")};
     for (const std::string& a : axes) cells.push_back(r.trial.axes.count(a) ? r.trial.axes.at(a) : "");
     for (const std::string& k : results) cells.push_back(r.results.count(k) ? fmt::format("{:.17g}", r.results.at(k)) : "");
     for (auto& c : cells) c = csv_field(c);

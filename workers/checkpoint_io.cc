@@ -85,7 +85,7 @@ void save_model_checkpoint(const std::string& path, ClassifierImpl& model, const
   storage::save_checkpoint(path, c);
 }
 
-LoadedModel load_model_checkpoint(const std::string& path) {
+LoadedModel load_model_checkpoint(const std::string& path, torch::Device device) {
   const storage::Checkpoint c = storage::load_checkpoint(path);
   LoadedModel m;
   m.config = parse_trial_config(common::ConfigNode::load_string(c.config_yaml, path + ":/config"));
@@ -94,6 +94,7 @@ LoadedModel load_model_checkpoint(const std::string& path) {
   m.num_classes = c.num_classes;
   m.model = build_model(m.config.model, m.input_shape, m.num_classes);
   load_state_into(*m.model, c, path);
+  m.model->to(device);  // before the scheme: its secrets live beside the parameters
   const std::optional<Normalization> kind = normalization_from_string(c.normalization);
   if (!kind) throw DataError(fmt::format("{}: /data normalization = '{}' is not a known normalisation", path, c.normalization));
   m.normalizer = Normalizer(*kind, to_tensor(c.mean), to_tensor(c.inv_std));

@@ -30,7 +30,7 @@ void save_model_checkpoint(const std::string& path, ClassifierImpl& model, const
                            const Dataset& dataset, const WatermarkScheme* scheme,
                            const std::map<std::string, double>& metrics);
 
-LoadedModel load_model_checkpoint(const std::string& path);
+LoadedModel load_model_checkpoint(const std::string& path, torch::Device device = torch::kCPU);
 
 // Copies the checkpoint's tensors into `model`; throws DataError naming `origin` and the first tensor
 // that is missing, extra or of another shape.

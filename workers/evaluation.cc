@@ -40,8 +40,9 @@ Dataset load_dataset_logged(const DatasetSpec& spec) {
   return std::move(t.dataset);
 }
 
-WatermarkedModel load_watermarked_model(const std::string& checkpoint_path, const std::string& dataset_path) {
-  LoadedModel m = load_model_checkpoint(checkpoint_path);
+WatermarkedModel load_watermarked_model(const std::string& checkpoint_path, const std::string& dataset_path,
+                                        torch::Device device) {
+  LoadedModel m = load_model_checkpoint(checkpoint_path, device);
   if (!m.scheme) throw DataError(fmt::format("{}: the checkpoint carries no watermark (/watermark missing)", checkpoint_path));
   seed_and_set_threads(m.config.trainer);
   DatasetSpec data = m.config.dataset;

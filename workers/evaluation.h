@@ -27,7 +27,8 @@ struct WatermarkedModel {
   LoadedModel loaded;
   Dataset dataset;
 };
-WatermarkedModel load_watermarked_model(const std::string& checkpoint_path, const std::string& dataset_path);
+WatermarkedModel load_watermarked_model(const std::string& checkpoint_path, const std::string& dataset_path,
+                                        torch::Device device = torch::kCPU);
 
 // Hooks a remote reading passes to the prediction API (attacks on the API: rounding, perturbation, noise).
 struct ApiHooks {

@@ -64,9 +64,11 @@ TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoin
   seed_and_set_threads(config.trainer);
   const Dataset ds = load_dataset_logged(config.dataset);
   const Classifier model = build_model(config.model, ds.shape, ds.num_classes);
+  model->to(torch::Device(context.device));  // before the scheme and the optimiser are built on its parameters
   TrainOutcome out;
   out.parameters = count_parameters(*model);
-  spdlog::info("model {}: {} parameters; {} threads", config.model.name, out.parameters, torch::get_num_threads());
+  spdlog::info("model {}: {} parameters; {} threads; device {}", config.model.name, out.parameters, torch::get_num_threads(),
+               context.device);
 
   std::unique_ptr<WatermarkScheme> scheme;
   const WatermarkSpec& wm = config.watermark;

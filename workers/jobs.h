@@ -72,6 +72,7 @@ struct TrialContext {
   comm::Collective* group = nullptr;
   std::function<void(const StepProgress&)> on_progress;
   double time_limit_s = 0.0;  // training fails at the first epoch end past it (0 = none)
+  std::string device = "cpu";  // "cpu" or "cuda:K" (workers/device/device.h resolves trainer.device)
 };
 
 // Loads the data, builds the model, trains (embedding the watermark when configured), verifies it and
@@ -123,6 +124,7 @@ struct AttackReport {
 struct AttackOptions {
   std::string output_checkpoint;  // empty: the attacked model is not written
   std::string dataset_path;       // empty: where the checkpoint's config says
+  std::string device = "cpu";     // "cpu" or "cuda:K" (workers/device/device.h resolves trainer.device)
 };
 
 // Loads the watermarked checkpoint and its data, runs the attack and reads the owner's watermark before

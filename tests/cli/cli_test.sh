@@ -123,6 +123,20 @@ expect target-out-of-range 2 "target.yaml: watermark.target_class = 3: must be i
 
 write_wm "$tmp/ok.yaml" "{bits: 8, carriers: 6, lambda: 1.0, verify: {images: 20, repeats: 2, remote_images: 10, h: [0.001]}}"
 expect train-watermarked 0 "ber_white_box [01]\\.[0-9]+" -- "$bin" train "$tmp/ok.yaml" --out "$tmp/ok.h5"
+
+# ---- devices (workers/device/device.h); this machine has no GPU unless --version says so ----
+gpus=$("$bin" --version | sed -n 's/^gpus \([0-9]*\).*/\1/p')
+expect version-gpus 0 "^gpus [0-9]+ \\(visible to LibTorch\\)" -- "$bin" --version
+sed 's/threads: 1}/threads: 1, device: gpu0}/' "$tmp/ok.yaml" >"$tmp/dev-bad.yaml"
+expect device-misspelt 2 "dev-bad.yaml:3:[0-9]+: trainer.device = 'gpu0': must be auto, cpu, cuda or cuda:N" -- "$bin" train "$tmp/dev-bad.yaml" --out "$tmp/x.h5"
+sed 's/threads: 1}/threads: 1, device: cpu}/' "$tmp/ok.yaml" >"$tmp/dev-cpu.yaml"
+expect device-cpu 0 "device cpu" -- "$bin" train "$tmp/dev-cpu.yaml" --out "$tmp/dev-cpu.h5"
+expect attack-device-misspelt 2 "--device: must be auto, cpu, cuda or cuda:N" -- "$bin" attack "$tmp/ok.h5" --attack quantize --device tpu
+if [[ ${gpus:-0} -eq 0 ]]; then
+  sed 's/threads: 1}/threads: 1, device: cuda}/' "$tmp/ok.yaml" >"$tmp/dev-cuda.yaml"
+  expect device-cuda-without-gpu 2 "trainer.device = 'cuda': no GPU is visible on host" -- "$bin" train "$tmp/dev-cuda.yaml" --out "$tmp/x.h5"
+  expect attack-cuda-without-gpu 2 "no GPU is visible on host" -- "$bin" attack "$tmp/ok.h5" --attack quantize --device cuda:0
+fi
 expect verify-white-box 0 "matched_bits [0-9]+" -- "$bin" verify "$tmp/ok.h5"
 expect verify-remote 0 "ber_remote h=0.001 [01]\\.[0-9]+ \\(70 queries\\)" -- "$bin" verify "$tmp/ok.h5" --remote --images 10
 expect verify-missing 2 "nothing.h5" -- "$bin" verify "$tmp/nothing.h5"
@@ -179,6 +193,10 @@ Y
 }
 write_sweep "$tmp/sweep.yaml" "{watermark.bits: [4, 8], trainer.seed: [0, 1]}"
 expect sweep-dry-run 0 "16 trials: 4 embed, 12 attacks" -- "$bin" run "$tmp/sweep.yaml" --dry-run
+sed 's/threads: 1, lr: 0.01}/threads: 1, lr: 0.01, device: cpu}/' "$tmp/sweep.yaml" >"$tmp/sweep-trainer-device.yaml"
+expect sweep-trainer-device-refused 2 "trainer.device is a setting of the run in a sweep.*top-level key device:" -- "$bin" run "$tmp/sweep-trainer-device.yaml" --dry-run
+write_sweep "$tmp/sweep-bad-device.yaml" "{trainer.seed: [0]}" "device: cuda:x"
+expect sweep-device-misspelt 2 "sweep-bad-device.yaml:[0-9]+:[0-9]+: device = 'cuda:x': must be auto, cpu, cuda or cuda:N" -- "$bin" run "$tmp/sweep-bad-device.yaml" --dry-run
 expect sweep-print-config 0 "watermark:" -- "$bin" run "$tmp/sweep.yaml" --print-config
 [[ ! -e $tmp/store ]] || { failed=$((failed + 1)); echo "FAIL: --dry-run created a store"; }
 expect sweep-run 0 "done 16" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/store"

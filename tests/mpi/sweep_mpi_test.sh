@@ -80,6 +80,22 @@ rc=$?
 check "bad layout exits 2" "[[ $rc -eq 2 ]]"
 check "bad layout message" "grep -q 'is not a positive multiple of it' $tmp/bad.log"
 
+# ---- device binding: rank 0 gathers every rank's visible GPUs; a device none of them has is exit 2 ----
+write_sweep "$tmp/gpu.yaml" "{trainer.seed: [0]}" 1 "device: cuda"
+"${mpi[@]}" -np 3 "$bin" run "$tmp/gpu.yaml" --out "$tmp/gpustore" >"$tmp/gpu.log" 2>&1
+rc=$?
+gpus=$("$bin" --version | sed -n 's/^gpus \([0-9]*\).*/\1/p')
+if [[ ${gpus:-0} -eq 0 ]]; then  # no GPU visible here (the CI machine)
+  check "device cuda without a GPU exits 2" "[[ $rc -eq 2 ]]"
+  check "device cuda message names the value and the host" "grep -q \"trainer.device = 'cuda': no GPU is visible on host\" $tmp/gpu.log"
+  check "device error before any trial was written" "[[ ! -e $tmp/gpustore/trials ]] || [[ -z \$(ls $tmp/gpustore/trials) ]]"
+elif [[ $gpus -eq 1 ]]; then  # the GPU machine: its one GPU shared by the 2 worker ranks only when allowed
+  check "2 ranks on 1 GPU refused without allow_gpu_sharing" "[[ $rc -eq 2 ]] && grep -q 'allow_gpu_sharing' $tmp/gpu.log"
+  "${mpi[@]}" -np 3 "$bin" run "$tmp/gpu.yaml" --out "$tmp/gpustore" --allow-gpu-sharing >"$tmp/gpu2.log" 2>&1
+  check "2 ranks sharing cuda:0" "[[ $? -eq 0 ]] && grep -q 'rank 2 host .* device cuda:0' $tmp/gpu2.log"
+  check "trial provenance says cuda:0" "$bin export $tmp/gpustore --csv | grep -q 'cuda:0'"
+fi
+
 # ---- one grid point fails: recorded with its message, the rest done, exit 1 ----
 write_sweep "$tmp/f.yaml" "{dataset: [{name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}, {name: cifar10, path: /no/such/cifar}]}" 1
 "${mpi[@]}" -np 3 "$bin" run "$tmp/f.yaml" --out "$tmp/fstore" >"$tmp/f.log" 2>&1

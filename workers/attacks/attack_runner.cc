@@ -60,7 +60,7 @@ torch::Tensor predictions(ClassifierImpl& model, const torch::Tensor& images) {
   model.eval();
   std::vector<torch::Tensor> out;
   for (int64_t s = 0; s < images.size(0); s += kEvalBatch)
-    out.push_back(model.forward(images.narrow(0, s, std::min(kEvalBatch, images.size(0) - s))));
+    out.push_back(model.forward(images.narrow(0, s, std::min(kEvalBatch, images.size(0) - s)).to(model.device())).to(images.device()));
   return torch::cat(out);
 }
 
@@ -175,6 +175,7 @@ Classifier distillation_attack(Context& c) {
   torch::manual_seed(c.spec.seed);
   const ModelSpec surrogate_spec = c.spec.surrogate.value_or(c.loaded.config.model);
   Classifier surrogate = build_model(surrogate_spec, c.ds.shape, c.ds.num_classes);
+  surrogate->to(c.model().device());
   FineTuneOptions o = fine_tune_options(c.spec);
   o.soft_targets = soft;
   o.temperature = t;
@@ -205,7 +206,7 @@ AttackReport run_attack(const std::string& checkpoint_path, const AttackSpec& sp
   const auto start = std::chrono::steady_clock::now();
   if (spec.kind == AttackKind::kDistill && !options.output_checkpoint.empty())
     throw ConfigError("attack distill: --out is not supported (the surrogate may be of another architecture)");
-  WatermarkedModel w = load_watermarked_model(checkpoint_path, options.dataset_path);
+  WatermarkedModel w = load_watermarked_model(checkpoint_path, options.dataset_path, torch::Device(options.device));
   LoadedModel& m = w.loaded;
   const Dataset& ds = w.dataset;
   WatermarkSpec wm = m.config.watermark;

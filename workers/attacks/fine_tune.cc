@@ -62,7 +62,7 @@ FineTuneResult fine_tune(ClassifierImpl& model, const Split& train, const Split&
   }
   const std::vector<int64_t> labels = train.label_vector();
   BatchSampler sampler(labels, sampler_options);
-  Batcher batcher(train, AugmentOptions{}, options.seed + 1);
+  Batcher batcher(train, AugmentOptions{}, options.seed + 1, model.device());
   const int64_t steps = (train.size() + sampler_options.batch_size - 1) / sampler_options.batch_size;
 
   FineTuneResult result;
@@ -75,7 +75,8 @@ FineTuneResult fine_tune(ClassifierImpl& model, const Split& train, const Split&
       const Batch batch = batcher.gather(indices);
       if (options.soft_targets.defined()) {
         const torch::Tensor idx = torch::tensor(torch::ArrayRef<int64_t>(indices), torch::kInt64);
-        distill_step(model, *optimizer, batch.x, options.soft_targets.index_select(0, idx), options.temperature);
+        distill_step(model, *optimizer, batch.x, options.soft_targets.index_select(0, idx).to(batch.x.device()),
+                     options.temperature);
       } else {
         train_step(model, *optimizer, batch, options.scheme, 0.0);
       }

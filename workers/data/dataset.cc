@@ -102,10 +102,17 @@ Dataset prepare_dataset(const RawDataset& raw, const DatasetSpec& spec) {
   return ds;
 }
 
-Batcher::Batcher(const Split& split, const AugmentOptions& augment, uint64_t seed)
-    : split_(split), augment_(augment), rng_(seed) {}
+Batcher::Batcher(const Split& split, const AugmentOptions& augment, uint64_t seed, torch::Device device)
+    : split_(split), augment_(augment), rng_(seed), device_(device) {}
 
 Batch Batcher::gather(const std::vector<int64_t>& indices) {
+  Batch batch = gather_on_cpu(indices);
+  if (device_.is_cpu()) return batch;
+  // Pinned staging lets the copy run asynchronously with respect to the host (the step queues behind it).
+  return {batch.x.pin_memory().to(device_, /*non_blocking=*/true), batch.y.pin_memory().to(device_, /*non_blocking=*/true)};
+}
+
+Batch Batcher::gather_on_cpu(const std::vector<int64_t>& indices) {
   const auto b = static_cast<int64_t>(indices.size());
   const torch::Tensor idx = torch::from_blob(const_cast<int64_t*>(indices.data()), {b}, torch::kInt64);
   Batch batch{torch::Tensor(), split_.labels.index_select(0, idx)};

@@ -71,7 +71,8 @@ struct Batch {
 
 class Batcher {
  public:
-  Batcher(const Split& split, const AugmentOptions& augment, uint64_t seed);
+  // Batches are gathered on the CPU and handed over on `device` (the model's).
+  Batcher(const Split& split, const AugmentOptions& augment, uint64_t seed, torch::Device device = torch::kCPU);
   // The images at `indices`, augmented when asked: random integer shift of up to shift*size pixels in
   // each direction with nearest-edge fill (Keras fill_mode="nearest") and a horizontal flip with p=0.5.
   Batch gather(const std::vector<int64_t>& indices);
@@ -80,6 +81,8 @@ class Batcher {
   const Split& split_;
   AugmentOptions augment_;
   std::mt19937_64 rng_;
+  torch::Device device_;
+  Batch gather_on_cpu(const std::vector<int64_t>& indices);
 };
 
 }  // namespace signsweep::workers

@@ -122,8 +122,9 @@ Extraction finish_extraction(const torch::Tensor& mean_logits, double mean_repea
 
 }  // namespace
 
-Extraction extract_white_box(ClassifierImpl& model, const GradSigns& gs, const torch::Tensor& pool,
+Extraction extract_white_box(ClassifierImpl& model, const GradSigns& gs, const torch::Tensor& images,
                              int64_t images_per_repeat, int64_t repeats, uint64_t seed) {
+  const torch::Tensor pool = images.to(model.device());
   const bool was_training = model.is_training();
   model.eval();
   std::mt19937_64 rng(seed);
@@ -179,7 +180,8 @@ torch::Tensor PredictionApi::probabilities(const torch::Tensor& x) {
   queries_ += x.size(0);
   const DtypeScope scope(model_, dtype_);
   const torch::Tensor input = transform_input ? transform_input(x.to(dtype_)) : x.to(dtype_);
-  torch::Tensor p = torch::softmax(model_.forward(input), 1);
+  // The API answers on the caller's device: hooks and the remote extraction stay on the CPU.
+  torch::Tensor p = torch::softmax(model_.forward(input.to(model_.device())), 1).to(x.device());
   return postprocess ? postprocess(p) : p;
 }
 

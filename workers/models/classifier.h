@@ -19,6 +19,9 @@ class ClassifierImpl : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
   // The last dense layer (FTLL/RTLL attacks train or re-initialise it).
   virtual torch::nn::Linear& head() = 0;
+  // Where the parameters live. Data sets stay on the CPU; every place that feeds the model (batches,
+  // evaluation, white-box and API queries) moves its tensors here, so one code path serves CPU and GPU.
+  torch::Device device() const { return parameters().front().device(); }
 };
 using Classifier = std::shared_ptr<ClassifierImpl>;
 

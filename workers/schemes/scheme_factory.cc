@@ -17,7 +17,7 @@ std::unique_ptr<WatermarkScheme> make_scheme(const WatermarkSpec& spec, Classifi
   }
   return std::make_unique<GradSigns>(
       generate_secrets(spec.bits, spec.carriers, spec.target_class, shape, num_classes, spec.order, spec.seed), shape,
-      spec.lambda);
+      spec.lambda, model.device());
 }
 
 std::unique_ptr<WatermarkScheme> scheme_from_record(const storage::WatermarkRecord& r, ClassifierImpl& model,
@@ -41,7 +41,7 @@ std::unique_ptr<WatermarkScheme> scheme_from_record(const storage::WatermarkReco
   s.order = *order;
   s.seed = r.seed;
   validate_secrets(s, shape, num_classes, origin);
-  return std::make_unique<GradSigns>(std::move(s), shape, r.lambda);
+  return std::make_unique<GradSigns>(std::move(s), shape, r.lambda, model.device());
 }
 
 }  // namespace signsweep::workers

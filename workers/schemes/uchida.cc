@@ -67,7 +67,7 @@ Uchida::Uchida(UchidaSecrets secrets, ClassifierImpl& model, double lambda) : se
   if (n < 1 || static_cast<int64_t>(secrets_.key.size()) != n * d)
     throw DataError(fmt::format("uchida watermark: key has {} values, expected {} bits x {} (layer '{}')",
                                 secrets_.key.size(), n, d, secrets_.layer));
-  key_ = torch::tensor(torch::ArrayRef<float>(secrets_.key)).reshape({n, d});
+  key_ = torch::tensor(torch::ArrayRef<float>(secrets_.key)).reshape({n, d}).to(model.device());
   signature_ = torch::tensor(torch::ArrayRef<int64_t>(secrets_.signature), torch::kInt64).to(torch::kFloat32);
 }
 

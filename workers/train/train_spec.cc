@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/config.h"
+#include "workers/device/device.h"
 
 namespace signsweep::workers {
 
@@ -80,6 +81,8 @@ TrainSpec parse_train_spec(const common::ConfigNode& node) {
   s.memory_format = format == "nchw"            ? MemoryFormat::kNchw
                     : format == "channels_last" ? MemoryFormat::kChannelsLast
                                                 : MemoryFormat::kAuto;
+  s.device = node.get<std::string>("device", s.device);
+  node.require(is_device_name(s.device), "device", "must be auto, cpu, cuda or cuda:N");
   s.threads = node.get<int>("threads", s.threads);
   node.require(s.threads >= 0 && s.threads <= 1024, "threads", "must be in [0, 1024] (0 = every core)");
   parse_selection(node, s);

@@ -60,7 +60,7 @@ void for_each_eval_batch(ClassifierImpl& model, const Split& split, int64_t batc
   model.eval();
   for (int64_t start = 0; start < split.size(); start += batch_size) {
     const int64_t n = std::min(batch_size, split.size() - start);
-    f(model.forward(split.images.narrow(0, start, n)), split.labels.narrow(0, start, n));
+    f(model.forward(split.images.narrow(0, start, n).to(model.device())), split.labels.narrow(0, start, n).to(model.device()));
   }
 }
 
@@ -218,7 +218,8 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
     sampler_options.target_per_batch = embed.target_per_batch;
   }
   BatchSampler sampler(train.label_vector(), sampler_options);
-  Batcher batcher(train, dataset.augment, rank_seed + 1);
+  const torch::Device device = model.device();
+  Batcher batcher(train, dataset.augment, rank_seed + 1, device);
   const int64_t steps = spec.steps_per_epoch > 0 ? spec.steps_per_epoch : sampler.batches_per_epoch();
   // Bit accuracy for selection and the epoch line: validation target images, else test target images.
   const torch::Tensor bit_pool = !batch_target ? torch::Tensor()
@@ -234,7 +235,9 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     common::Progress progress(fmt::format("epoch {}/{}", epoch, spec.epochs), steps);
     model.train();
-    torch::Tensor loss_sum = torch::zeros({}), reg_sum = torch::zeros({}), correct = torch::zeros({}, torch::kInt64);
+    const auto on_device = torch::TensorOptions().device(device);
+    torch::Tensor loss_sum = torch::zeros({}, on_device), reg_sum = torch::zeros({}, on_device);
+    torch::Tensor correct = torch::zeros({}, on_device.dtype(torch::kInt64));
     int64_t seen = 0;
     double allreduce_seconds = 0.0;
     for (int64_t step = 0; step < steps; ++step) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/config.h"
+#include "common/errors.h"
 #include "tests/support/files.h"
 
 namespace signsweep::workers {
@@ -23,6 +24,13 @@ TEST(TrainSpecTest, select_best_as_a_flag_or_a_mapping) {
   EXPECT_EQ(s.validation_target, 20);
   EXPECT_EQ(s.validation_others, 80);
   EXPECT_FALSE(parse("trainer: {select_best: {enabled: false}}\n").select_best);
+}
+
+TEST(TrainSpecTest, device_defaults_to_auto_and_a_bad_one_names_file_line_and_value) {
+  EXPECT_EQ(parse("trainer: {epochs: 1}\n").device, "auto");
+  EXPECT_EQ(parse("trainer: {device: cuda:1}\n").device, "cuda:1");
+  const std::string msg = testing::message_of<ConfigError>([] { parse("trainer:\n  device: gpu0\n"); });
+  EXPECT_NE(msg.find("t.yaml:2:11: trainer.device = 'gpu0': must be auto, cpu, cuda or cuda:N"), std::string::npos) << msg;
 }
 
 TEST(TrainSpecTest, reference_schedule_pairs_and_bad_values) {

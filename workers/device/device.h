@@ -1,0 +1,37 @@
+// Which device a worker rank computes on. `trainer.device` is one of
+//   auto    : cuda:(node-local worker index mod visible GPUs), or cpu when no GPU is visible
+//   cpu     : the CPU
+//   cuda    : as auto, but an error when no GPU is visible
+//   cuda:N  : GPU N (an error when fewer are visible)
+// Every worker rank on a host gets its own GPU: more worker ranks on a host than GPUs (or several ranks on
+// one `cuda:N`) is a ConfigError unless sharing is allowed (`allow_gpu_sharing: true` in the sweep, or
+// --allow-gpu-sharing), because ranks that share a GPU silently halve each other's throughput and memory.
+// Torch-free except visible_gpu_count().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace signsweep::workers {
+
+// Whether `device` is spelled as above.
+bool is_device_name(const std::string& device);
+
+// The device of one worker: the `local_index`-th (0-based) of `local_workers` worker ranks on `host`,
+// which sees `visible_gpus` GPUs. Returns "cpu" or "cuda:K".
+std::string assign_device(const std::string& requested, int local_index, int local_workers, int visible_gpus,
+                          bool allow_sharing, const std::string& host);
+
+// Devices of every rank from the hosts and visible GPU counts gathered over MPI (index = rank): ranks
+// below `first_worker` (the scheduler) get "" and count for no host. Throws ConfigError as above.
+std::vector<std::string> assign_devices(const std::string& requested, const std::vector<std::string>& hosts,
+                                        const std::vector<int>& visible_gpus, int first_worker, bool allow_sharing);
+
+// The device of a process that is the only worker on its host (signsweep train / attack, a sweep without
+// mpirun).
+std::string assign_local_device(const std::string& requested);
+
+// GPUs LibTorch can use in this process (honours CUDA_VISIBLE_DEVICES; 0 with a CPU-only LibTorch).
+int visible_gpu_count();
+
+}  // namespace signsweep::workers
