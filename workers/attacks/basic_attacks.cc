@@ -54,7 +54,7 @@ std::function<torch::Tensor(const torch::Tensor&)> input_noise(const Normalizer&
   const torch::Tensor pattern =
       torch::randn({1, shape.channels, shape.height, shape.width}, torch::Generator(at::detail::createCPUGenerator(seed))) * sigma;
   return [normalizer, pattern](const torch::Tensor& x) {
-    const torch::Tensor pixels = (normalizer.to_pixels(x) + pattern.to(x.scalar_type())).clamp(0.0, 1.0);
+    const torch::Tensor pixels = (normalizer.to_pixels(x) + pattern.to(x.device(), x.scalar_type())).clamp(0.0, 1.0);
     return normalizer.from_pixels(pixels);
   };
 }
