@@ -80,9 +80,10 @@ struct MetricsCli {
 };
 
 // The exporter (rank 0 only), started before any trial so that a bad address stops the run first.
-std::unique_ptr<SweepMetrics> start_metrics(const Sweep& sweep, const MetricsCli& cli, int groups) {
+std::unique_ptr<SweepMetrics> start_metrics(const Sweep& sweep, const MetricsCli& cli,
+                                            const std::vector<std::string>& group_devices) {
   if (cli.options.port < 0) return nullptr;
-  auto m = std::make_unique<SweepMetrics>(sweep.name, cli.options, groups);
+  auto m = std::make_unique<SweepMetrics>(sweep.name, cli.options, group_devices);
   std::set<std::string> kinds;
   for (const SweepTrial& t : sweep.trials) kinds.insert(t.planned.kind);
   m->declare_kinds({kinds.begin(), kinds.end()});
@@ -113,10 +114,11 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
   common::init_logging(mpi.rank(), log_level);
   RunSummary s;
   if (mpi.size() == 1) {  // SIGTERM/SIGINT keep their default: the relaunch resumes
-    const auto metrics = start_metrics(sweep, metrics_cli, 1);
-    spdlog::info("sweep {}: {} trials ({} embed) into {}, in this process", sweep.file, sweep.trials.size(), sweep.embed_trials(),
-                 options.out);
-    s = run_sweep_in_process(sweep, options, metrics.get());
+    const std::string device = workers::assign_local_device(sweep.device);
+    const auto metrics = start_metrics(sweep, metrics_cli, {device});
+    spdlog::info("sweep {}: {} trials ({} embed) into {}, in this process on {}", sweep.file, sweep.trials.size(),
+                 sweep.embed_trials(), options.out, device);
+    s = run_sweep_in_process(sweep, options, device, metrics.get());
     linger(metrics, metrics_cli.linger_seconds);
   } else {
     try {
@@ -130,7 +132,9 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
         serve_worker_group(layout);
         return 0;
       }
-      const auto metrics = start_metrics(sweep, metrics_cli, static_cast<int>(layout.leaders.size()));
+      std::vector<std::string> group_devices;
+      for (size_t g = 0; g < layout.leaders.size(); ++g) group_devices.push_back(layout.group_devices(static_cast<int>(g)));
+      const auto metrics = start_metrics(sweep, metrics_cli, group_devices);
       std::signal(SIGTERM, request_stop);
       std::signal(SIGINT, request_stop);
       spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.embed_trials(), options.out);

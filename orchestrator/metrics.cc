@@ -62,13 +62,14 @@ struct SweepMetrics::Impl {
   }
 };
 
-SweepMetrics::SweepMetrics(const std::string& sweep, const MetricsOptions& options, int groups) : impl_(std::make_unique<Impl>()) {
+SweepMetrics::SweepMetrics(const std::string& sweep, const MetricsOptions& options, const std::vector<std::string>& group_devices)
+    : impl_(std::make_unique<Impl>()) {
   impl_->sweep = sweep;
   impl_->start_time.Add(impl_->labels({})).Set(static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch()).count()));
-  for (int g = 0; g < groups; ++g) {
+  for (size_t g = 0; g < group_devices.size(); ++g) {
     impl_->busy.Add(impl_->labels({{"group", std::to_string(g)}})).Set(0);
-    impl_->info.Add(impl_->labels({{"group", std::to_string(g)}, {"device", "cpu"}})).Set(1);
+    impl_->info.Add(impl_->labels({{"group", std::to_string(g)}, {"device", group_devices[g]}})).Set(1);
   }
   if (options.port < 0) return;
   in6_addr parsed{};
@@ -156,7 +157,7 @@ namespace signsweep::orchestrator {
 
 struct SweepMetrics::Impl {};
 
-SweepMetrics::SweepMetrics(const std::string&, const MetricsOptions& options, int) {
+SweepMetrics::SweepMetrics(const std::string&, const MetricsOptions& options, const std::vector<std::string>&) {
   if (options.port >= 0)
     throw ConfigError("--metrics-port: this signsweep was built without prometheus-cpp (SIGNSWEEP_WITH_PROMETHEUS=OFF)");
 }

@@ -23,7 +23,8 @@ struct MetricsOptions {
 class SweepMetrics {
  public:
   // Starts the endpoint; throws ConfigError (exit 2) for an address in use or that cannot be bound.
-  SweepMetrics(const std::string& sweep, const MetricsOptions& options, int groups);
+  // One worker group per entry of `group_devices` (its devices, e.g. "cuda:0", the info metric's label).
+  SweepMetrics(const std::string& sweep, const MetricsOptions& options, const std::vector<std::string>& group_devices);
   ~SweepMetrics();
   SweepMetrics(const SweepMetrics&) = delete;
   SweepMetrics& operator=(const SweepMetrics&) = delete;

@@ -142,9 +142,8 @@ comm::Progress progress_message(const std::string& id, int group, const workers:
 
 }  // namespace
 
-RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, SweepMetrics* metrics) {
-  const std::string device = workers::assign_local_device(sweep.device);
-  spdlog::info("device {} (device: {})", device, sweep.device);
+RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
+                                SweepMetrics* metrics) {
   const storage::ResultsStore store = open_store(sweep, options);
   const std::map<std::string, TrialRecord> records = read_records(store);
   Progressboard board(records, metrics, 1);

@@ -35,8 +35,10 @@ struct RunSummary {
 
 class SweepMetrics;
 
+// `device`: this process's ("cpu" or "cuda:K", workers::assign_local_device(sweep.device)).
 // `metrics` (may be null) receives every scheduling event and progress report.
-RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, SweepMetrics* metrics = nullptr);
+RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
+                                SweepMetrics* metrics = nullptr);
 
 // The MPI roles: rank 0 schedules and writes; ranks 1.. form groups of ranks_per_trial consecutive ranks.
 struct MpiLayout {

@@ -22,7 +22,7 @@ bool has_type(const std::string& text, const std::string& name, const std::strin
 }
 
 TEST(SweepMetricsTest, every_metric_has_its_type_labels_and_value_after_synthetic_events) {
-  SweepMetrics m("grid", MetricsOptions{}, 2);
+  SweepMetrics m("grid", MetricsOptions{}, {"cpu", "cuda:1"});
   m.declare_kinds({"embed", "prune"});
   EXPECT_EQ(value_of(m.scrape_text(), "signsweep_trials_failed_total{kind=\"embed\",sweep=\"grid\"}"), 0.0);
   m.set_states({{"pending", 5}, {"running", 1}, {"done", 3}, {"failed", 0}});
@@ -55,7 +55,8 @@ TEST(SweepMetricsTest, every_metric_has_its_type_labels_and_value_after_syntheti
   EXPECT_EQ(value_of(t, "signsweep_ready_queue_depth{sweep=\"grid\"}"), 4.0);
   EXPECT_EQ(value_of(t, "signsweep_sweep_expected_remaining_seconds{sweep=\"grid\"}"), 120.0);
   EXPECT_GT(value_of(t, "signsweep_sweep_start_time_seconds{sweep=\"grid\"}"), 1.7e9);
-  EXPECT_EQ(value_of(t, "signsweep_worker_group_info{device=\"cpu\",group=\"1\",sweep=\"grid\"}"), 1.0);
+  EXPECT_EQ(value_of(t, "signsweep_worker_group_info{device=\"cpu\",group=\"0\",sweep=\"grid\"}"), 1.0);
+  EXPECT_EQ(value_of(t, "signsweep_worker_group_info{device=\"cuda:1\",group=\"1\",sweep=\"grid\"}"), 1.0);
   EXPECT_TRUE(has_type(t, "signsweep_step_duration_seconds", "histogram"));
   EXPECT_EQ(value_of(t, "signsweep_step_duration_seconds_count{group=\"1\",sweep=\"grid\"}"), 2.0);
   EXPECT_EQ(value_of(t, "signsweep_step_duration_seconds_bucket{group=\"1\",sweep=\"grid\",le=\"0.025\"}"), 2.0);
@@ -68,20 +69,20 @@ TEST(SweepMetricsTest, every_metric_has_its_type_labels_and_value_after_syntheti
   // A finished trial's per-trial gauges are gone (bounded cardinality).
   EXPECT_EQ(t.find("trial=\"abc\""), std::string::npos) << t;
   // Every series carries the sweep label.
-  for (const std::regex line("\n(signsweep_[a-z_]+)(\\{[^}]*\\})? "); const auto& l : {t})
-    for (auto it = std::sregex_iterator(l.begin(), l.end(), line); it != std::sregex_iterator(); ++it)
-      EXPECT_NE((*it)[2].str().find("sweep=\"grid\""), std::string::npos) << (*it)[0];
+  const std::regex line("\n(signsweep_[a-z_]+)(\\{[^}]*\\})? ");
+  for (auto it = std::sregex_iterator(t.begin(), t.end(), line); it != std::sregex_iterator(); ++it)
+    EXPECT_NE((*it)[2].str().find("sweep=\"grid\""), std::string::npos) << (*it)[0];
 }
 
 TEST(SweepMetricsTest, a_port_in_use_and_a_bad_address_are_config_errors_naming_them) {
   MetricsOptions any;
   any.port = 0;
-  SweepMetrics first("s", any, 1);
+  SweepMetrics first("s", any, {"cpu"});
   ASSERT_GT(first.port(), 0);
   MetricsOptions same;
   same.port = first.port();
   try {
-    SweepMetrics second("s", same, 1);
+    SweepMetrics second("s", same, {"cpu"});
     FAIL() << "a second exporter on a port in use started";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find(std::to_string(first.port())), std::string::npos) << e.what();
@@ -89,9 +90,9 @@ TEST(SweepMetricsTest, a_port_in_use_and_a_bad_address_are_config_errors_naming_
   MetricsOptions bad;
   bad.port = 0;
   bad.bind = "203.0.113.7";  // TEST-NET-3: not an address of this machine
-  EXPECT_THROW(SweepMetrics("s", bad, 1), ConfigError);
+  EXPECT_THROW(SweepMetrics("s", bad, {"cpu"}), ConfigError);
   bad.bind = "999.1.2.3";  // not an address at all
-  EXPECT_THROW(SweepMetrics("s", bad, 1), ConfigError);
+  EXPECT_THROW(SweepMetrics("s", bad, {"cpu"}), ConfigError);
 }
 
 }  // namespace
