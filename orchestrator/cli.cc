@@ -114,7 +114,7 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
   common::init_logging(mpi.rank(), log_level);
   RunSummary s;
   if (mpi.size() == 1) {  // SIGTERM/SIGINT keep their default: the relaunch resumes
-    const std::string device = workers::assign_local_device(sweep.device);
+    const std::string device = workers::assign_local_device(sweep.device, sweep.file + ": device");
     const auto metrics = start_metrics(sweep, metrics_cli, {device});
     spdlog::info("sweep {}: {} trials ({} embed) into {}, in this process on {}", sweep.file, sweep.trials.size(),
                  sweep.embed_trials(), options.out, device);
@@ -124,7 +124,7 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
     try {
       const MpiLayout layout = make_layout(
           options.ranks_per_trial > 0 ? options.ranks_per_trial : static_cast<int>(sweep.ranks_per_trial), sweep.device,
-          sweep.allow_gpu_sharing || options.allow_gpu_sharing);
+          sweep.allow_gpu_sharing || options.allow_gpu_sharing, sweep.file + ": device");
       if (mpi.rank() != 0) {
         // mpirun forwards SIGTERM/SIGINT to every rank: workers finish their trial, rank 0 decides.
         std::signal(SIGTERM, SIG_IGN);
@@ -172,7 +172,7 @@ int cmd_train(const std::string& config_path, std::string checkpoint_path) {
   const workers::TrialConfig config = workers::load_trial_config(config_path);
   if (checkpoint_path.empty()) checkpoint_path = default_checkpoint_path(config_path);
   workers::TrialContext context;
-  context.device = workers::assign_local_device(config.trainer.device);
+  context.device = workers::assign_local_device(config.trainer.device, config.file + ": trainer.device");
   const workers::TrainOutcome out = workers::train_trial(config, checkpoint_path, context);
   std::cout << fmt::format("test_accuracy {:.4f}\nparameters {}\nseconds {:.1f}\nimages_per_second {:.0f}\nbest_epoch {}\n",
                            out.test_accuracy, out.parameters, out.seconds, out.images_per_second, out.best_epoch)
@@ -328,7 +328,7 @@ int run_cli(int argc, char** argv) {
     if (*verify) return cmd_verify(checkpoint_path, keras);
     if (*attack) {
       const workers::AttackSpec spec = workers::attack_spec_from_cli(attack_name, attack_config, attack_settings);
-      attack_options.device = workers::assign_local_device(attack_device);
+      attack_options.device = workers::assign_local_device(attack_device, "--device");
       std::cout << workers::run_attack(checkpoint_path, spec, attack_options).text();
       return 0;
     }

@@ -188,7 +188,7 @@ std::string MpiLayout::group_devices(int g) const {
   return fmt::format("{}", fmt::join(seen, ","));
 }
 
-MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow_gpu_sharing) {
+MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow_gpu_sharing, const std::string& device_key) {
   MpiLayout l;
   MPI_Comm_rank(MPI_COMM_WORLD, &l.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &l.size);
@@ -215,7 +215,8 @@ MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow
   if (l.rank == 0) {
     std::vector<std::string> host_names;
     for (int r = 0; r < l.size; ++r) host_names.emplace_back(&hosts[static_cast<size_t>(r) * kName]);
-    l.devices = workers::assign_devices(device, host_names, visible, 1, allow_gpu_sharing);  // ConfigError: rank 0 aborts all
+    // ConfigError here: rank 0 aborts the job (the other ranks wait in the scatter below)
+    l.devices = workers::assign_devices(device, host_names, visible, 1, allow_gpu_sharing, device_key);
     for (int r = 0; r < l.size; ++r)
       std::snprintf(&device_names[static_cast<size_t>(r) * kName], kName, "%s", l.devices[static_cast<size_t>(r)].c_str());
     spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s); device {}{}", l.size, l.leaders.size(), ranks_per_trial,

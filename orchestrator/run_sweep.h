@@ -57,7 +57,9 @@ struct MpiLayout {
 // ranks_per_trial, or (on rank 0) when the devices cannot be assigned (workers/device/device.h: a worker's
 // device is its node-local worker index modulo the GPUs visible on its node, or `device`).
 // Logs the rank -> host -> group -> device map on rank 0.
-MpiLayout make_layout(int ranks_per_trial, const std::string& device = "auto", bool allow_gpu_sharing = false);
+// `device_key` names the setting in errors (e.g. "sweep.yaml: device").
+MpiLayout make_layout(int ranks_per_trial, const std::string& device = "auto", bool allow_gpu_sharing = false,
+                      const std::string& device_key = "device");
 
 // Rank 0. `stop` (set by SIGTERM/SIGINT) ends dispatching; running trials are recorded when they finish.
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,

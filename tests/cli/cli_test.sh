@@ -134,8 +134,8 @@ expect device-cpu 0 "device cpu" -- "$bin" train "$tmp/dev-cpu.yaml" --out "$tmp
 expect attack-device-misspelt 2 "--device: must be auto, cpu, cuda or cuda:N" -- "$bin" attack "$tmp/ok.h5" --attack quantize --device tpu
 if [[ ${gpus:-0} -eq 0 ]]; then
   sed 's/threads: 1}/threads: 1, device: cuda}/' "$tmp/ok.yaml" >"$tmp/dev-cuda.yaml"
-  expect device-cuda-without-gpu 2 "trainer.device = 'cuda': no GPU is visible on host" -- "$bin" train "$tmp/dev-cuda.yaml" --out "$tmp/x.h5"
-  expect attack-cuda-without-gpu 2 "no GPU is visible on host" -- "$bin" attack "$tmp/ok.h5" --attack quantize --device cuda:0
+  expect device-cuda-without-gpu 2 "dev-cuda.yaml: trainer.device = 'cuda': no GPU is visible on host" -- "$bin" train "$tmp/dev-cuda.yaml" --out "$tmp/x.h5"
+  expect attack-cuda-without-gpu 2 "--device = 'cuda:0': no GPU is visible on host" -- "$bin" attack "$tmp/ok.h5" --attack quantize --device cuda:0
 fi
 expect verify-white-box 0 "matched_bits [0-9]+" -- "$bin" verify "$tmp/ok.h5"
 expect verify-remote 0 "ber_remote h=0.001 [01]\\.[0-9]+ \\(70 queries\\)" -- "$bin" verify "$tmp/ok.h5" --remote --images 10

@@ -87,7 +87,7 @@ rc=$?
 gpus=$("$bin" --version | sed -n 's/^gpus \([0-9]*\).*/\1/p')
 if [[ ${gpus:-0} -eq 0 ]]; then  # no GPU visible here (the CI machine)
   check "device cuda without a GPU exits 2" "[[ $rc -eq 2 ]]"
-  check "device cuda message names the value and the host" "grep -q \"trainer.device = 'cuda': no GPU is visible on host\" $tmp/gpu.log"
+  check "device cuda message names the value and the host" "grep -q \"gpu.yaml: device = 'cuda': no GPU is visible on host\" $tmp/gpu.log"
   check "device error before any trial was written" "[[ ! -e $tmp/gpustore/trials ]] || [[ -z \$(ls $tmp/gpustore/trials) ]]"
 elif [[ $gpus -eq 1 ]]; then  # the GPU machine: its one GPU shared by the 2 worker ranks only when allowed
   check "2 ranks on 1 GPU refused without allow_gpu_sharing" "[[ $rc -eq 2 ]] && grep -q 'allow_gpu_sharing' $tmp/gpu.log"

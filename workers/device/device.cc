@@ -27,43 +27,44 @@ bool is_device_name(const std::string& device) {
 }
 
 std::string assign_device(const std::string& requested, int local_index, int local_workers, int visible_gpus,
-                          bool allow_sharing, const std::string& host) {
+                          bool allow_sharing, const std::string& host, const std::string& key) {
   if (!is_device_name(requested))
-    throw ConfigError(fmt::format("trainer.device = '{}': must be auto, cpu, cuda or cuda:N", requested));
+    throw ConfigError(fmt::format("{} = '{}': must be auto, cpu, cuda or cuda:N", key, requested));
   const int index = requested_index(requested);
   if (index == -2 || (requested == "auto" && visible_gpus == 0)) return "cpu";
   if (visible_gpus == 0)
-    throw ConfigError(fmt::format("trainer.device = '{}': no GPU is visible on host {} (CPU-only LibTorch, or "
-                                  "CUDA_VISIBLE_DEVICES empty); use device auto or cpu",
-                                  requested, host));
+    throw ConfigError(fmt::format("{} = '{}': no GPU is visible on host {} (CPU-only LibTorch, or "
+                                  "CUDA_VISIBLE_DEVICES empty); use auto or cpu",
+                                  key, requested, host));
   if (index >= visible_gpus)
-    throw ConfigError(fmt::format("trainer.device = '{}': host {} has {} visible GPU(s) (cuda:0..cuda:{})", requested,
+    throw ConfigError(fmt::format("{} = '{}': host {} has {} visible GPU(s) (cuda:0..cuda:{})", key, requested,
                                   host, visible_gpus, visible_gpus - 1));
   const int gpus_used = index >= 0 ? 1 : visible_gpus;
   if (local_workers > gpus_used && !allow_sharing)
     throw ConfigError(fmt::format(
-        "trainer.device = '{}': {} worker ranks on host {} but {} GPU(s) for them: launch at most {} worker rank(s) per "
+        "{} = '{}': {} worker ranks on host {} but {} GPU(s) for them: launch at most {} worker rank(s) per "
         "node, or allow ranks to share a GPU (allow_gpu_sharing: true in the sweep, or --allow-gpu-sharing)",
-        requested, local_workers, host, gpus_used, gpus_used));
+        key, requested, local_workers, host, gpus_used, gpus_used));
   return fmt::format("cuda:{}", index >= 0 ? index : local_index % visible_gpus);
 }
 
 std::vector<std::string> assign_devices(const std::string& requested, const std::vector<std::string>& hosts,
-                                        const std::vector<int>& visible_gpus, int first_worker, bool allow_sharing) {
+                                        const std::vector<int>& visible_gpus, int first_worker, bool allow_sharing,
+                                        const std::string& key) {
   std::map<std::string, int> workers_on;
   for (size_t r = static_cast<size_t>(first_worker); r < hosts.size(); ++r) ++workers_on[hosts[r]];
   std::map<std::string, int> seen_on;
   std::vector<std::string> devices(hosts.size());
   for (size_t r = static_cast<size_t>(first_worker); r < hosts.size(); ++r)
     devices[r] = assign_device(requested, seen_on[hosts[r]]++, workers_on[hosts[r]], visible_gpus.at(r), allow_sharing,
-                               hosts[r]);
+                               hosts[r], key);
   return devices;
 }
 
-std::string assign_local_device(const std::string& requested) {
+std::string assign_local_device(const std::string& requested, const std::string& key) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  return assign_device(requested, 0, 1, visible_gpu_count(), false, host);
+  return assign_device(requested, 0, 1, visible_gpu_count(), false, host, key);
 }
 
 }  // namespace signsweep::workers

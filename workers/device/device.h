@@ -18,18 +18,19 @@ namespace signsweep::workers {
 bool is_device_name(const std::string& device);
 
 // The device of one worker: the `local_index`-th (0-based) of `local_workers` worker ranks on `host`,
-// which sees `visible_gpus` GPUs. Returns "cpu" or "cuda:K".
+// which sees `visible_gpus` GPUs. Returns "cpu" or "cuda:K". Errors name `key` (where the setting came from).
 std::string assign_device(const std::string& requested, int local_index, int local_workers, int visible_gpus,
-                          bool allow_sharing, const std::string& host);
+                          bool allow_sharing, const std::string& host, const std::string& key = "device");
 
 // Devices of every rank from the hosts and visible GPU counts gathered over MPI (index = rank): ranks
 // below `first_worker` (the scheduler) get "" and count for no host. Throws ConfigError as above.
 std::vector<std::string> assign_devices(const std::string& requested, const std::vector<std::string>& hosts,
-                                        const std::vector<int>& visible_gpus, int first_worker, bool allow_sharing);
+                                        const std::vector<int>& visible_gpus, int first_worker, bool allow_sharing,
+                                        const std::string& key = "device");
 
 // The device of a process that is the only worker on its host (signsweep train / attack, a sweep without
 // mpirun).
-std::string assign_local_device(const std::string& requested);
+std::string assign_local_device(const std::string& requested, const std::string& key = "device");
 
 // GPUs LibTorch can use in this process (honours CUDA_VISIBLE_DEVICES; 0 with a CPU-only LibTorch).
 int visible_gpu_count();
