@@ -168,6 +168,8 @@ void ResultsStore::write_trial(const TrialRecord& r) const {
         f.set_attributes("/trial/results", r.results);
         if (!r.series.empty()) f.write_table("/trial/series", r.series);
         if (!t.parent.empty()) f.link_external("/trial/parent", t.parent + ".h5", "/trial");
+        // The model as a link too (h5py: trial["checkpoint"]); paths resolve next to this file.
+        if (!r.checkpoint.empty()) f.link_external("/trial/checkpoint", "../" + r.checkpoint, "/");
       },
       durable_);
 }

@@ -11,7 +11,7 @@
 // checkpoint; /trial/config (YAML); attrs of /trial/axes, /trial/provenance (strings) and /trial/results
 // (doubles); /trial/series: the per-epoch series as one table, a record per epoch with a float64 field per
 // series (chunked, gzip, resizable 1-D; stores of the first layout have /trial/series/<name> datasets,
-// still read); /trial/parent -> the parent trial.
+// still read); /trial/parent -> the parent trial; /trial/checkpoint -> the checkpoint file's root.
 // kill -9 at any instant loses no finished trial: the index exists before any trial runs, and a trial
 // file is either absent, the previous complete version, or the new complete version. Left-over temp
 // files are removed by the next writer. Torch-free.

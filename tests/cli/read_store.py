@@ -22,6 +22,7 @@ with h5py.File(f"{store}/sweep.h5", "r") as f:
         assert len(loss) >= 1 and all(x == x for x in loss), loss  # one finite loss per epoch
         assert 0.0 <= trial["results"].attrs["test_accuracy"] <= 1.0
         assert trial["config"].asstr()[()].startswith(("dataset", "watermark", "trainer", "model"))
+        assert trial["checkpoint"].attrs["format"] == "signsweep-checkpoint"  # external link to the model
     for t in attacks:
         trial = f["trials"][t["id"]]
         assert trial["parent"].attrs["id"] == t["parent"]  # attack -> parent trial link
