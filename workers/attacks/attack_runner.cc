@@ -59,8 +59,9 @@ torch::Tensor predictions(ClassifierImpl& model, const torch::Tensor& images) {
   const torch::NoGradGuard no_grad;
   model.eval();
   std::vector<torch::Tensor> out;
+  const torch::Device device = model.device();
   for (int64_t s = 0; s < images.size(0); s += kEvalBatch)
-    out.push_back(model.forward(images.narrow(0, s, std::min(kEvalBatch, images.size(0) - s)).to(model.device())).to(images.device()));
+    out.push_back(model.forward(images.narrow(0, s, std::min(kEvalBatch, images.size(0) - s)).to(device)).to(images.device()));
   return torch::cat(out);
 }
 

@@ -58,9 +58,10 @@ void for_each_eval_batch(ClassifierImpl& model, const Split& split, int64_t batc
                          const std::function<void(const torch::Tensor&, const torch::Tensor&)>& f) {
   const torch::NoGradGuard no_grad;
   model.eval();
+  const torch::Device device = model.device();
   for (int64_t start = 0; start < split.size(); start += batch_size) {
     const int64_t n = std::min(batch_size, split.size() - start);
-    f(model.forward(split.images.narrow(0, start, n).to(model.device())), split.labels.narrow(0, start, n).to(model.device()));
+    f(model.forward(split.images.narrow(0, start, n).to(device)), split.labels.narrow(0, start, n).to(device));
   }
 }
 
