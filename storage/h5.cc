@@ -253,11 +253,10 @@ void File::write_table(const std::string& object_path, const std::map<std::strin
   ensure_parent_groups(object_path);
   const size_t width = columns.size();
   const Handle type(H5Tcreate(H5T_COMPOUND, width * sizeof(double)));
-  size_t field = 0;
-  for (const auto& [name, values] : columns) H5Tinsert(type.id(), name.c_str(), field++ * sizeof(double), H5T_NATIVE_DOUBLE);
   std::vector<double> records(rows * width);  // row-major: one record per row
-  field = 0;
+  size_t field = 0;
   for (const auto& [name, values] : columns) {
+    H5Tinsert(type.id(), name.c_str(), field * sizeof(double), H5T_NATIVE_DOUBLE);
     for (size_t r = 0; r < rows; ++r) records[r * width + field] = values[r];
     ++field;
   }
@@ -387,45 +386,36 @@ Handle File::open_or_create_group(const std::string& group_path) {
   return open_object(group_path);
 }
 
-void File::write_scalar_attribute(const std::string& object_path, const std::string& name, hid type, const void* value) {
-  const Handle obj = open_or_create_group(object_path);
+void File::write_attribute(hid obj, const std::string& object_path, const std::string& name, hid type, const void* value) {
   const Handle space(H5Screate(H5S_SCALAR));
-  const Handle attr = open_or_replace_attribute(obj.id(), name, type, space.id());
+  const Handle attr = open_or_replace_attribute(obj, name, type, space.id());
   if (attr.id() < 0 || H5Awrite(attr.id(), type, value) < 0) fail(object_path, "write attribute " + name);
 }
 
 void File::set_attributes(const std::string& object_path, const std::map<std::string, std::string>& values) {
   const Handle obj = open_or_create_group(object_path);
-  const Handle space(H5Screate(H5S_SCALAR));
   const Handle type = string_type();
   for (const auto& [name, value] : values) {
     const char* ptr = value.c_str();
-    const Handle attr = open_or_replace_attribute(obj.id(), name, type.id(), space.id());
-    if (attr.id() < 0 || H5Awrite(attr.id(), type.id(), &ptr) < 0) fail(object_path, "write attribute " + name);
+    write_attribute(obj.id(), object_path, name, type.id(), &ptr);
   }
 }
 
 void File::set_attributes(const std::string& object_path, const std::map<std::string, double>& values) {
   const Handle obj = open_or_create_group(object_path);
-  const Handle space(H5Screate(H5S_SCALAR));
-  for (const auto& [name, value] : values) {
-    const Handle attr = open_or_replace_attribute(obj.id(), name, H5T_NATIVE_DOUBLE, space.id());
-    if (attr.id() < 0 || H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, &value) < 0) fail(object_path, "write attribute " + name);
-  }
+  for (const auto& [name, value] : values) write_attribute(obj.id(), object_path, name, H5T_NATIVE_DOUBLE, &value);
 }
 
 void File::set_attribute(const std::string& object_path, const std::string& name, const std::string& value) {
-  const Handle type = string_type();
-  const char* ptr = value.c_str();
-  write_scalar_attribute(object_path, name, type.id(), &ptr);
+  set_attributes(object_path, std::map<std::string, std::string>{{name, value}});
 }
 
 void File::set_attribute(const std::string& object_path, const std::string& name, double value) {
-  write_scalar_attribute(object_path, name, H5T_NATIVE_DOUBLE, &value);
+  set_attributes(object_path, std::map<std::string, double>{{name, value}});
 }
 
 void File::set_attribute(const std::string& object_path, const std::string& name, int64_t value) {
-  write_scalar_attribute(object_path, name, H5T_NATIVE_INT64, &value);
+  write_attribute(open_or_create_group(object_path).id(), object_path, name, H5T_NATIVE_INT64, &value);
 }
 
 bool File::has_attribute(const std::string& object_path, const std::string& name) const {

@@ -87,7 +87,8 @@ class File {
   void write_raw(const std::string& object_path, const std::vector<int64_t>& shape, hid mem_type, const void* data,
                  hid transfer = 0 /* H5P_DEFAULT */);
   void read_raw(const std::string& object_path, hid mem_type, void* out, size_t numel) const;
-  void write_scalar_attribute(const std::string& object_path, const std::string& name, hid type, const void* value);
+  // A scalar attribute on the open object `obj` (replaced when it exists); `object_path` names it in errors.
+  void write_attribute(hid obj, const std::string& object_path, const std::string& name, hid type, const void* value);
   Handle open_or_create_group(const std::string& group_path);
   std::string string_attribute_of(hid obj, const std::string& object_path, const std::string& name) const;
   double double_attribute_of(hid obj, const std::string& object_path, const std::string& name) const;
