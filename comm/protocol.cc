@@ -13,6 +13,10 @@ void check(int rc, const char* what) {
   if (rc != MPI_SUCCESS) throw Error(std::string("MPI call failed: ") + what);
 }
 
+// JSON has no NaN or infinity: nlohmann writes them as null, and they come back as NaN (a diverging
+// trial's loss must reach rank 0 as a number, not as a decoding error that aborts the job).
+double number(const nlohmann::json& v) { return v.is_null() ? std::nan("") : v.get<double>(); }
+
 }  // namespace
 
 std::string encode(const Task& t) {
@@ -31,8 +35,7 @@ std::string encode(const Progress& p) {
 }
 
 std::string encode(const Result& r) {
-  // NaN is not JSON: results carry it as null and get it back as NaN.
-  nlohmann::json results = nlohmann::json::object();
+  nlohmann::json results = nlohmann::json::object();  // non-finite values as null (see number())
   for (const auto& [k, v] : r.results) results[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
   return nlohmann::json{{"id", r.id},           {"ok", r.ok},         {"error", r.error}, {"results", results},
                         {"series", r.series},   {"provenance", r.provenance}, {"checkpoint", r.checkpoint}}
@@ -53,12 +56,12 @@ Progress decode_progress(const std::string& s) {
   p.epoch = j.at("epoch");
   p.step = j.at("step");
   p.steps = j.at("steps");
-  p.loss = j.at("loss");
-  p.accuracy = j.at("accuracy");
-  p.bit_accuracy = j.at("bit_accuracy");
-  p.images_per_second = j.at("images_per_second");
-  p.step_seconds = j.at("step_seconds");
-  p.allreduce_seconds = j.at("allreduce_seconds");
+  p.loss = number(j.at("loss"));
+  p.accuracy = number(j.at("accuracy"));
+  p.bit_accuracy = number(j.at("bit_accuracy"));
+  p.images_per_second = number(j.at("images_per_second"));
+  p.step_seconds = number(j.at("step_seconds"));
+  p.allreduce_seconds = number(j.at("allreduce_seconds"));
   return p;
 }
 
@@ -68,8 +71,11 @@ Result decode_result(const std::string& s) {
   r.id = j.at("id");
   r.ok = j.at("ok");
   r.error = j.at("error");
-  for (const auto& [k, v] : j.at("results").items()) r.results[k] = v.is_null() ? std::nan("") : v.get<double>();
-  r.series = j.at("series").get<std::map<std::string, std::vector<double>>>();
+  for (const auto& [k, v] : j.at("results").items()) r.results[k] = number(v);
+  for (const auto& [k, v] : j.at("series").items()) {
+    std::vector<double>& values = r.series[k];
+    for (const auto& x : v) values.push_back(number(x));
+  }
   r.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
   r.checkpoint = j.at("checkpoint");
   return r;

@@ -1,7 +1,5 @@
 #include "orchestrator/execute.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <ctime>
 #include <thread>
@@ -64,9 +62,7 @@ std::string now_iso8601() {  // UTC with milliseconds: orders trials that start 
   return fmt::format("{}.{:03d}Z", buf, ms);
 }
 
-std::map<std::string, std::string> provenance(int ranks, const std::string& device) {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
+std::map<std::string, std::string> provenance(int ranks, const std::string& host, const std::string& device) {
   return {{"git_commit", common::git_commit()},
           {"git_dirty", common::git_dirty() ? "true" : "false"},
           {"signsweep_version", common::signsweep_version()},

@@ -22,8 +22,9 @@ using ProgressSink = std::function<void(const workers::StepProgress&)>;
 comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,
                           const std::string& device = "cpu");
 
-// Provenance of this process for a trial record (git, versions, host, ranks, device, start time).
-std::map<std::string, std::string> provenance(int ranks, const std::string& device);
+// Provenance of a trial record: this build (git, versions), where it runs (host, ranks, device) and when
+// it starts. `host` and `device` are the worker group's (rank 0 writes the record).
+std::map<std::string, std::string> provenance(int ranks, const std::string& host, const std::string& device);
 std::string now_iso8601();
 
 }  // namespace signsweep::orchestrator

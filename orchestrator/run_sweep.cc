@@ -1,7 +1,5 @@
 #include "orchestrator/run_sweep.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -64,13 +62,14 @@ std::map<std::string, TrialRecord> read_records(const storage::ResultsStore& sto
   return records;
 }
 
-TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int ranks, const std::string& device) {
+TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int ranks, const std::string& host,
+                           const std::string& device) {
   TrialRecord r = previous;
   r.trial = t.planned;
   r.state = TrialState::kRunning;
   r.error.clear();
   r.attempts += 1;
-  r.provenance = provenance(ranks, device);
+  r.provenance = provenance(ranks, host, device);
   r.results.clear();
   r.series.clear();
   r.checkpoint.clear();
@@ -159,7 +158,7 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
     if (!should_run(before, options, sweep.max_retries)) continue;
     if (t.is_attack && board.state(t.planned.parent) != TrialState::kDone) continue;  // parent failed: stays pending
     spdlog::info("trial {}/{} {} [{}] {}", index, sweep.trials.size(), t.planned.id, t.planned.kind, t.planned.label);
-    TrialRecord r = running_record(before, t, 1, device);
+    TrialRecord r = running_record(before, t, 1, workers::host_name(), device);
     store.write_trial(r);
     board.set(t.planned.id, TrialState::kRunning);
     if (metrics != nullptr) {
@@ -181,11 +180,13 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
   return board.summary(summary);
 }
 
-std::string MpiLayout::group_devices(int g) const {
-  std::vector<std::string> seen;
-  for (int r = 1 + g * ranks_per_trial; r < 1 + (g + 1) * ranks_per_trial && r < static_cast<int>(devices.size()); ++r)
-    if (std::find(seen.begin(), seen.end(), devices[static_cast<size_t>(r)]) == seen.end()) seen.push_back(devices[static_cast<size_t>(r)]);
-  return fmt::format("{}", fmt::join(seen, ","));
+std::string MpiLayout::of_group(int g, const std::vector<std::string>& per_rank) const {
+  std::vector<std::string> distinct;
+  for (int r = 1 + g * ranks_per_trial; r < 1 + (g + 1) * ranks_per_trial && r < static_cast<int>(per_rank.size()); ++r) {
+    const std::string& v = per_rank[static_cast<size_t>(r)];
+    if (std::find(distinct.begin(), distinct.end(), v) == distinct.end()) distinct.push_back(v);
+  }
+  return fmt::format("{}", fmt::join(distinct, ","));
 }
 
 MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow_gpu_sharing, const std::string& device_key) {
@@ -205,7 +206,7 @@ MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow
   // Rank 0 learns every rank's host and visible GPUs, assigns the devices and sends each rank its own.
   constexpr int kName = 256;
   char host[kName] = {};
-  ::gethostname(host, kName - 1);
+  std::snprintf(host, kName, "%s", workers::host_name().c_str());
   const int gpus = l.rank == 0 ? 0 : workers::visible_gpu_count();
   std::vector<char> hosts(static_cast<size_t>(l.size) * kName);
   std::vector<int> visible(static_cast<size_t>(l.size));
@@ -213,16 +214,15 @@ MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow
   MPI_Gather(&gpus, 1, MPI_INT, visible.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
   std::vector<char> device_names(static_cast<size_t>(l.size) * kName);
   if (l.rank == 0) {
-    std::vector<std::string> host_names;
-    for (int r = 0; r < l.size; ++r) host_names.emplace_back(&hosts[static_cast<size_t>(r) * kName]);
+    for (int r = 0; r < l.size; ++r) l.hosts.emplace_back(&hosts[static_cast<size_t>(r) * kName]);
     // ConfigError here: rank 0 aborts the job (the other ranks wait in the scatter below)
-    l.devices = workers::assign_devices(device, host_names, visible, 1, allow_gpu_sharing, device_key);
+    l.devices = workers::assign_devices(device, l.hosts, visible, 1, allow_gpu_sharing, device_key);
     for (int r = 0; r < l.size; ++r)
       std::snprintf(&device_names[static_cast<size_t>(r) * kName], kName, "%s", l.devices[static_cast<size_t>(r)].c_str());
     spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s); device {}{}", l.size, l.leaders.size(), ranks_per_trial,
                  device, allow_gpu_sharing ? " (GPU sharing allowed)" : "");
     for (int r = 0; r < l.size; ++r)
-      spdlog::info("  rank {} host {} {} device {} ({} GPU(s) visible)", r, host_names[static_cast<size_t>(r)],
+      spdlog::info("  rank {} host {} {} device {} ({} GPU(s) visible)", r, l.hosts[static_cast<size_t>(r)],
                    r == 0 ? std::string("scheduler") : fmt::format("group {}{}", (r - 1) / ranks_per_trial,
                                                                    (r - 1) % ranks_per_trial == 0 ? " (leader)" : ""),
                    r == 0 ? "-" : l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)]);
@@ -259,7 +259,8 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
   SchedulerCallbacks callbacks;
   callbacks.on_dispatch = [&](const WorkItem& w, int group) {
     const SweepTrial& t = *by_id.at(w.task.id);
-    TrialRecord r = running_record(records.at(w.task.id), t, layout.ranks_per_trial, layout.group_devices(group));
+    TrialRecord r = running_record(records.at(w.task.id), t, layout.ranks_per_trial, layout.group_hosts(group),
+                                   layout.group_devices(group));
     r.provenance["group"] = std::to_string(group);
     store.write_trial(r);
     board.set(w.task.id, TrialState::kRunning);

@@ -50,8 +50,11 @@ struct MpiLayout {
   std::vector<int> leaders;  // world rank of each group's leader
   std::string device;         // this rank's ("cpu" or "cuda:K"; "" on rank 0)
   std::vector<std::string> devices;  // rank 0: every rank's
-  // The devices of group `g`'s ranks, e.g. "cuda:0" or "cuda:0,cuda:1" (trial provenance).
-  std::string group_devices(int g) const;
+  std::vector<std::string> hosts;    // rank 0: every rank's
+  // The distinct devices / hosts of group `g`'s ranks, e.g. "cuda:0" or "cuda:0,cuda:1" (trial provenance).
+  std::string group_devices(int g) const { return of_group(g, devices); }
+  std::string group_hosts(int g) const { return of_group(g, hosts); }
+  std::string of_group(int g, const std::vector<std::string>& per_rank) const;
 };
 // Collective over MPI_COMM_WORLD. Throws ConfigError (exit 2) when size - 1 is not a multiple of
 // ranks_per_trial, or (on rank 0) when the devices cannot be assigned (workers/device/device.h: a worker's
