@@ -2,9 +2,10 @@
 // atomic per-trial path, then read every one back and aggregate a report table (mean test accuracy per
 // value of one axis). Prints seconds for each phase (with user and kernel CPU), per-trial cost, and peak RSS.
 //   build/bench/bench_store [trials=10000] [durable=1] [dir=/tmp/signsweep-store-bench-<pid>] [series=5]
-// The store is removed at exit. File creation on ext4 is several times slower for a while after many
-// files were deleted (the inode allocator skips recently freed inodes): runs back to back measure that
-// (e.g. 13 s instead of 7-8 s for 10,000 trials here, the difference all kernel time).
+// The store is kept (its path is printed): file creation on ext4 is several times slower for minutes after
+// many files were deleted (the inode allocator skips recently freed inodes), so a benchmark that deleted
+// its store would slow the next run (e.g. 10-13 s instead of 7-8 s for 10,000 trials here, the difference
+// all kernel time). Delete old stores well before measuring.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -48,7 +49,10 @@ int main(int argc, char** argv) {
   const bool durable = argc > 2 ? std::stoi(argv[2]) != 0 : true;
   const std::string dir = argc > 3 ? argv[3] : fmt::format("/tmp/signsweep-store-bench-{}", ::getpid());
   const int series_per_trial = argc > 4 ? std::stoi(argv[4]) : 5;
-  std::filesystem::remove_all(dir);
+  if (std::filesystem::exists(dir)) {
+    std::cerr << dir << ": exists; give a new directory (the header says why this does not delete it)\n";
+    return 2;
+  }
   std::vector<PlannedTrial> plan;
   for (int i = 0; i < n; ++i) {
     const std::string config = fmt::format("watermark: {{bits: {}, lambda: {}}}\nseed: {}\n", 16 << (i % 4), 0.1 * (i % 5), i);
@@ -97,6 +101,6 @@ int main(int argc, char** argv) {
       n, durable, series_per_trial, index_s, write_s, 1e3 * write_s / n, cpu1.first - cpu0.first, cpu1.second - cpu0.second,
       read_s, 1e3 * read_s / n, points, cpu2.first - cpu1.first, cpu2.second - cpu1.second,
       static_cast<double>(bytes) / (1 << 20), peak_rss_mib());
-  std::filesystem::remove_all(dir);
+  std::cout << fmt::format("store kept at {}\n", dir);
   return 0;
 }

@@ -387,8 +387,8 @@ Handle File::open_or_create_group(const std::string& group_path) {
 }
 
 void File::write_attribute(hid obj, const std::string& object_path, const std::string& name, hid type, const void* value) {
-  const Handle space(H5Screate(H5S_SCALAR));
-  const Handle attr = open_or_replace_attribute(obj, name, type, space.id());
+  static const Handle scalar(H5Screate(H5S_SCALAR));  // one for the process: every attribute here is a scalar
+  const Handle attr = open_or_replace_attribute(obj, name, type, scalar.id());
   if (attr.id() < 0 || H5Awrite(attr.id(), type, value) < 0) fail(object_path, "write attribute " + name);
 }
 
