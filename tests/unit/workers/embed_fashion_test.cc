@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "tests/support/readings.h"
 #include "workers/attacks/basic_attacks.h"
 #include "workers/gradsigns/gradsigns.h"
 #include "workers/gradsigns/verdict.h"
@@ -13,6 +14,13 @@
 
 namespace signsweep::workers {
 namespace {
+
+constexpr double kOneBit = 1.0 / 32.0;  // BER of one wrong bit of the 32-bit signature
+constexpr double kMargin = 0.05;        // a projection is clear of zero beyond 5% of the largest |projection|
+
+using testing::beyond_margin;
+using testing::disagreements_beyond_margin;
+using testing::wrong_bits_beyond_margin;
 
 class EmbedFashionTest : public ::testing::Test {
  protected:
@@ -69,16 +77,26 @@ TEST_F(EmbedFashionTest, short_run_embeds_all_bits_and_the_api_reads_them_and_a_
   const double acc_quantized = evaluate_accuracy(*marked, ds.test, 1000);
   const Extraction quantized = extract_white_box(*marked, gs, test_pool, 50, 5, 3);
   std::printf("8-bit quantized: acc %.4f (before %.4f), BER %.4f\n", acc_quantized, acc_marked, quantized.ber);
-  EXPECT_EQ(quantized.ber, 0.0);
+  // Floating-point results differ between CPUs (oneDNN picks other kernels), so a bit whose projection sits
+  // near zero may read either way: the claims are BER bounds and agreement beyond a margin, never equality.
+  EXPECT_LE(quantized.ber, kOneBit);
   EXPECT_LE(std::abs(acc_quantized - acc_marked), 0.005);
   std::printf("watermarked: acc %.4f BER %.4f (mean per repeat %.4f) remote BER %.4f p %.3g | plain: acc %.4f BER %.4f p %.3g\n",
               acc_marked, white.ber, white.mean_repeat_ber, remote.ber, v.p_value, evaluate_accuracy(*plain, ds.test, 1000),
               plain_read.ber, pv.p_value);
 
-  EXPECT_EQ(white.ber, 0.0);
-  EXPECT_EQ(white.mean_repeat_ber, 0.0);
-  EXPECT_EQ(remote.bits, white_same.bits);
-  EXPECT_EQ(remote.ber, 0.0);
+  EXPECT_LE(white.ber, kOneBit);
+  EXPECT_EQ(wrong_bits_beyond_margin(white.logits, secrets.signature, kMargin), 0) << white.logits;
+  EXPECT_LE(white.mean_repeat_ber, 0.05);
+  // The API reads what the white-box reading of the same images reads: the same projections (cosine) and
+  // the same bits wherever the white-box projection is clear of zero.
+  const double cosine = torch::cosine_similarity(remote.logits, white_same.logits, 0).item<double>();
+  std::printf("remote vs white-box on the same 50 images: cosine %.4f, %lld of 32 projections beyond %.2f x max\n",
+              cosine, static_cast<long long>(beyond_margin(white_same.logits, kMargin).sum().item<int64_t>()), kMargin);
+  EXPECT_GT(cosine, 0.95);
+  EXPECT_EQ(disagreements_beyond_margin(remote.logits, white_same.logits, kMargin), 0)
+      << remote.logits << white_same.logits;
+  EXPECT_LE(remote.ber, kOneBit);
   EXPECT_TRUE(v.owned);
   EXPECT_GT(acc_marked, 0.75);
   EXPECT_GT(plain_read.ber, 0.2);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/readings.h"
+
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -134,7 +136,8 @@ TEST(GradSignsTest, remote_finite_differences_read_the_white_box_gradient) {
   EXPECT_EQ(api.queries(), (20 + 1) * 5);
   EXPECT_TRUE(torch::allclose(remote.logits.to(torch::kFloat64), white.logits.to(torch::kFloat64), 1e-3, 1e-6))
       << remote.logits << white.logits;
-  EXPECT_EQ(remote.bits, white.bits);
+  // Untrained: some projections sit near zero, where float rounding decides the bit.
+  EXPECT_EQ(testing::disagreements_beyond_margin(remote.logits, white.logits, 0.01), 0) << remote.logits << white.logits;
 }
 
 TEST(GradSignsTest, prediction_api_postprocess_sees_every_answer) {
