@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "common/hash.h"
 #include "storage/results_store.h"
 
 using namespace signsweep::storage;
@@ -56,11 +57,11 @@ int main(int argc, char** argv) {
   std::vector<PlannedTrial> plan;
   for (int i = 0; i < n; ++i) {
     const std::string config = fmt::format("watermark: {{bits: {}, lambda: {}}}\nseed: {}\n", 16 << (i % 4), 0.1 * (i % 5), i);
-    plan.push_back({content_hash(config), "embed", fmt::format("trial {}", i), "",
+    plan.push_back({signsweep::common::content_hash(config), "embed", fmt::format("trial {}", i), "",
                     {{"watermark.bits", std::to_string(16 << (i % 4))}, {"seed", std::to_string(i)}}, config});
   }
   auto t0 = std::chrono::steady_clock::now();
-  const ResultsStore store = ResultsStore::open_for_sweep(dir, {content_hash("bench"), "bench.yaml", "bench"}, plan, false, durable);
+  const ResultsStore store = ResultsStore::open_for_sweep(dir, {signsweep::common::content_hash("bench"), "bench.yaml", "bench"}, plan, false, durable);
   const double index_s = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   const auto cpu0 = cpu_seconds();

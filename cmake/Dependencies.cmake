@@ -48,6 +48,14 @@ signsweep_require(fmt_FOUND "fmt" "libfmt-dev")
 find_package(spdlog QUIET CONFIG)
 signsweep_require(spdlog_FOUND "spdlog" "libspdlog-dev")
 
+# Boost.Math (header-only): Student's t quantiles for the reports' confidence intervals.
+find_package(Boost 1.71 QUIET)
+signsweep_require(Boost_FOUND "Boost.Math" "libboost-math-dev")
+if(NOT TARGET Boost::headers)
+  add_library(Boost::headers INTERFACE IMPORTED)
+  target_include_directories(Boost::headers INTERFACE ${Boost_INCLUDE_DIRS})
+endif()
+
 find_package(nlohmann_json QUIET CONFIG)
 signsweep_require(nlohmann_json_FOUND "nlohmann-json" "nlohmann-json3-dev")
 

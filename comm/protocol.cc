@@ -22,7 +22,8 @@ double number(const nlohmann::json& v) { return v.is_null() ? std::nan("") : v.g
 std::string encode(const Task& t) {
   return nlohmann::json{{"id", t.id},         {"kind", t.kind},         {"label", t.label},
                         {"config", t.config_yaml}, {"checkpoint", t.checkpoint}, {"parent_checkpoint", t.parent_checkpoint},
-                        {"attempt", t.attempt}, {"report_progress", t.report_progress}, {"time_limit_s", t.time_limit_s}}
+                        {"attempt", t.attempt}, {"report_progress", t.report_progress}, {"time_limit_s", t.time_limit_s},
+                        {"null_checkpoints", t.null_checkpoints}}
       .dump();
 }
 
@@ -44,8 +45,10 @@ std::string encode(const Result& r) {
 
 Task decode_task(const std::string& s) {
   const auto j = nlohmann::json::parse(s);
-  return {j.at("id"),         j.at("kind"),          j.at("label"), j.at("config"), j.at("checkpoint"),
-          j.at("parent_checkpoint"), j.at("attempt"), j.at("report_progress"), j.at("time_limit_s")};
+  Task t{j.at("id"),         j.at("kind"),          j.at("label"), j.at("config"), j.at("checkpoint"),
+         j.at("parent_checkpoint"), {}, j.at("attempt"), j.at("report_progress"), j.at("time_limit_s")};
+  t.null_checkpoints = j.at("null_checkpoints").get<std::vector<std::string>>();
+  return t;
 }
 
 Progress decode_progress(const std::string& s) {

@@ -23,11 +23,12 @@ enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kProgress = 4, kResult = 5 };
 
 struct Task {
   std::string id;
-  std::string kind;         // "embed", an attack name, or a kind only benchmarks use ("sleep")
+  std::string kind;         // "embed", "null-model", an attack name, "null-check", or "sleep" (benchmarks only)
   std::string label;
-  std::string config_yaml;  // trial config (embed) or attack mapping
-  std::string checkpoint;   // where an embed trial writes its model
-  std::string parent_checkpoint;  // the model an attack starts from
+  std::string config_yaml;  // trial config (training trials) or attack mapping
+  std::string checkpoint;   // where a training trial writes its model
+  std::string parent_checkpoint;  // the model an attack starts from, or a null check reads
+  std::vector<std::string> null_checkpoints;  // null check: the null models' checkpoints
   int64_t attempt = 1;
   bool report_progress = false;  // send kProgress messages (rank 0 serves metrics)
   double time_limit_s = 0.0;     // training stops with an error after the first epoch past it (0 = none)

@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -50,6 +51,13 @@ ConfigNode ConfigNode::load_string(const std::string& text, const std::string& o
   auto state = std::make_shared<State>();
   state->file = origin;
   return ConfigNode(std::move(state), root, "");
+}
+
+ConfigNode ConfigNode::from_node(YAML::Node root, const std::string& origin) {
+  if (!root.IsMap()) throw ConfigError(fmt::format("{}: the top level must be a mapping of keys", origin));
+  auto state = std::make_shared<State>();
+  state->file = origin;
+  return ConfigNode(std::move(state), std::move(root), "");
 }
 
 ConfigNode ConfigNode::load_file(const std::string& path) {
@@ -147,7 +155,62 @@ void mark_subtree_used(const YAML::Node& n, const std::string& path, std::set<st
 YAML::Node ConfigNode::raw(const std::string& key) const {
   const YAML::Node v = required(key);
   mark_subtree_used(v, key_path(key), state_->used);
-  return YAML::Clone(v);
+  return v;
+}
+
+YAML::Node ConfigNode::canonical(double v) {
+  return YAML::Node(fmt::format("{}", v));  // shortest round-trip form: 0.3, 1e-06, 100
+}
+
+namespace {
+
+// The resolved tree's node at dotted `path` (created as mappings on the way).
+YAML::Node resolved_at(YAML::Node root, const std::string& path) {
+  YAML::Node node = root;
+  size_t start = 0;
+  while (start <= path.size() && !path.empty()) {
+    const size_t dot = path.find('.', start);
+    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node[part] || !node[part].IsMap()) node[part] = YAML::Node(YAML::NodeType::Map);
+    node.reset(node[part]);
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return node;
+}
+
+void emit_sorted(YAML::Emitter& out, const YAML::Node& n) {
+  if (n.IsMap()) {
+    std::vector<std::string> keys;
+    for (const auto& kv : n) keys.push_back(kv.first.Scalar());
+    std::sort(keys.begin(), keys.end());
+    out << YAML::BeginMap;
+    for (const std::string& k : keys) {
+      out << YAML::Key << k << YAML::Value;
+      emit_sorted(out, n[k]);
+    }
+    out << YAML::EndMap;
+  } else if (n.IsSequence()) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& item : n) emit_sorted(out, item);
+    out << YAML::EndSeq;
+  } else {
+    out << n.Scalar();
+  }
+}
+
+}  // namespace
+
+void ConfigNode::resolve(const std::string& key, const YAML::Node& value) const {
+  resolved_at(state_->resolved, path_)[key] = value;
+}
+
+void ConfigNode::drop_resolved(const std::string& key) const { resolved_at(state_->resolved, path_).remove(key); }
+
+std::string ConfigNode::resolved_yaml() const {
+  YAML::Emitter out;
+  emit_sorted(out, resolved_at(state_->resolved, path_));
+  return std::string(out.c_str()) + "\n";
 }
 
 std::vector<ConfigNode> ConfigNode::mappings_in(const std::string& key) const {
@@ -167,7 +230,7 @@ void ConfigNode::check_all_keys_used() const {
     const std::string key = kv.first.Scalar();
     const std::string full = key_path(key);
     if (state_->used.count(full) == 0) {
-      throw ConfigError(fmt::format("{}: unknown key '{}'", where(kv.first), full));
+      throw UnknownKeyError(fmt::format("{}: unknown key '{}'", where(kv.first), full), full);
     }
     if (kv.second.IsMap()) ConfigNode(state_, kv.second, full).check_all_keys_used();
   }

@@ -2,12 +2,16 @@
 // line and dotted key path of what it reads, so a wrong value is reported as
 //   quickstart.yaml:12:5: trainer.lr = 'fast': expected a number
 // and every key that nothing read is reported as unknown (check_all_keys_used), duplicate keys at load.
+// Every value a parser reads (given or defaulted) is also recorded, converted to its type, into the
+// resolved config: resolved_yaml() is that tree with keys sorted and numbers in one canonical form
+// (0.3, 0.30 and 3e-1 all print as 0.3), so equal configs give equal text, whatever their spelling.
 // Thread-safety: not thread-safe; a config is read on one thread before the work starts.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <memory>
+#include <type_traits>
 #include <optional>
 #include <set>
 #include <string>
@@ -24,6 +28,9 @@ class ConfigNode {
   static ConfigNode load_file(const std::string& path);
   // Parses YAML text; `origin` stands for the file name in messages.
   static ConfigNode load_string(const std::string& text, const std::string& origin);
+  // A tree built in memory (e.g. a sweep's grid point) whose nodes may come from a file: positions in
+  // messages are those nodes' marks in `origin` (nodes built here have none and report `origin` alone).
+  static ConfigNode from_node(YAML::Node root, const std::string& origin);
 
   // A required mapping under `key`.
   ConfigNode child(const std::string& key) const;
@@ -37,13 +44,17 @@ class ConfigNode {
   // Required scalar or sequence.
   template <typename T>
   T get(const std::string& key) const {
-    return convert<T>(key, required(key));
+    T value = convert<T>(key, required(key));
+    resolve(key, canonical(value));
+    return value;
   }
   // Optional scalar or sequence with a default.
   template <typename T>
   T get(const std::string& key, const T& fallback) const {
     const std::optional<YAML::Node> v = lookup(key);
-    return v ? convert<T>(key, *v) : fallback;
+    T value = v ? convert<T>(key, *v) : fallback;
+    resolve(key, canonical(value));
+    return value;
   }
   // A string that must be one of `allowed`.
   std::string get_choice(const std::string& key, const std::vector<std::string>& allowed,
@@ -58,14 +69,39 @@ class ConfigNode {
 
   // Keys of this mapping in file order (reading them is up to the caller).
   std::vector<std::string> keys() const;
-  // The value under `key` as a deep copy of the raw YAML, its whole subtree marked as read: for sections
-  // handed on verbatim and validated elsewhere (a sweep's base config, grid value lists).
+  // The value under `key` as the file has it (with its positions; shared, not copied: do not modify it),
+  // its whole subtree marked as read: for sections handed on and validated elsewhere (a sweep's base
+  // config, grid value lists). Not part of the resolved config.
   YAML::Node raw(const std::string& key) const;
   // The elements of the list under `key`, each a mapping (ConfigNode with path key[i]).
   std::vector<ConfigNode> mappings_in(const std::string& key) const;
 
   // Throws ConfigError naming every key in this subtree that no get/child call read.
   void check_all_keys_used() const;
+
+  // Records `value` as the resolved value of `key` (replacing what get recorded): for a value a parser
+  // derives, or one canonical form of a key that can be spelt two ways (`select_best: true` or a mapping).
+  void resolve(const std::string& key, const YAML::Node& value) const;
+  // Removes `key` from the resolved config: a value that does not matter given the others (sgd's momentum
+  // under adam), so that it does not make two equal trials look different.
+  void drop_resolved(const std::string& key) const;
+  // The resolved config of this node's subtree (what the parsers read, defaults included) as YAML text:
+  // keys sorted, numbers canonical. Parsing it again resolves to the same text.
+  std::string resolved_yaml() const;
+  // The canonical YAML scalar of a value (numbers: the shortest text that reads back to the same double).
+  static YAML::Node canonical(const std::string& v) { return YAML::Node(v); }
+  static YAML::Node canonical(bool v) { return YAML::Node(v ? "true" : "false"); }
+  static YAML::Node canonical(double v);
+  template <typename T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
+  static YAML::Node canonical(T v) {
+    return YAML::Node(std::to_string(v));
+  }
+  template <typename T>
+  static YAML::Node canonical(const std::vector<T>& values) {
+    YAML::Node seq(YAML::NodeType::Sequence);
+    for (const T& v : values) seq.push_back(canonical(v));
+    return seq;
+  }
 
   const std::string& file() const { return state_->file; }
   const std::string& path() const { return path_; }
@@ -80,6 +116,7 @@ class ConfigNode {
   struct State {
     std::string file;
     std::set<std::string> used;  // dotted key paths that were read
+    YAML::Node resolved{YAML::NodeType::Map};  // what was read, by key path (resolve)
   };
   ConfigNode(std::shared_ptr<State> state, YAML::Node node, std::string path);
 

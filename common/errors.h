@@ -26,6 +26,16 @@ class ConfigError : public InputError {
   using InputError::InputError;
 };
 
+// A key no parser reads (a typo, or a key of another scheme/attack): `key()` is its dotted path.
+class UnknownKeyError : public ConfigError {
+ public:
+  UnknownKeyError(const std::string& message, std::string key) : ConfigError(message), key_(std::move(key)) {}
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string key_;
+};
+
 // A data file (dataset, key file, checkpoint) that cannot be read: the message names the file.
 class DataError : public InputError {
  public:

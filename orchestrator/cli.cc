@@ -25,8 +25,10 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "orchestrator/metrics.h"
+#include "orchestrator/plots.h"
 #include "orchestrator/run_sweep.h"
 #include "orchestrator/sweep.h"
+#include "storage/report.h"
 #include "storage/store_views.h"
 #include "workers/device/device.h"
 #include "workers/jobs.h"
@@ -97,21 +99,33 @@ void linger(const std::unique_ptr<SweepMetrics>& metrics, double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
 
+// "16 trials: 4 embed, 12 attacks" (+ null models and null checks when the sweep has them).
+std::string trial_counts(const Sweep& sweep) {
+  const int64_t null_models = sweep.count(Stage::kTrain) - sweep.embed_trials();
+  std::string s = fmt::format("{} trials: {} embed, {} attacks", sweep.trials.size(), sweep.embed_trials(),
+                              sweep.count(Stage::kAttack));
+  if (null_models > 0 || sweep.count(Stage::kNullCheck) > 0)
+    s += fmt::format(", {} null models, {} null checks", null_models, sweep.count(Stage::kNullCheck));
+  return s + "\n";
+}
+
 int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config, const std::string& log_level,
             const MetricsCli& metrics_cli) {
   const Sweep sweep = load_sweep(sweep_path);  // every trial validated before anything runs
   if (options.out.empty()) options.out = (std::filesystem::path("runs") / sweep.name).string();
   if (dry_run || print_config) {
+    for (const std::string& w : sweep.warnings) spdlog::warn("{}", w);
     for (const SweepTrial& t : sweep.trials) {
       std::cout << fmt::format("{} {:<18} {}\n", t.planned.id, t.planned.kind, t.planned.label);
       if (print_config) std::cout << t.planned.config_yaml << "\n";
     }
-    std::cout << fmt::format("{} trials: {} embed, {} attacks\n", sweep.trials.size(), sweep.embed_trials(),
-                             static_cast<int64_t>(sweep.trials.size()) - sweep.embed_trials());
+    std::cout << trial_counts(sweep);
     return 0;
   }
   const MpiSession mpi;
   common::init_logging(mpi.rank(), log_level);
+  if (mpi.rank() == 0)
+    for (const std::string& w : sweep.warnings) spdlog::warn("{}", w);
   RunSummary s;
   if (mpi.size() == 1) {  // SIGTERM/SIGINT keep their default: the relaunch resumes
     const std::string device = workers::assign_local_device(sweep.device, sweep.file + ": device");
@@ -171,6 +185,8 @@ int cmd_status(const std::string& store_dir, double watch_seconds) {
 int cmd_train(const std::string& config_path, std::string checkpoint_path) {
   const workers::TrialConfig config = workers::load_trial_config(config_path);
   if (checkpoint_path.empty()) checkpoint_path = default_checkpoint_path(config_path);
+  if (config.watermark.enabled)
+    if (const auto warning = workers::unreachable_verdict_warning(config.watermark)) spdlog::warn("{}: {}", config.file, *warning);
   workers::TrialContext context;
   context.device = workers::assign_local_device(config.trainer.device, config.file + ": trainer.device");
   const workers::TrainOutcome out = workers::train_trial(config, checkpoint_path, context);
@@ -249,6 +265,8 @@ int run_cli(int argc, char** argv) {
                      "checkpoint of a non-watermarked model (repeatable): empirical threshold = their lowest BER")
       ->check(CLI::ExistingFile);
   verify->add_option("--dataset-path", verify_options.dataset_path, "where the data set is, if not where it was at training");
+  verify->add_flag("--allow-watermarked-null", verify_options.allow_watermarked_null,
+                   "accept a --null-model that carries a watermark (refused by default)");
 
   std::string attack_name, attack_config;
   std::vector<std::string> attack_settings;
@@ -266,7 +284,7 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str()
       ->check([](const std::string& d) { return workers::is_device_name(d) ? "" : "must be auto, cpu, cuda or cuda:N"; });
 
-  std::string sweep_path, store_dir, table = "embed", format = "md";
+  std::string sweep_path, store_dir;
   RunOptions run_options;
   bool dry_run = false, print_config = false, as_csv = false;
   auto* run = app.add_subcommand("run", "Run a sweep (grid of trials and their attacks) into a results store; "
@@ -295,10 +313,17 @@ int run_cli(int argc, char** argv) {
   double watch_seconds = 0.0;
   status->add_option("--watch", watch_seconds, "redraw every this many seconds until no trial is pending or running")
       ->check(CLI::PositiveNumber);
-  auto* report = app.add_subcommand("report", "Tables over the sweep's axes (mean +- std over seeds)");
+  storage::ReportOptions report_options;
+  std::string plots_dir;
+  auto* report = app.add_subcommand("report", "Tables over the sweep's axes (mean ± 95% CI over the pooled axes), and "
+                                              "with --plots the paper's figures");
   report->add_option("store", store_dir, "results store directory")->required();
-  report->add_option("--table", table, "embed | attacks")->capture_default_str();
-  report->add_option("--format", format, "md | csv")->capture_default_str();
+  report->add_option("--table", report_options.table, "embed | attacks | null")->capture_default_str();
+  report->add_option("--format", report_options.format, "md | csv")->capture_default_str();
+  report->add_option("--over", report_options.over, "axes pooled into each row (comma-separated; '' pools nothing)")
+      ->delimiter(',')
+      ->capture_default_str();
+  report->add_option("--plots", plots_dir, "write every table and the figures (PNG, SVG, CSV) into this folder");
   auto* export_cmd = app.add_subcommand("export", "One flat row per trial");
   export_cmd->add_option("store", store_dir, "results store directory")->required();
   export_cmd->add_flag("--csv", as_csv, "CSV (the only format so far)")->required();
@@ -335,7 +360,13 @@ int run_cli(int argc, char** argv) {
     if (*run) return cmd_run(sweep_path, run_options, dry_run, print_config, log_level, metrics_cli);
     if (*status) return cmd_status(store_dir, watch_seconds);
     if (*report) {
-      std::cout << storage::report_text(storage::ResultsStore::open_existing(store_dir), table, format);
+      report_options.over.erase(std::remove(report_options.over.begin(), report_options.over.end(), ""),
+                                report_options.over.end());
+      if (!plots_dir.empty()) {
+        write_report_folder(store_dir, report_options, plots_dir);
+        return 0;
+      }
+      std::cout << storage::report_text(storage::ResultsStore::open_existing(store_dir), report_options);
       return 0;
     }
     if (*export_cmd) {

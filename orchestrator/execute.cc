@@ -9,31 +9,19 @@
 #include "comm/collective.h"
 #include "common/build_info.h"
 #include "common/config.h"
+#include "storage/results_store.h"
 #include "workers/jobs.h"
 
 namespace signsweep::orchestrator {
 namespace {
 
-void add_verification(const workers::VerificationReport& v, const std::string& suffix, std::map<std::string, double>& out) {
-  if (!v.watermarked) return;
-  out["ber_white_box" + suffix] = v.ber_white_box;
-  out["p_value" + suffix] = v.p_value;
-  out["owned" + suffix] = v.owned ? 1.0 : 0.0;
-  for (const auto& r : v.remote) out[fmt::format("ber_remote_h{:g}{}", r.h, suffix)] = r.ber;
-}
-
-void run_embed(const comm::Task& task, comm::Collective* group, const ProgressSink& progress, const std::string& device,
-               comm::Result& r) {
+void run_training(const comm::Task& task, comm::Collective* group, const ProgressSink& progress, const std::string& device,
+                  comm::Result& r) {
   workers::TrialConfig config =
       workers::parse_trial_config(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
-  config.yaml = task.config_yaml;
   const workers::TrainOutcome out =
       workers::train_trial(config, task.checkpoint, {group, progress, task.time_limit_s, device});
-  r.results["test_accuracy"] = out.test_accuracy;
-  r.results["seconds"] = out.seconds;
-  r.results["images_per_second"] = out.images_per_second;
-  r.results["parameters"] = static_cast<double>(out.parameters);
-  add_verification(out.verification, "", r.results);
+  r.results = workers::results_of(out).to_scalars();
   r.series = out.series;
 }
 
@@ -42,16 +30,22 @@ void run_attack(const comm::Task& task, const std::string& device, comm::Result&
       workers::parse_attack_spec(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
   workers::AttackOptions options;
   options.device = device;
-  const workers::AttackReport a = workers::run_attack(task.parent_checkpoint, spec, options);
-  r.results["accuracy_before"] = a.accuracy_before;
-  r.results["test_accuracy"] = a.accuracy_after;
-  r.results["seconds"] = a.seconds;
-  add_verification(a.before, "_before", r.results);
-  add_verification(a.after, "", r.results);
-  for (const auto& [k, v] : a.figures) r.results[k] = v;
+  r.results = workers::results_of(workers::run_attack(task.parent_checkpoint, spec, options)).to_scalars();
+}
+
+// The owner's watermark read from its model and from each null model (on the CPU, like `verify`).
+void run_null_check(const comm::Task& task, comm::Result& r) {
+  const auto start = std::chrono::steady_clock::now();
+  workers::VerifyOptions options;
+  options.null_models = task.null_checkpoints;
+  const workers::VerificationReport v = workers::verify_checkpoint(task.parent_checkpoint, options);
+  r.results = workers::null_check_results_of(v, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())
+                  .to_scalars();
 }
 
 }  // namespace
+
+bool is_training_kind(const std::string& kind) { return kind == storage::kEmbedKind || kind == storage::kNullModelKind; }
 
 std::string now_iso8601() {  // UTC with milliseconds: orders trials that start within one second
   const auto now = std::chrono::system_clock::now();
@@ -81,9 +75,13 @@ comm::Result execute_task(const comm::Task& task, comm::Collective* group, const
   try {
     if (task.kind == "sleep") {
       if (leader) std::this_thread::sleep_for(std::chrono::duration<double>(std::stod(task.config_yaml)));
-    } else if (task.kind == "embed") {
-      run_embed(task, group, progress, device, r);
-    } else if (leader) {
+    } else if (is_training_kind(task.kind)) {
+      run_training(task, group, progress, device, r);
+    } else if (!leader) {
+      // attacks and null checks run on the group's rank 0 alone
+    } else if (task.kind == storage::kNullCheckKind) {
+      run_null_check(task, r);
+    } else {
       run_attack(task, device, r);
     }
     r.ok = true;

@@ -15,8 +15,12 @@ namespace signsweep::orchestrator {
 
 using ProgressSink = std::function<void(const workers::StepProgress&)>;
 
+// Training trials (storage::kEmbedKind, storage::kNullModelKind) write a model.
+bool is_training_kind(const std::string& kind);
+
 // Runs the task; never throws for a trial's own failure (ok = false with the message). In a group, every
-// rank of the group calls it: embed trials train data-parallel; attacks run on group rank 0 alone.
+// rank of the group calls it: training trials train data-parallel; attacks and null checks run on group
+// rank 0 alone.
 // Kind "sleep" (benchmarks only): sleeps config_yaml's seconds.
 // `device`: this rank's ("cpu" or "cuda:K"), fixed for the run.
 comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,

@@ -14,6 +14,7 @@
 #include "orchestrator/execute.h"
 #include "orchestrator/metrics.h"
 #include "orchestrator/scheduler.h"
+#include "storage/trial_results.h"
 #include "workers/device/device.h"
 
 namespace signsweep::orchestrator {
@@ -37,20 +38,27 @@ storage::ResultsStore open_store(const Sweep& sweep, const RunOptions& options) 
 }
 
 comm::Task task_of(const Sweep& sweep, const SweepTrial& t, const storage::ResultsStore& store, int64_t attempt) {
-  comm::Task task{t.planned.id,
-          t.planned.kind,
-          t.planned.label,
-          t.planned.config_yaml,
-          t.is_attack ? "" : store.checkpoint_path(t.planned.id),
-          t.is_attack ? store.checkpoint_path(t.planned.parent) : "",
-          attempt};
+  comm::Task task;
+  task.id = t.planned.id;
+  task.kind = t.planned.kind;
+  task.label = t.planned.label;
+  task.config_yaml = t.planned.config_yaml;
+  task.attempt = attempt;
   task.time_limit_s = sweep.trial_time_limit_s;
+  if (t.stage == Stage::kTrain) task.checkpoint = store.checkpoint_path(t.planned.id);
+  else task.parent_checkpoint = store.checkpoint_path(t.planned.parent);
+  for (const std::string& need : t.planned.needs)
+    if (t.stage == Stage::kNullCheck && need != t.planned.parent) task.null_checkpoints.push_back(store.checkpoint_path(need));
   return task;
 }
 
-// Embed trials train for epochs x steps; attacks are a fraction of that (for longest-first).
+// Training trials train for epochs x steps; attacks and null checks are a fraction of that (for longest-first).
 double expected_cost(const SweepTrial& t) {
-  if (t.is_attack) return t.attack.trains() ? 0.2 * t.attack.fine_tune.epochs : 0.05;
+  switch (t.stage) {
+    case Stage::kAttack: return t.attack.trains() ? 0.2 * static_cast<double>(t.attack.fine_tune.epochs) : 0.05;
+    case Stage::kNullCheck: return 0.05 * static_cast<double>(t.planned.needs.size());
+    case Stage::kTrain: break;
+  }
   return static_cast<double>(t.config.trainer.epochs) * static_cast<double>(std::max<int64_t>(t.config.trainer.steps_per_epoch, 100));
 }
 
@@ -129,9 +137,12 @@ class Progressboard {
   int64_t finished_ = 0;
 };
 
+// The final BER a stage reports to the metrics (-1: none; API attacks: the first step's remote BER).
 double final_ber(const comm::Result& r) {
-  const auto it = r.results.find("ber_white_box");
-  return it == r.results.end() ? -1.0 : it->second;
+  const storage::TrialResults results = storage::TrialResults::from_scalars(r.results);
+  if (!results.watermark) return -1.0;
+  if (results.watermark->ber_white_box) return *results.watermark->ber_white_box;
+  return results.watermark->ber_remote.empty() ? -1.0 : results.watermark->ber_remote.begin()->second;
 }
 
 comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p) {
@@ -156,7 +167,9 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
     const TrialRecord& before = records.at(t.planned.id);
     if (before.state == TrialState::kDone) ++summary.skipped;
     if (!should_run(before, options, sweep.max_retries)) continue;
-    if (t.is_attack && board.state(t.planned.parent) != TrialState::kDone) continue;  // parent failed: stays pending
+    if (std::any_of(t.planned.needs.begin(), t.planned.needs.end(),
+                    [&](const std::string& need) { return board.state(need) != TrialState::kDone; }))
+      continue;  // a trial it needs failed: stays pending
     spdlog::info("trial {}/{} {} [{}] {}", index, sweep.trials.size(), t.planned.id, t.planned.kind, t.planned.label);
     TrialRecord r = running_record(before, t, 1, workers::host_name(), device);
     store.write_trial(r);
@@ -170,7 +183,7 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
     };
     const auto start = std::chrono::steady_clock::now();
     const comm::Result result = execute_task(task_of(sweep, t, store, r.attempts), nullptr, sink, device);
-    finish_record(r, result, !t.is_attack);
+    finish_record(r, result, t.stage == Stage::kTrain);
     store.write_trial(r);
     board.set(t.planned.id, r.state);
     board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -251,7 +264,7 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
       ++summary.skipped;
     }
     if (should_run(r, options, sweep.max_retries)) {
-      WorkItem w{task_of(sweep, t, store, r.attempts + 1), t.is_attack ? t.planned.parent : "", expected_cost(t)};
+      WorkItem w{task_of(sweep, t, store, r.attempts + 1), t.planned.parent, t.planned.needs, expected_cost(t)};
       w.task.report_progress = metrics != nullptr;
       items.push_back(std::move(w));
     }
@@ -271,7 +284,7 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
   };
   callbacks.on_result = [&](const WorkItem& w, const comm::Result& result) {
     TrialRecord& r = records.at(w.task.id);
-    finish_record(r, result, !by_id.at(w.task.id)->is_attack);
+    finish_record(r, result, by_id.at(w.task.id)->stage == Stage::kTrain);
     store.write_trial(r);
     board.set(w.task.id, r.state);
     board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - started.at(w.task.id)).count());

@@ -18,9 +18,20 @@ class Queue {
     std::set<std::string> known;
     for (const auto& i : items) known.insert(i.task.id);
     for (auto& i : items) {
-      if (i.parent.empty() || finished.count(i.parent)) ready_.push_back(std::move(i));
-      else if (known.count(i.parent)) waiting_[i.parent].push_back(std::move(i));
-      else ++dropped_;  // its parent is neither done nor in this job (failed before): stays pending
+      std::vector<std::string> unmet;
+      for (const std::string& need : i.needs)
+        if (!finished.count(need)) unmet.push_back(need);
+      if (std::any_of(unmet.begin(), unmet.end(), [&](const std::string& n) { return !known.count(n); })) {
+        ++dropped_;  // a trial it needs is neither done nor in this job (failed before): stays pending
+        continue;
+      }
+      if (unmet.empty()) {
+        ready_.push_back(std::move(i));
+        continue;
+      }
+      for (const std::string& need : unmet) dependents_[need].push_back(i.task.id);
+      const std::string id = i.task.id;
+      waiting_.emplace(id, Waiting{std::move(i), static_cast<int64_t>(unmet.size())});
     }
     sort_ready();
   }
@@ -44,43 +55,52 @@ class Queue {
   }
 
   void finished(const std::string& id, bool ok) {
-    const auto it = waiting_.find(id);
-    if (it == waiting_.end()) return;
-    if (ok) {
-      for (auto& w : it->second) ready_.push_back(std::move(w));
-      sort_ready();
-    } else {
-      drop_descendants(it->second);
+    const auto it = dependents_.find(id);
+    if (it == dependents_.end()) return;
+    const std::vector<std::string> dependents = std::move(it->second);
+    dependents_.erase(it);
+    if (!ok) {
+      drop(dependents);
+      return;
     }
-    waiting_.erase(it);
+    for (const std::string& d : dependents) {
+      const auto w = waiting_.find(d);
+      if (w == waiting_.end() || --w->second.unmet > 0) continue;  // dropped already, or still waiting
+      ready_.push_back(std::move(w->second.item));
+      waiting_.erase(w);
+    }
+    sort_ready();
   }
 
   int64_t dropped() const { return dropped_; }
-  int64_t remaining() const {
-    int64_t n = static_cast<int64_t>(ready_.size());
-    for (const auto& [parent, items] : waiting_) n += static_cast<int64_t>(items.size());
-    return n;
-  }
+  int64_t remaining() const { return static_cast<int64_t>(ready_.size() + waiting_.size()); }
 
  private:
+  struct Waiting {
+    WorkItem item;
+    int64_t unmet = 0;  // needs not finished yet
+  };
+
   void sort_ready() {
     std::stable_sort(ready_.begin(), ready_.end(),
                      [](const WorkItem& a, const WorkItem& b) { return a.expected_cost > b.expected_cost; });
   }
-  void drop_descendants(const std::vector<WorkItem>& items) {
-    for (const auto& w : items) {
+  // Drops waiting trials and, transitively, the trials that need them.
+  void drop(const std::vector<std::string>& ids) {
+    for (const std::string& id : ids) {
+      if (waiting_.erase(id) == 0) continue;
       ++dropped_;
-      const auto it = waiting_.find(w.task.id);
-      if (it != waiting_.end()) {
-        const auto children = it->second;
-        waiting_.erase(it);
-        drop_descendants(children);
-      }
+      const auto it = dependents_.find(id);
+      if (it == dependents_.end()) continue;
+      const std::vector<std::string> next = std::move(it->second);
+      dependents_.erase(it);
+      drop(next);
     }
   }
 
   std::vector<WorkItem> ready_;
-  std::map<std::string, std::vector<WorkItem>> waiting_;  // parent id -> items
+  std::map<std::string, Waiting> waiting_;                     // id -> item with needs left
+  std::map<std::string, std::vector<std::string>> dependents_;  // id -> ids of the waiting items that need it
   int64_t dropped_ = 0;
 };
 

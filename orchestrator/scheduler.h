@@ -1,6 +1,6 @@
 // Dynamic scheduling over worker groups (rank 0): hands ready trials to idle groups until none is left.
-//  - ready: no parent, or the parent finished in this job or before it; a trial whose parent fails is
-//    dropped (it stays pending in the store);
+//  - ready: every trial it needs finished, in this job or before it; a trial one of whose needs fails is
+//    dropped (it stays pending in the store), and so are the trials that need it;
 //  - longest expected first; among equally long trials, one whose parent the idle group ran;
 //  - a group is never idle while a ready trial waits: results, readiness and progress arrive on one
 //    polled MPI_Iprobe loop, and dispatch happens on every arrival;
@@ -22,7 +22,8 @@ namespace signsweep::orchestrator {
 
 struct WorkItem {
   comm::Task task;
-  std::string parent;   // id of the trial this one needs finished ("" = none)
+  std::string parent;               // id of the trial whose model it reads ("" = none): locality tie-break
+  std::vector<std::string> needs;   // ids of the trials that must finish first (the parent among them)
   double expected_cost = 1.0;
 };
 

@@ -2,21 +2,36 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include "common/config.h"
 #include "common/errors.h"
+#include "common/hash.h"
+#include "workers/data/dataset_spec.h"
 #include "workers/device/device.h"
+#include "workers/trial_checks.h"
 
 namespace signsweep::orchestrator {
 namespace {
 
+// ---- the grid -------------------------------------------------------------------------------------------
+
 struct Axis {
-  std::string key;                // dotted config key
-  std::vector<YAML::Node> values;
+  std::string key;                 // dotted config key
+  std::vector<YAML::Node> values;  // the file's nodes (with their positions)
+  std::string where;               // file:line:col of the value list
 };
+
+std::string position(const std::string& file, const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  return m.line < 0 ? file : fmt::format("{}:{}:{}", file, m.line + 1, m.column + 1);
+}
 
 std::vector<Axis> read_grid(const common::ConfigNode& parent) {
   std::vector<Axis> axes;
@@ -25,7 +40,7 @@ std::vector<Axis> read_grid(const common::ConfigNode& parent) {
   for (const std::string& key : grid.keys()) {
     const YAML::Node list = grid.raw(key);
     if (!list.IsSequence() || list.size() == 0) grid.fail(key, "a grid axis must be a non-empty list of values");
-    Axis a{key, {}};
+    Axis a{key, {}, position(parent.file(), list)};
     for (const auto& v : list) a.values.push_back(v);
     axes.push_back(std::move(a));
   }
@@ -48,56 +63,334 @@ std::vector<std::vector<size_t>> grid_points(const std::vector<Axis>& axes) {
   return points;
 }
 
-std::string scalar_text(const YAML::Node& v) {
+std::string flow_text(const YAML::Node& v) {
   YAML::Emitter out;
   out << YAML::Flow << v;
   return out.c_str();
 }
 
-// Sets `dotted` (a.b.c) in `root`, creating mappings on the way.
+// A new mapping whose entries are `map`'s own nodes (shared, with their positions in the user's file).
+YAML::Node shallow_copy(const YAML::Node& map) {
+  YAML::Node copy(YAML::NodeType::Map);
+  if (map.IsMap())
+    for (const auto& kv : map) copy[kv.first.Scalar()] = kv.second;
+  return copy;
+}
+
+// Sets `dotted` (a.b.c) in `root` to `value`, copying the mappings on the way (never the nodes beside the
+// path): the base config and the grid values stay as the file has them, positions included, so an error
+// in a grid point names the line and column in the user's file.
 void set_dotted(YAML::Node root, const std::string& dotted, const YAML::Node& value) {
-  size_t start = 0;
   YAML::Node node = root;
+  size_t start = 0;
   while (true) {
     const size_t dot = dotted.find('.', start);
     const std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (dot == std::string::npos) {
-      node[part] = YAML::Clone(value);
+      node[part] = value;
       return;
     }
-    if (!node[part] || !node[part].IsMap()) node[part] = YAML::Node(YAML::NodeType::Map);
-    node.reset(node[part]);
+    const YAML::Node child = shallow_copy(node[part]);
+    node[part] = child;
+    node.reset(child);
     start = dot + 1;
   }
 }
 
-std::string emit(const YAML::Node& n) {
-  YAML::Emitter out;
-  out << n;
-  return std::string(out.c_str()) + "\n";
-}
-
 struct Point {
-  YAML::Node resolved;
-  std::map<std::string, std::string> axes;
-  std::string label;
+  YAML::Node tree;
+  std::vector<std::string> given;  // each axis's value as written
+  std::string label;               // "key=value key=value" ("base" without axes)
 };
 
 Point apply_point(const YAML::Node& base, const std::vector<Axis>& axes, const std::vector<size_t>& choice) {
-  Point p{YAML::Clone(base), {}, ""};
+  Point p{shallow_copy(base), {}, ""};
   for (size_t a = 0; a < axes.size(); ++a) {
     const YAML::Node& v = axes[a].values[choice[a]];
-    set_dotted(p.resolved, axes[a].key, v);
-    p.axes[axes[a].key] = scalar_text(v);
-    p.label += fmt::format("{}{}={}", p.label.empty() ? "" : " ", axes[a].key, scalar_text(v));
+    set_dotted(p.tree, axes[a].key, v);
+    p.given.push_back(flow_text(v));
+    p.label += fmt::format("{}{}={}", p.label.empty() ? "" : " ", axes[a].key, p.given.back());
   }
+  if (p.label.empty()) p.label = "base";
   return p;
+}
+
+// The resolved value of `dotted` in resolved YAML text, for labels and report axes: a scalar as the
+// config resolves it (0.30 -> 0.3), a mapping or list as it was written.
+std::string resolved_axis_value(const YAML::Node& resolved, const std::string& dotted, const std::string& given) {
+  YAML::Node node = resolved;
+  size_t start = 0;
+  while (node.IsMap()) {
+    const size_t dot = dotted.find('.', start);
+    node.reset(node[dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start)]);
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return node.IsDefined() && node.IsScalar() ? node.Scalar() : given;
+}
+
+std::map<std::string, std::string> resolved_axes(const std::string& resolved_yaml, const std::vector<Axis>& axes,
+                                                 const Point& p) {
+  const YAML::Node resolved = YAML::Load(resolved_yaml);
+  std::map<std::string, std::string> out;
+  for (size_t a = 0; a < axes.size(); ++a) out[axes[a].key] = resolved_axis_value(resolved, axes[a].key, p.given[a]);
+  return out;
+}
+
+// Parses a config the sweep built; errors get the grid point they belong to.
+template <typename Parse>
+auto parse_at(const Parse& parse, const std::string& context) {
+  try {
+    return parse();
+  } catch (const UnknownKeyError& e) {
+    throw UnknownKeyError(fmt::format("{} ({})", e.what(), context), e.key());
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("{} ({})", e.what(), context));
+  }
+}
+
+// Two grid points giving one trial: name the axis and its two values when they differ in one axis only.
+[[noreturn]] void refuse_duplicate(const std::string& file, const std::string& id, const std::vector<Axis>& axes,
+                                   const std::vector<size_t>& a, const std::vector<size_t>& b, const std::string& label_a,
+                                   const std::string& label_b) {
+  std::vector<size_t> differing;
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (a[i] != b[i]) differing.push_back(i);
+  if (differing.size() == 1) {
+    const Axis& axis = axes[differing.front()];
+    throw ConfigError(fmt::format(
+        "{}: grid axis {}: the values {} and {} give the same trial {} (their resolved configs are equal, e.g. 0.3 and "
+        "0.30, or a value equal to the default): remove one",
+        axis.where, axis.key, flow_text(axis.values[a[differing.front()]]), flow_text(axis.values[b[differing.front()]]), id));
+  }
+  throw ConfigError(fmt::format("{}: the grid points '{}' and '{}' give the same trial {} (their resolved configs are "
+                                "equal): remove one of them",
+                                file, label_a, label_b, id));
+}
+
+// ---- data-dependent checks ----------------------------------------------------------------------------
+
+// Each data set probed once (by its resolved section); unreadable data becomes a warning, not an error: its
+// trials fail when they run, with the loader's message (a sweep may name data only the workers see).
+class DataProbes {
+ public:
+  const workers::DataShape* get(const workers::TrialConfig& c, std::vector<std::string>& warnings) {
+    const std::string key = fmt::format("{}|{}|{}", c.dataset.name, c.dataset.path, c.dataset.channels) +
+                            fmt::format("|{}|{}|{}|{}|{}", c.dataset.synthetic.shape.numel(), c.dataset.synthetic.num_classes,
+                                        c.dataset.synthetic.train_size, c.dataset.synthetic.test_size, c.dataset.synthetic.seed);
+    const auto it = probes_.find(key);
+    if (it != probes_.end()) return it->second ? &*it->second : nullptr;
+    std::optional<workers::DataShape> probe;
+    try {
+      probe = workers::probe_dataset(c.dataset);
+    } catch (const InputError& e) {
+      warnings.push_back(fmt::format("{}: the data set cannot be read here, so the ranges that depend on it (carriers, "
+                                     "target class, per-class budgets) are checked when its trials run: {}",
+                                     c.file, e.what()));
+    }
+    return probes_.emplace(key, std::move(probe)).first->second ? &*probes_.at(key) : nullptr;
+  }
+
+ private:
+  std::map<std::string, std::optional<workers::DataShape>> probes_;
+};
+
+// ---- the expansion ------------------------------------------------------------------------------------
+
+struct AttackEntry {
+  YAML::Node base;
+  std::vector<Axis> grid;
+  std::string where;
+};
+
+struct NullModels {
+  int64_t count = 0;
+  uint64_t first_seed = 10000;
+};
+
+class Expansion {
+ public:
+  Expansion(Sweep& sweep, const std::string& file) : sweep_(sweep), file_(file) {}
+
+  // One embed trial per grid point, each followed by its attacks.
+  void add_grid(const YAML::Node& base, const std::vector<Axis>& grid, const std::vector<AttackEntry>& attacks) {
+    std::map<std::string, std::pair<std::vector<size_t>, std::string>> seen;  // id -> its grid point
+    for (const auto& choice : grid_points(grid)) {
+      const Point p = apply_point(base, grid, choice);
+      const std::string context = fmt::format("grid point {}", p.label);
+      const YAML::Node trainer = p.tree["trainer"];
+      if (trainer.IsMap() && trainer["device"])
+        throw ConfigError(fmt::format("{}: trainer.device is a setting of the run in a sweep, not of a trial: use the "
+                                      "top-level key device: (auto, cpu, cuda or cuda:N) ({})",
+                                      position(file_, trainer["device"]), context));
+      SweepTrial embed = training_trial_of_point(p, grid, context);
+      embed.planned.label = p.label;
+      embed.planned.axes = resolved_axes(embed.config.yaml, grid, p);
+      const auto [it, fresh] = seen.emplace(embed.planned.id, std::make_pair(choice, p.label));
+      if (!fresh) refuse_duplicate(file_, embed.planned.id, grid, it->second.first, choice, it->second.second, p.label);
+      if (const auto warning = workers::unreachable_verdict_warning(embed.config.watermark); warning && embed.config.watermark.enabled)
+        warn(*warning);
+      const size_t index = sweep_.trials.size();
+      sweep_.trials.push_back(std::move(embed));
+      add_attacks(index, attacks);
+      if (embed_trees_.emplace(sweep_.trials[index].planned.id, p.tree).second) embed_order_.push_back(index);
+    }
+  }
+
+  // K plain models (own seeds) per distinct plain recipe of the watermarked models, then one null check per
+  // watermarked model.
+  void add_null_models(const NullModels& nulls, const common::ConfigNode& node) {
+    if (nulls.count == 0) return;
+    std::set<uint64_t> grid_seeds;
+    for (const size_t i : embed_order_) grid_seeds.insert(sweep_.trials[i].config.trainer.seed);
+    const uint64_t last = nulls.first_seed + static_cast<uint64_t>(nulls.count) - 1;
+    for (const uint64_t s : grid_seeds)
+      if (s >= nulls.first_seed && s <= last)
+        node.fail("first_seed", fmt::format("the null models' seeds {}..{} include trainer.seed {} of a grid point: a null "
+                                            "model must not share a watermarked model's seed", nulls.first_seed, last, s));
+    std::map<std::string, size_t> null_index;  // id -> trial index (recipes shared by several watermarks)
+    std::vector<std::pair<size_t, std::vector<std::string>>> checks;
+    for (const size_t i : embed_order_) {
+      const SweepTrial owner = sweep_.trials[i];  // a copy: adding trials below moves the vector
+      if (!owner.config.watermark.enabled) continue;
+      std::vector<std::string> ids;
+      for (int64_t k = 0; k < nulls.count; ++k) {
+        const uint64_t seed = nulls.first_seed + static_cast<uint64_t>(k);
+        YAML::Node tree = shallow_copy(embed_trees_.at(owner.planned.id));
+        tree.remove("watermark");
+        set_dotted(tree, "trainer.seed", common::ConfigNode::canonical(seed));
+        SweepTrial null = training_trial(tree, storage::kNullModelKind, fmt::format("null model {} of {}", k + 1, owner.planned.label));
+        ids.push_back(null.planned.id);
+        if (null_index.count(null.planned.id)) continue;
+        null.planned.label = fmt::format("null model seed={}", seed);
+        for (const auto& [axis, value] : owner.planned.axes)  // its recipe's axes, for reports to match it by
+          if (axis.rfind("watermark", 0) != 0) null.planned.axes[axis] = value;
+        null.planned.axes["trainer.seed"] = std::to_string(seed);
+        null_index[null.planned.id] = sweep_.trials.size();
+        sweep_.trials.push_back(std::move(null));
+      }
+      checks.emplace_back(i, std::move(ids));
+    }
+    for (auto& [owner_index, ids] : checks) add_null_check(sweep_.trials[owner_index], ids);
+  }
+
+  void warn(const std::string& message) {
+    if (std::find(sweep_.warnings.begin(), sweep_.warnings.end(), message) == sweep_.warnings.end())
+      sweep_.warnings.push_back(message);
+  }
+
+ private:
+  // An unknown key that a grid axis put there is reported at the axis (its key has no place in the file).
+  SweepTrial training_trial_of_point(const Point& p, const std::vector<Axis>& grid, const std::string& context) {
+    try {
+      return training_trial(p.tree, storage::kEmbedKind, context);
+    } catch (const UnknownKeyError& e) {
+      for (const Axis& axis : grid)
+        if (e.key() == axis.key || e.key().rfind(axis.key + ".", 0) == 0)
+          throw ConfigError(fmt::format("{}: grid axis {}: unknown key '{}' ({})", axis.where, axis.key, e.key(), context));
+      throw;
+    }
+  }
+
+  SweepTrial training_trial(const YAML::Node& tree, const std::string& kind, const std::string& context) {
+    SweepTrial t;
+    const common::ConfigNode root = common::ConfigNode::from_node(tree, file_);
+    t.config = parse_at([&] { return workers::parse_trial_config(root); }, context);
+    t.config.file = fmt::format("{} ({})", file_, context);
+    if (const workers::DataShape* data = probes_.get(t.config, sweep_.warnings))
+      parse_at([&] { workers::check_trial_against_data(root, t.config, *data); return 0; }, context);
+    t.planned.id = common::content_hash(t.config.yaml);
+    t.planned.kind = kind;
+    t.planned.config_yaml = t.config.yaml;
+    return t;
+  }
+
+  void add_attacks(size_t parent_index, const std::vector<AttackEntry>& attacks) {
+    std::map<std::string, std::string> seen;  // id -> where it came from
+    for (const AttackEntry& e : attacks) {
+      for (const auto& choice : grid_points(e.grid)) {
+        const SweepTrial& parent = sweep_.trials[parent_index];
+        const Point ap = apply_point(e.base, e.grid, choice);
+        const std::string context =
+            fmt::format("attack at {}{}, grid point {}", e.where, ap.label == "base" ? "" : " " + ap.label, parent.planned.label);
+        const common::ConfigNode node = common::ConfigNode::from_node(ap.tree, file_);
+        SweepTrial t;
+        t.stage = Stage::kAttack;
+        t.attack = parse_at([&] { return workers::parse_attack_spec(node); }, context);
+        if (const workers::DataShape* data = probes_.get(parent.config, sweep_.warnings))
+          parse_at([&] { workers::check_attack_against_data(node, t.attack, parent.config, *data); return 0; }, context);
+        const std::string kind = workers::to_string(t.attack.kind);
+        t.planned.id = common::content_hash(parent.planned.id + "\n" + t.attack.yaml);
+        t.planned.kind = kind;
+        t.planned.label = fmt::format("{} | {}{}", parent.planned.label, kind, ap.label == "base" ? "" : " " + ap.label);
+        t.planned.parent = parent.planned.id;
+        t.planned.needs = {parent.planned.id};
+        t.planned.axes = parent.planned.axes;
+        for (const auto& [k, v] : resolved_axes(t.attack.yaml, e.grid, ap)) t.planned.axes["attack." + k] = v;
+        t.planned.axes["attack"] = kind;
+        t.planned.config_yaml = t.attack.yaml;
+        const std::string where = fmt::format("{}{}", e.where, ap.label == "base" ? "" : " (" + ap.label + ")");
+        const auto [it, fresh] = seen.emplace(t.planned.id, where);
+        if (!fresh)
+          throw ConfigError(fmt::format("{}: the attacks at {} and {} give the same trial {} (their resolved configs are "
+                                        "equal, e.g. 0.3 and 0.30, or a value equal to the default): remove one",
+                                        file_, it->second, where, t.planned.id));
+        sweep_.trials.push_back(std::move(t));
+      }
+    }
+  }
+
+  void add_null_check(const SweepTrial& owner, const std::vector<std::string>& null_ids) {
+    SweepTrial t;
+    t.stage = Stage::kNullCheck;
+    t.planned.config_yaml = fmt::format("null_models: [{}]\n", fmt::join(null_ids, ", "));
+    t.planned.id = common::content_hash(owner.planned.id + "\nnull-check\n" + t.planned.config_yaml);
+    t.planned.kind = storage::kNullCheckKind;
+    t.planned.label = fmt::format("{} | null-check ({} models)", owner.planned.label, null_ids.size());
+    t.planned.parent = owner.planned.id;
+    t.planned.needs = {owner.planned.id};
+    t.planned.needs.insert(t.planned.needs.end(), null_ids.begin(), null_ids.end());
+    t.planned.axes = owner.planned.axes;
+    sweep_.trials.push_back(std::move(t));
+  }
+
+  Sweep& sweep_;
+  std::string file_;
+  DataProbes probes_;
+  std::map<std::string, YAML::Node> embed_trees_;  // embed id -> its grid point's config tree
+  std::vector<size_t> embed_order_;                // indices of the embed trials, in grid order
+};
+
+std::vector<AttackEntry> read_attacks(const common::ConfigNode& root) {
+  std::vector<AttackEntry> attacks;
+  if (!root.has("attacks")) return attacks;
+  for (const common::ConfigNode& item : root.mappings_in("attacks")) {
+    AttackEntry e{YAML::Node(YAML::NodeType::Map), read_grid(item), item.where()};
+    for (const std::string& key : item.keys())
+      if (key != "grid") e.base[key] = item.raw(key);
+    attacks.push_back(std::move(e));
+  }
+  return attacks;
+}
+
+NullModels read_null_models(const common::ConfigNode& root) {
+  NullModels n;
+  if (!root.has("null_models")) return n;
+  const common::ConfigNode node = root.child("null_models");
+  n.count = node.get<int64_t>("count");
+  node.require(n.count >= 1 && n.count <= 1000, "count", "must be in [1, 1000] (the literature uses about 30)");
+  n.first_seed = node.get<uint64_t>("first_seed", n.first_seed);
+  return n;
 }
 
 }  // namespace
 
+int64_t Sweep::count(Stage stage) const {
+  return std::count_if(trials.begin(), trials.end(), [&](const SweepTrial& t) { return t.stage == stage; });
+}
+
 int64_t Sweep::embed_trials() const {
-  return std::count_if(trials.begin(), trials.end(), [](const SweepTrial& t) { return !t.is_attack; });
+  return std::count_if(trials.begin(), trials.end(), [](const SweepTrial& t) { return t.planned.kind == storage::kEmbedKind; });
 }
 
 Sweep load_sweep(const std::string& path) {
@@ -117,68 +410,19 @@ Sweep load_sweep(const std::string& path) {
   const YAML::Node base = root.raw("base");
   if (!base.IsMap()) root.fail("base", "must be a mapping: the trial config every grid point starts from");
   const std::vector<Axis> grid = read_grid(root);
-
-  struct AttackEntry {
-    YAML::Node base;
-    std::vector<Axis> grid;
-    std::string where;
-  };
-  std::vector<AttackEntry> attacks;
-  if (root.has("attacks")) {
-    for (const common::ConfigNode& item : root.mappings_in("attacks")) {
-      AttackEntry e{YAML::Node(YAML::NodeType::Map), read_grid(item), item.where()};
-      for (const std::string& key : item.keys())
-        if (key != "grid") e.base[key] = item.raw(key);
-      attacks.push_back(std::move(e));
-    }
-  }
+  const std::vector<AttackEntry> attacks = read_attacks(root);
+  const NullModels nulls = read_null_models(root);
   root.check_all_keys_used();
 
-  for (const auto& choice : grid_points(grid)) {
-    const Point p = apply_point(base, grid, choice);
-    const YAML::Node& resolved = p.resolved;  // const: operator[] must not insert the keys it looks up
-    if (resolved["trainer"] && resolved["trainer"]["device"])
-      throw ConfigError(fmt::format("{}: trainer.device is a setting of the run in a sweep, not of a trial: use the "
-                                    "top-level key device: (auto, cpu, cuda or cuda:N)",
-                                    path));
-    SweepTrial embed;
-    const std::string yaml = emit(p.resolved);
-    const std::string origin = fmt::format("{} (grid point {})", path, p.label.empty() ? "base" : p.label);
-    embed.config = workers::parse_trial_config(common::ConfigNode::load_string(yaml, origin));
-    embed.config.file = origin;
-    embed.config.yaml = yaml;
-    embed.planned = {storage::content_hash(yaml), "embed", p.label.empty() ? "base" : p.label, "", p.axes, yaml};
-    const std::string parent = embed.planned.id;
-    const auto parent_axes = p.axes;
-    const std::string parent_label = embed.planned.label;
-    sweep.trials.push_back(std::move(embed));
-    for (const AttackEntry& e : attacks) {
-      for (const auto& attack_choice : grid_points(e.grid)) {
-        const Point ap = apply_point(e.base, e.grid, attack_choice);
-        SweepTrial t;
-        t.is_attack = true;
-        const std::string attack_yaml = emit(ap.resolved);
-        const std::string attack_origin = fmt::format("{} attack at {}{}", path, e.where, ap.label.empty() ? "" : " (" + ap.label + ")");
-        t.attack = workers::parse_attack_spec(common::ConfigNode::load_string(attack_yaml, attack_origin));
-        auto axes = parent_axes;
-        for (const auto& [k, v] : ap.axes) axes["attack." + k] = v;
-        axes["attack"] = workers::to_string(t.attack.kind);
-        t.planned = {storage::content_hash(parent + "\n" + attack_yaml), workers::to_string(t.attack.kind),
-                     fmt::format("{} | {}{}", parent_label, workers::to_string(t.attack.kind), ap.label.empty() ? "" : " " + ap.label),
-                     parent, axes, attack_yaml};
-        sweep.trials.push_back(std::move(t));
-      }
-    }
-  }
-  // The identity is the content of the spec, not its formatting: comments and spacing do not matter.
-  std::string canonical = emit(base);
-  for (const Axis& a : grid) {
-    canonical += a.key;
-    for (const auto& v : a.values) canonical += " " + scalar_text(v);
-    canonical += "\n";
-  }
+  Expansion expansion(sweep, path);
+  expansion.add_grid(base, grid, attacks);
+  if (nulls.count > 0) expansion.add_null_models(nulls, root.child("null_models"));
+
+  // The identity is the set of trials, not the file's formatting: comments, spacing and spellings of equal
+  // values do not matter.
+  std::string canonical;
   for (const SweepTrial& t : sweep.trials) canonical += t.planned.id + "\n";
-  sweep.identity = {storage::content_hash(canonical), path, root.dump()};
+  sweep.identity = {common::content_hash(canonical), path, root.dump()};
   return sweep;
 }
 

@@ -1,14 +1,18 @@
 // A sweep file expanded into its trial DAG: base trial config x `grid` (Cartesian product over dotted
 // config keys) gives the embed trials; each attack entry x its own `grid` gives, for every embed trial, the
-// attack trials that depend on it. Every trial config is validated (strictly, with file/line/key) before
-// anything runs. Trial ids are content hashes of the resolved config (attacks: of the parent id and the
-// attack), so an unchanged trial keeps its id and its results when the sweep is rerun or extended.
+// attack trials that depend on it; an optional null-model stage gives plain models and, per watermarked
+// model, a check of its watermark against them. Every trial config is validated (strictly, with file,
+// line and key in the user's file) before anything runs, including the ranges that depend on the data set
+// (read from its headers). One grid point is one trial: ids are content hashes of the resolved config
+// (defaults filled in, keys sorted, numbers canonical; attacks: of the parent id and the resolved attack),
+// and two grid points that resolve to the same trial are refused.
 //   name: quickstart
 //   base: {dataset: ..., model: ..., trainer: ..., watermark: ...}
-//   grid: {watermark.bits: [16, 32], watermark.lambda: [0.1, 0.3], trainer.seed: [0, 1]}
+//   grid: {watermark.bits: [32, 64], watermark.lambda: [0.1, 0.3], trainer.seed: [0, 1]}
 //   attacks:
 //     - {attack: quantize, grid: {bits: [8, 4]}}
 //     - {attack: prune, epochs: 2, grid: {rate: [0.3, 0.6]}}
+//   null_models: {count: 30, first_seed: 10000}  # K plain models per recipe; each watermark checked against them
 //   max_retries: 1
 //   ranks_per_trial: 1     # under mpirun: worker group size (data-parallel)
 //   trial_time_limit: 3600 # seconds; a training trial past it fails (checked at epoch ends)
@@ -28,10 +32,14 @@
 
 namespace signsweep::orchestrator {
 
+// What a trial does: train a model (kinds "embed" and "null-model"), attack one, or read one's watermark
+// from the null models of its recipe ("null-check").
+enum class Stage { kTrain, kAttack, kNullCheck };
+
 struct SweepTrial {
   storage::PlannedTrial planned;
-  bool is_attack = false;
-  workers::TrialConfig config;  // embed trials
+  Stage stage = Stage::kTrain;
+  workers::TrialConfig config;  // training trials
   workers::AttackSpec attack;   // attack trials
 };
 
@@ -39,13 +47,17 @@ struct Sweep {
   std::string file;
   std::string name;
   storage::SweepIdentity identity;
-  std::vector<SweepTrial> trials;  // topological: every embed trial before its attacks
+  std::vector<SweepTrial> trials;  // topological: every trial after the trials it needs
   int64_t max_retries = 1;
   int64_t ranks_per_trial = 1;  // MPI: ranks in each worker group (data-parallel training)
   double trial_time_limit_s = 0.0;  // a training trial past it fails at its next epoch end (0 = none)
   std::string device = "auto";
   bool allow_gpu_sharing = false;
-  int64_t embed_trials() const;
+  // Things validation could not check or that make results meaningless (data not readable here, a
+  // signature too short to ever reach its significance level): printed once by whoever runs the sweep.
+  std::vector<std::string> warnings;
+  int64_t count(Stage stage) const;
+  int64_t embed_trials() const;  // trials of kind "embed"
 };
 
 // Throws ConfigError naming the file, line and key (or the grid point) of anything wrong.

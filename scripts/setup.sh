@@ -12,12 +12,12 @@ readonly PACKAGES=(
   prometheus-cpp-dev libgtest-dev
   # small well-kept libraries
   libcli11-dev libspdlog-dev libfmt-dev libmatio-dev libturbojpeg0-dev libpng-dev zlib1g-dev
-  libbenchmark-dev nlohmann-json3-dev
+  libbenchmark-dev nlohmann-json3-dev libboost-math-dev
   # the embedded default data set
   dataset-fashion-mnist
   # a real Prometheus server for the exporter's integration test; curl, python3 and h5py (what users
-  # read the results store with) for the test scripts
-  prometheus curl python3 python3-h5py
+  # read the results store with) for the test scripts; matplotlib and scipy (Student's t) for report --plots
+  prometheus curl python3 python3-h5py python3-matplotlib python3-scipy
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -1,6 +1,7 @@
 #include "storage/results_store.h"
 
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,17 +18,21 @@ constexpr const char* kIndexName = "sweep.h5";
 nlohmann::json plan_to_json(const std::vector<PlannedTrial>& plan) {
   nlohmann::json j = nlohmann::json::array();
   for (const PlannedTrial& t : plan)
-    j.push_back({{"id", t.id}, {"kind", t.kind}, {"label", t.label}, {"parent", t.parent}, {"axes", t.axes},
-                 {"config", t.config_yaml}});
+    j.push_back({{"id", t.id}, {"kind", t.kind}, {"label", t.label}, {"parent", t.parent}, {"needs", t.needs},
+                 {"axes", t.axes}, {"config", t.config_yaml}});
   return j;
 }
 
 std::vector<PlannedTrial> plan_from_json(const std::string& text, const std::string& origin) {
   std::vector<PlannedTrial> plan;
   try {
-    for (const auto& e : nlohmann::json::parse(text))
-      plan.push_back({e.at("id"), e.at("kind"), e.at("label"), e.at("parent"),
-                      e.at("axes").get<std::map<std::string, std::string>>(), e.at("config")});
+    for (const auto& e : nlohmann::json::parse(text)) {
+      PlannedTrial t{e.at("id"), e.at("kind"), e.at("label"), e.at("parent"),
+                     e.at("axes").get<std::map<std::string, std::string>>(), e.at("config"), {}};
+      if (e.contains("needs")) t.needs = e.at("needs").get<std::vector<std::string>>();
+      else if (!t.parent.empty()) t.needs = {t.parent};  // format 1: an attack needs its parent
+      plan.push_back(std::move(t));
+    }
   } catch (const nlohmann::json::exception& e) {
     throw DataError(fmt::format("{}: /plan is not a valid trial list: {}", origin, e.what()));
   }
@@ -43,6 +48,7 @@ void remove_leftover_temp_files(const fs::path& dir) {
 struct Index {
   SweepIdentity sweep;
   std::vector<PlannedTrial> plan;
+  int64_t version = kSweepFormatVersion;
 };
 
 Index read_index(const std::string& path) {
@@ -50,10 +56,11 @@ Index read_index(const std::string& path) {
   if (!f.has_attribute("/", "format") || f.string_attribute("/", "format") != kSweepFormat)
     throw DataError(fmt::format("{}: not a signsweep results store (attribute format != '{}')", path, kSweepFormat));
   const int64_t version = f.int_attribute("/", "format_version");
-  if (version != kSweepFormatVersion)
-    throw DataError(fmt::format("{}: results store format version {} (this signsweep reads {})", path, version,
-                                kSweepFormatVersion));
+  if (version < kOldestReadableSweepFormat || version > kSweepFormatVersion)
+    throw DataError(fmt::format("{}: results store format version {} (this signsweep reads {} to {})", path, version,
+                                kOldestReadableSweepFormat, kSweepFormatVersion));
   Index i;
+  i.version = version;
   i.sweep.hash = f.string_attribute("/", "sweep_hash");
   i.sweep.file = f.string_attribute("/", "sweep_file");
   i.sweep.yaml = f.read_string("/sweep");
@@ -79,35 +86,37 @@ std::optional<TrialState> trial_state_from_string(const std::string& s) {
   return std::nullopt;
 }
 
-std::string content_hash(const std::string& text) {
-  uint64_t h = 14695981039346656037ULL;
-  for (const unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return fmt::format("{:016x}", h);
-}
-
 ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIdentity& sweep,
                                           const std::vector<PlannedTrial>& plan, bool extend, bool durable) {
+  // Every refusal comes before the first change to the directory.
+  const std::string index_path = (fs::path(dir) / kIndexName).string();
+  std::optional<Index> existing;
+  if (fs::exists(index_path)) {
+    existing = read_index(index_path);
+    if (existing->version != kSweepFormatVersion)
+      throw ConfigError(fmt::format(
+          "{}: this store was written by an older signsweep (store format {}), whose trial ids hashed each config as "
+          "written; this one ids trials by their resolved config (format {}), so none of its trials would be "
+          "recognised and every one would run again. Its results stay readable (status, report, export); run the "
+          "sweep into a new --out. Nothing in this store was changed.",
+          dir, existing->version, kSweepFormatVersion));
+    if (existing->sweep.hash != sweep.hash && !extend)
+      throw ConfigError(fmt::format(
+          "{}: this store belongs to sweep {} (hash {}), not to {} (hash {}): choose another --out, or pass --extend to "
+          "add the new sweep's trials to it",
+          dir, existing->sweep.file, existing->sweep.hash, sweep.file, sweep.hash));
+  }
   fs::create_directories(fs::path(dir) / "trials");
   fs::create_directories(fs::path(dir) / "checkpoints");
   remove_leftover_temp_files(dir);
   remove_leftover_temp_files(fs::path(dir) / "trials");
-  const std::string index_path = (fs::path(dir) / kIndexName).string();
-  if (!fs::exists(index_path)) {
+  if (!existing) {
     ResultsStore store(dir, sweep, plan, durable);
     store.write_index();
     return store;
   }
-  const Index existing = read_index(index_path);
-  if (existing.sweep.hash == sweep.hash) return ResultsStore(dir, existing.sweep, existing.plan, durable);
-  if (!extend)
-    throw ConfigError(fmt::format(
-        "{}: this store belongs to sweep {} (hash {}), not to {} (hash {}): choose another --out, or pass --extend to add "
-        "the new sweep's trials to it",
-        dir, existing.sweep.file, existing.sweep.hash, sweep.file, sweep.hash));
-  std::vector<PlannedTrial> merged = existing.plan;
+  if (existing->sweep.hash == sweep.hash) return ResultsStore(dir, existing->sweep, existing->plan, durable);
+  std::vector<PlannedTrial> merged = existing->plan;
   for (const PlannedTrial& t : plan)
     if (std::none_of(merged.begin(), merged.end(), [&](const PlannedTrial& m) { return m.id == t.id; })) merged.push_back(t);
   ResultsStore store(dir, sweep, std::move(merged), durable);
@@ -120,7 +129,7 @@ ResultsStore ResultsStore::open_existing(const std::string& dir) {
   if (!fs::exists(index_path))
     throw DataError(fmt::format("{}: no results store here ({} missing)", dir, kIndexName));
   Index i = read_index(index_path);
-  return ResultsStore(dir, std::move(i.sweep), std::move(i.plan), true);
+  return ResultsStore(dir, std::move(i.sweep), std::move(i.plan), true, i.version);
 }
 
 std::string ResultsStore::trial_path(const std::string& id) const {

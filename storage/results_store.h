@@ -31,13 +31,19 @@ enum class TrialState { kPending, kRunning, kDone, kFailed };
 const char* to_string(TrialState s);
 std::optional<TrialState> trial_state_from_string(const std::string& s);
 
+// Trial kinds besides the attack names ("quantize", "prune", ...).
+inline constexpr const char* kEmbedKind = "embed";            // trains a model (watermarked, or plain in a grid)
+inline constexpr const char* kNullModelKind = "null-model";   // trains a plain model a watermark is checked against
+inline constexpr const char* kNullCheckKind = "null-check";   // reads a watermark from its model and the null models
+
 struct PlannedTrial {
   std::string id;      // content hash of the resolved config
   std::string kind;    // "embed" or the attack name
   std::string label;   // human-readable, e.g. "bits=16 lambda=0.3 seed=0"
-  std::string parent;  // attacks: the id of the trial whose model they attack
+  std::string parent;  // attacks and null checks: the id of the trial whose model they read
   std::map<std::string, std::string> axes;  // grid values of this trial (report tables group by them)
   std::string config_yaml;                  // resolved config
+  std::vector<std::string> needs;           // every trial that must be done first (the parent; a null check's null models)
 };
 
 struct TrialRecord {
@@ -57,16 +63,18 @@ struct SweepIdentity {
   std::string yaml;  // the resolved spec
 };
 
-// Stable 64-bit content hash (FNV-1a) as 16 hex digits: trial ids and sweep hashes.
-std::string content_hash(const std::string& text);
-
 constexpr const char* kSweepFormat = "signsweep-sweep";
-constexpr int64_t kSweepFormatVersion = 1;
+// 2: trial ids hash the resolved config (defaults filled in, canonical numbers); plans list `needs`.
+// 1: ids hashed the config as written. Stores of version 1 stay readable (status, report, export) but are
+// not resumed: their ids would not match, and every trial would run again.
+constexpr int64_t kSweepFormatVersion = 2;
+constexpr int64_t kOldestReadableSweepFormat = 1;
 
 class ResultsStore {
  public:
   // Opens the store at `dir` for the sweep, creating it when absent. A store of another sweep is refused
-  // (ConfigError naming both sweep files) unless `extend`, which adds the new plan's trials to it.
+  // (ConfigError naming both sweep files) unless `extend`, which adds the new plan's trials to it. A store of
+  // an older format is refused (ConfigError saying why and what to do), and nothing in it is changed.
   static ResultsStore open_for_sweep(const std::string& dir, const SweepIdentity& sweep, const std::vector<PlannedTrial>& plan,
                                      bool extend, bool durable = true);
   // An existing store, for status / report / export (DataError when `dir` holds no readable store).
@@ -74,6 +82,7 @@ class ResultsStore {
 
   const std::string& dir() const { return dir_; }
   const SweepIdentity& sweep() const { return sweep_; }
+  int64_t format_version() const { return format_version_; }
   const std::vector<PlannedTrial>& plan() const { return plan_; }
 
   // Replaces the trial's file atomically (the only write path for a trial).
@@ -86,8 +95,10 @@ class ResultsStore {
   std::string checkpoint_path(const std::string& id) const;
 
  private:
-  ResultsStore(std::string dir, SweepIdentity sweep, std::vector<PlannedTrial> plan, bool durable)
-      : dir_(std::move(dir)), sweep_(std::move(sweep)), plan_(std::move(plan)), durable_(durable) {}
+  ResultsStore(std::string dir, SweepIdentity sweep, std::vector<PlannedTrial> plan, bool durable,
+               int64_t format_version = kSweepFormatVersion)
+      : dir_(std::move(dir)), sweep_(std::move(sweep)), plan_(std::move(plan)), durable_(durable),
+        format_version_(format_version) {}
   void write_index() const;
   // The trial's record: its file, or pending (from `planned`) when it has none yet.
   TrialRecord read_record(const std::string& id, const PlannedTrial* planned, bool with_series) const;
@@ -96,6 +107,7 @@ class ResultsStore {
   SweepIdentity sweep_;
   std::vector<PlannedTrial> plan_;
   bool durable_ = true;
+  int64_t format_version_ = kSweepFormatVersion;
 };
 
 }  // namespace signsweep::storage

@@ -1,6 +1,6 @@
 // Readers of a results store for people: `signsweep status` (counts by state, running trials, failures
-// with their errors), `report` (tables over the sweep's axes, mean +- std over seeds) and `export --csv`
-// (one flat row per trial for pandas). Torch-free.
+// with their errors) and `export --csv` (one flat row per trial for pandas); `report` is report.h.
+// Torch-free.
 #pragma once
 
 #include <string>
@@ -12,11 +12,8 @@ namespace signsweep::storage {
 
 std::string status_text(const ResultsStore& store);
 
-// "embed": test accuracy and BER per grid point; "attacks": accuracy and BER after each attack setting,
-// per grid point. Seeds (axes whose key contains "seed") are averaged over.
-const std::vector<std::string>& report_tables();
-// format "md" or "csv"; throws ConfigError naming the unknown table or format.
-std::string report_text(const ResultsStore& store, const std::string& table, const std::string& format);
+// One CSV field, quoted when it holds a comma, quote or newline (RFC 4180).
+std::string csv_field(const std::string& s);
 
 // Columns: id, kind, label, parent, state, attempts, error, started, finished, every axis, every result scalar.
 std::string export_csv(const ResultsStore& store);

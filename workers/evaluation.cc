@@ -57,14 +57,13 @@ WatermarkedModel load_watermarked_model(const std::string& checkpoint_path, cons
 std::vector<RemoteReading> read_remote(ClassifierImpl& model, const WatermarkScheme& scheme, const Dataset& ds,
                                        const WatermarkSpec& spec, const ApiHooks& hooks) {
   std::vector<RemoteReading> readings;
-  const auto* gs = dynamic_cast<const GradSigns*>(&scheme);
-  if (gs == nullptr || spec.remote_images <= 0) return readings;
-  const torch::Tensor images = target_images(ds.test, gs->target_class(), spec.remote_images, 3);
+  if (!scheme.readable_remotely() || spec.remote_images <= 0) return readings;
+  const torch::Tensor images = target_images(ds.test, scheme.batch_target_class().value_or(0), spec.remote_images, 3);
   for (const double h : spec.remote_h) {
     PredictionApi api(model, spec.remote_float64 ? torch::kFloat64 : torch::kFloat32);
     api.transform_input = hooks.transform_input;
     api.postprocess = hooks.postprocess;
-    const Extraction e = extract_remote(api, *gs, images, h);
+    const Extraction e = scheme.read_remote(api, images, h);
     readings.push_back({h, e.ber, api.queries()});
   }
   return readings;

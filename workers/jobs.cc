@@ -22,6 +22,8 @@
 namespace signsweep::workers {
 namespace {
 
+constexpr int64_t kNullModelsInTheLiterature = 30;
+
 std::string counts_text(const Split& split, int64_t num_classes) {
   return fmt::format("{}", fmt::join(class_counts(split.label_vector(), num_classes), " "));
 }
@@ -30,14 +32,19 @@ std::string counts_text(const Split& split, int64_t num_classes) {
 
 std::string VerificationReport::text() const {
   if (!watermarked) return "watermark none\n";
-  std::string s = fmt::format(
-      "scheme {}\nbits {}\nber_white_box {:.6f}\nbit_accuracy_white_box {:.6f}\nmean_repeat_ber_test {:.6f}\nmean_repeat_ber_train "
-      "{:.6f}\nmatched_bits {}\np_value {:.6g}\nverdict {} (significance {:g})\n",
-      scheme, bits, ber_white_box, 1.0 - ber_white_box, mean_repeat_ber_test, mean_repeat_ber_train, matched, p_value,
-      owned ? "owned" : "not-owned", significance);
+  std::string s = fmt::format("scheme {}\nbits {}\n", scheme, bits);
+  if (white_box)
+    s += fmt::format(
+        "ber_white_box {:.6f}\nbit_accuracy_white_box {:.6f}\nmean_repeat_ber_test {:.6f}\nmean_repeat_ber_train "
+        "{:.6f}\nmatched_bits {}\np_value {:.6g}\nverdict {} (significance {:g})\n",
+        ber_white_box, 1.0 - ber_white_box, mean_repeat_ber_test, mean_repeat_ber_train, matched, p_value,
+        owned ? "owned" : "not-owned", significance);
   if (null_models > 0)
-    s += fmt::format("empirical_threshold {:.6f} (lowest BER of {} non-watermarked models, mean {:.4f})\nverdict_empirical {}\n",
-                     empirical_threshold, null_models, null_mean_ber, owned_empirically ? "owned" : "not-owned");
+    s += fmt::format(
+        "empirical_threshold {:.6f} (lowest BER of {} non-watermarked models, mean {:.4f})\nnull_false_positive_rate {:.4f} "
+        "(null models judged owned at significance {:g})\nverdict_empirical {}\n",
+        empirical_threshold, null_models, null_mean_ber, null_false_positive_rate, significance,
+        owned_empirically ? "owned" : "not-owned");
   for (const auto& rr : remote) s += fmt::format("ber_remote h={:g} {:.6f} ({} queries)\n", rr.h, rr.ber, rr.queries);
   return s;
 }
@@ -100,17 +107,14 @@ TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoin
     out.series["lr"].push_back(e.lr);
     out.series["images_per_second"].push_back(e.images_per_second);
   }
-  std::map<std::string, double> metrics{{"test_accuracy", out.test_accuracy}, {"best_epoch", static_cast<double>(r.best_epoch)}};
   if (scheme) {
     out.verification = verify_model(*model, *scheme, ds, wm, /*remote=*/true);
-    metrics["ber_white_box"] = out.verification.ber_white_box;
-    metrics["p_value"] = out.verification.p_value;
-    for (const auto& rr : out.verification.remote) metrics[fmt::format("ber_remote_h{:g}", rr.h)] = rr.ber;
+    out.watermark_seed = scheme->record().seed;
   }
   if (!checkpoint_path.empty()) {
     const auto parent = std::filesystem::path(checkpoint_path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
-    save_model_checkpoint(checkpoint_path, *model, config, ds, scheme.get(), metrics);
+    save_model_checkpoint(checkpoint_path, *model, config, ds, scheme.get(), results_of(out).to_scalars());
     out.checkpoint = checkpoint_path;
     spdlog::info("checkpoint written: {}", checkpoint_path);
   }
@@ -128,17 +132,28 @@ VerificationReport verify_checkpoint(const std::string& checkpoint_path, const V
   VerificationReport r = verify_model(*m.model, *m.scheme, ds, spec, options.remote);
   if (!options.null_models.empty()) {
     std::vector<double> bers;
+    int64_t false_positives = 0;
     for (const std::string& path : options.null_models) {
       const LoadedModel null_model = load_model_checkpoint(path);
+      if (null_model.scheme && !options.allow_watermarked_null)
+        throw ConfigError(fmt::format("{}: this checkpoint carries a watermark ({}, {} bits): a null model must be trained "
+                                      "without one (pass --allow-watermarked-null to use it anyway)",
+                                      path, null_model.scheme->name(), null_model.scheme->bits()));
       if (null_model.input_shape != m.input_shape || null_model.num_classes != m.num_classes)
         throw DataError(fmt::format("{}: a null model must take the same inputs and classes as {}", path, checkpoint_path));
-      bers.push_back(verify_model(*null_model.model, *m.scheme, ds, spec, /*remote=*/false).ber_white_box);
+      const VerificationReport n = verify_model(*null_model.model, *m.scheme, ds, spec, /*remote=*/false);
+      bers.push_back(n.ber_white_box);
+      false_positives += n.owned;
     }
     const EmpiricalThreshold t = empirical_threshold(bers);
     r.null_models = t.models;
     r.empirical_threshold = t.min_ber;
     r.null_mean_ber = t.mean_ber;
+    r.null_false_positive_rate = static_cast<double>(false_positives) / static_cast<double>(t.models);
     r.owned_empirically = r.ber_white_box < t.min_ber;
+    if (t.models < kNullModelsInTheLiterature)
+      spdlog::warn("{} null model(s): the empirical threshold is the lowest BER of {}; the literature uses about {}", t.models,
+                   t.models, kNullModelsInTheLiterature);
   }
   return r;
 }

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "storage/trial_results.h"
 #include "workers/attacks/attack_spec.h"
 #include "workers/train/step_progress.h"
 #include "workers/trial_config.h"
@@ -36,6 +38,7 @@ struct RemoteReading {
 
 struct VerificationReport {
   bool watermarked = false;   // the checkpoint/trial carries secrets
+  bool white_box = true;      // the white-box figures below were read (an API attack reads only remotely)
   std::string scheme;         // gradsigns | uchida
   int64_t bits = 0;
   double ber_white_box = 0.0;         // bits from the mean projection over S x R test images
@@ -48,6 +51,7 @@ struct VerificationReport {
   int64_t null_models = 0;
   double empirical_threshold = 0.0;
   double null_mean_ber = 0.0;
+  double null_false_positive_rate = 0.0;  // null models the binomial verdict judges owned
   bool owned_empirically = false;
   double significance = 1e-6;
   std::vector<RemoteReading> remote;
@@ -62,6 +66,7 @@ struct TrainOutcome {
   int64_t best_epoch = 0;
   std::string checkpoint;
   VerificationReport verification;
+  std::optional<uint64_t> watermark_seed;  // the seed the secrets came from (watermarked models)
   // Per-epoch series: loss, train_accuracy, test_accuracy, bit_accuracy, lr, images_per_second.
   std::map<std::string, std::vector<double>> series;
 };
@@ -86,6 +91,7 @@ struct VerifyOptions {
   int64_t repeats = 0;             // 0: the checkpoint's config
   std::string dataset_path;        // empty: where the checkpoint's config says
   std::vector<std::string> null_models;  // checkpoints of non-watermarked models for an empirical threshold
+  bool allow_watermarked_null = false;   // else a null model that carries a watermark is refused
 };
 
 // Reads the watermark of a checkpoint back on its data set's test (and train) images.
@@ -131,5 +137,12 @@ struct AttackOptions {
 // and after. Throws ConfigError/DataError (exit 2) on bad parameters, a checkpoint without a watermark,
 // an attacker budget beyond the data.
 AttackReport run_attack(const std::string& checkpoint_path, const AttackSpec& spec, const AttackOptions& options);
+
+// The stored results of each outcome (storage/trial_results.h): the one place their figures get names.
+storage::WatermarkReading reading_of(const VerificationReport& v);
+storage::TrialResults results_of(const TrainOutcome& out);
+storage::TrialResults results_of(const AttackReport& report);
+// A watermark read again from its model and from null models (VerifyOptions::null_models).
+storage::TrialResults null_check_results_of(const VerificationReport& v, double seconds);
 
 }  // namespace signsweep::workers

@@ -48,6 +48,7 @@ struct DatasetEntry {
   // Reads the format's own keys (path, channels, ...) into the spec.
   std::function<void(const common::ConfigNode&, DatasetSpec&)> parse;
   std::function<RawDataset(const DatasetSpec&)> load;
+  std::function<DataShape(const DatasetSpec&)> probe;  // shape and class counts without loading (loaders.h)
 };
 
 class ClassifierImpl;

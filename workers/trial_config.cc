@@ -7,12 +7,19 @@ namespace signsweep::workers {
 TrialConfig parse_trial_config(const common::ConfigNode& root) {
   TrialConfig c;
   c.file = root.file();
-  c.yaml = root.dump();
   c.dataset = parse_dataset_spec(root.child("dataset"));
   c.model = parse_model_spec(root.child("model"));
   c.trainer = parse_train_spec(root.child_or_empty("trainer"));
-  if (root.has("watermark")) c.watermark = parse_watermark_spec(root.child("watermark"));
+  if (root.has("watermark")) {
+    const common::ConfigNode wm = root.child("watermark");
+    c.watermark = parse_watermark_spec(wm);
+    if (!wm.has("seed")) {  // independent secrets per trial unless pinned
+      c.watermark.seed = derived_watermark_seed(c.trainer.seed, c.watermark);
+      wm.resolve("seed", common::ConfigNode::canonical(c.watermark.seed));
+    }
+  }
   root.check_all_keys_used();
+  c.yaml = root.resolved_yaml();
   return c;
 }
 

@@ -1,5 +1,7 @@
 // One trial's configuration as a file says it (`signsweep train <file>`): the dataset, model, trainer
-// and (optional) watermark sections, validated strictly (unknown keys are errors). Torch-free.
+// and (optional) watermark sections, validated strictly (unknown keys are errors), and its resolved form
+// (every default filled in, keys sorted, numbers canonical; the watermark seed derived unless given).
+// Torch-free.
 #pragma once
 
 #include <string>
@@ -17,7 +19,7 @@ namespace signsweep::workers {
 
 struct TrialConfig {
   std::string file;  // where it was read from
-  std::string yaml;  // the config as YAML (recorded in checkpoints)
+  std::string yaml;  // the resolved config (defaults filled in, canonical): trial ids hash it, checkpoints keep it
   DatasetSpec dataset;
   ModelSpec model;
   TrainSpec trainer;

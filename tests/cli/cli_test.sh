@@ -155,6 +155,9 @@ Y
   expect "train-null$seed" 0 "test_accuracy" -- "$bin" train "$tmp/null$seed.yaml" --out "$tmp/null$seed.h5"
 done
 expect verify-empirical 0 "empirical_threshold [01]\\.[0-9]+ \\(lowest BER of 2 non-watermarked models" -- "$bin" verify "$tmp/ok.h5" --null-model "$tmp/null1.h5" --null-model "$tmp/null2.h5"
+expect verify-null-false-positives 0 "null_false_positive_rate (0|1)\\.[0-9]+" -- "$bin" verify "$tmp/ok.h5" --null-model "$tmp/null1.h5" --null-model "$tmp/null2.h5"
+expect verify-watermarked-null-refused 2 "ok.h5: this checkpoint carries a watermark \\(gradsigns, 8 bits\\): a null model must be trained without one" -- "$bin" verify "$tmp/ok.h5" --null-model "$tmp/ok.h5"
+expect verify-watermarked-null-forced 0 "lowest BER of 1 non-watermarked" -- "$bin" verify "$tmp/ok.h5" --null-model "$tmp/ok.h5" --allow-watermarked-null
 
 # ---- attacks ----
 expect attack-help 0 "Usage: .*attack" -- "$bin" attack --help
@@ -215,7 +218,7 @@ expect sweep-extend 0 "skipped_done 8" -- "$bin" run "$tmp/sweep2.yaml" --out "$
 write_sweep "$tmp/empty.yaml" "{watermark.bits: []}"
 expect sweep-empty-axis 2 "empty.yaml:[0-9]+:[0-9]+: grid.watermark.bits.*non-empty list" -- "$bin" run "$tmp/empty.yaml" --dry-run
 write_sweep "$tmp/badkey.yaml" "{watermark.bitz: [4]}"
-expect sweep-unknown-grid-key 2 "grid point watermark.bitz=4.*unknown key 'watermark.bitz'" -- "$bin" run "$tmp/badkey.yaml" --dry-run
+expect sweep-unknown-grid-key 2 "badkey.yaml:[0-9]+:[0-9]+: grid axis watermark.bitz: unknown key 'watermark.bitz' \\(grid point watermark.bitz=4\\)" -- "$bin" run "$tmp/badkey.yaml" --dry-run
 write_sweep "$tmp/dup.yaml" "{watermark.bits: [4]}" "max_retries: -1"
 expect sweep-bad-retries 2 "dup.yaml:[0-9]+:[0-9]+: max_retries = '-1'" -- "$bin" run "$tmp/dup.yaml" --dry-run
 # A grid point that passes validation and fails when it runs (its data is not there): recorded failed.
@@ -228,6 +231,65 @@ expect sweep-retry-failed 1 "ran 1" -- "$bin" run "$tmp/fail.yaml" --out "$tmp/f
 write_sweep "$tmp/limit.yaml" "{trainer.seed: [0]}" "trial_time_limit: 0.001"
 expect sweep-time-limit 1 "failed 1" -- "$bin" run "$tmp/limit.yaml" --out "$tmp/limitstore"
 expect sweep-time-limit-message 0 "trial time limit of 0.001 s exceeded" -- "$bin" status "$tmp/limitstore"
+
+# ---- one grid point is one trial; everything checkable is checked at --dry-run, and dry-run and run agree ----
+write_sweep "$tmp/repeat.yaml" "{watermark.lambda: [1.0, 1.00]}"
+expect sweep-repeated-value 2 "repeat.yaml:[0-9]+:[0-9]+: grid axis watermark.lambda: the values 1.0 and 1.00 give the same trial [0-9a-f]{16}" -- "$bin" run "$tmp/repeat.yaml" --dry-run
+expect sweep-repeated-value-run 2 "grid axis watermark.lambda: the values 1.0 and 1.00" -- "$bin" run "$tmp/repeat.yaml" --out "$tmp/repeatstore"
+[[ ! -e $tmp/repeatstore ]] || { failed=$((failed + 1)); echo "FAIL: a refused sweep created its store"; }
+write_sweep "$tmp/default.yaml" "{watermark.carriers: [6, 64], watermark.bits: [8]}"  # 64 = every input of 1x8x8: fine
+expect sweep-all-carriers 0 "8 trials: 2 embed" -- "$bin" run "$tmp/default.yaml" --dry-run
+write_sweep "$tmp/l03.yaml" "{watermark.lambda: [0.3]}"
+write_sweep "$tmp/l030.yaml" "{watermark.lambda: [0.30]}"
+id03=$("$bin" run "$tmp/l03.yaml" --dry-run 2>/dev/null | awk '$2 == "embed" { print $1 }')
+id030=$("$bin" run "$tmp/l030.yaml" --dry-run 2>/dev/null | awk '$2 == "embed" { print $1 }')
+if [[ -n $id03 && $id03 == "$id030" ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: lambda 0.3 ($id03) and 0.30 ($id030) must be one trial id"; fi
+expect sweep-print-resolved 0 "lambda: 0\\.3$" -- "$bin" run "$tmp/l030.yaml" --print-config
+write_sweep "$tmp/target.yaml" "{watermark.target_class: [0, 3]}"
+expect sweep-target-class 2 "target.yaml:[0-9]+:[0-9]+: watermark.target_class = '3': target class 3: must be below the class count 3 \\(grid point watermark.target_class=3\\)" -- "$bin" run "$tmp/target.yaml" --dry-run
+write_sweep "$tmp/carriers.yaml" "{watermark.carriers: [65]}"
+expect sweep-carriers 2 "carriers.yaml:[0-9]+:[0-9]+: watermark.carriers = '65': 65 carriers: must be at most the input size 64 \\(1x8x8\\)" -- "$bin" run "$tmp/carriers.yaml" --dry-run
+write_sweep "$tmp/budget.yaml" "{trainer.seed: [0]}"
+sed -i 's/images_per_class: 20/images_per_class: 101/' "$tmp/budget.yaml"
+expect sweep-attack-budget 2 "budget.yaml:[0-9]+:[0-9]+: images_per_class = '101': 101 images per class: the smallest class of the training split holds 100" -- "$bin" run "$tmp/budget.yaml" --dry-run
+expect sweep-short-signature-warned 0 "watermark.bits = 8 can never be judged owned at verify.significance = 1e-06" -- "$bin" run "$tmp/l03.yaml" --dry-run
+
+# ---- attacks on the prediction API, honest reports and the paper's figures (report --plots) ----
+cat >"$tmp/api.yaml" <<'Y'
+name: api
+base:
+  dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}
+  model: {name: small-cnn, width: 4}
+  trainer: {epochs: 1, batch_size: 30, threads: 1, lr: 0.01}
+  watermark: {bits: 24, carriers: 48, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 10, h: [0.01]}}
+grid: {trainer.seed: [0, 1, 2]}
+attacks:
+  - {attack: quantize, grid: {bits: [8, 4]}}
+  - {attack: prune, epochs: 1, images_per_class: 20, grid: {rate: [0.3, 0.6]}}
+  - {attack: score-rounding, h: [0.1, 0.01], grid: {decimals: [3, 1]}}
+  - {attack: noise, trials: 2, grid: {sigma: [0.0, 0.05]}}
+Y
+expect api-sweep-run 0 "done 27" -- "$bin" run "$tmp/api.yaml" --out "$tmp/apistore"
+expect api-report-plots 0 "tables and figures in" -- "$bin" report "$tmp/apistore" --plots "$tmp/apiplots"
+expect api-report-and-figures-agree 0 "checked 4 figures: noise, pruning, quantization, score-rounding; 4 API attack rows" -- /usr/bin/python3 "$src/tests/cli/check_report.py" "$bin" "$tmp/apistore" "$tmp/apiplots"
+expect api-report-unknown-over-pools-nothing 0 "Rows pool nothing" -- "$bin" report "$tmp/apistore" --over ""
+
+# ---- a null-model stage: K plain models of the recipe, each watermark checked against them ----
+write_sweep "$tmp/null.yaml" "{watermark.bits: [8], trainer.seed: [0, 1]}" "null_models: {count: 3, first_seed: 100}"
+expect null-dry-run 0 "13 trials: 2 embed, 6 attacks, 3 null models, 2 null checks" -- "$bin" run "$tmp/null.yaml" --dry-run
+expect null-run 0 "done 13" -- "$bin" run "$tmp/null.yaml" --out "$tmp/nullstore"
+expect null-report-columns 0 "^watermark.bits,n,null_models_mean,.*,null_min_ber_mean,.*null_false_positive_rate_mean,.*owned_empirically_rate$" -- "$bin" report "$tmp/nullstore" --table null --format csv
+expect null-report-row 0 "^8,2,3,[0-9.e-]*,[0-9.e-]*," -- "$bin" report "$tmp/nullstore" --table null --format csv
+write_sweep "$tmp/nulloverlap.yaml" "{trainer.seed: [0, 1]}" "null_models: {count: 3, first_seed: 1}"
+expect null-seed-overlap 2 "nulloverlap.yaml:[0-9]+:[0-9]+: null_models.first_seed = '1': the null models' seeds 1..3 include trainer.seed 1" -- "$bin" run "$tmp/nulloverlap.yaml" --dry-run
+
+# ---- a store of the previous format (ids of the config as written): readable, never resumed ----
+cp -r "$tmp/store" "$tmp/oldstore"
+/usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['format_version'] = 1" "$tmp/oldstore/sweep.h5"
+expect old-store-refused 2 "older signsweep \\(store format 1\\).*Nothing in this store was changed" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/oldstore"
+expect old-store-status 0 "done +[0-9]+" -- "$bin" status "$tmp/oldstore"
+expect old-store-report 0 "prune" -- "$bin" report "$tmp/oldstore" --table attacks
+expect old-store-export 0 "^id,kind,label" -- "$bin" export "$tmp/oldstore" --csv
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "common/hash.h"
 #include "storage/results_store.h"
 
 using signsweep::storage::PlannedTrial;
@@ -40,10 +41,10 @@ int main(int argc, char** argv) {
   std::vector<PlannedTrial> plan;
   for (int i = 0; i < n; ++i) {
     const std::string config = "trial: " + std::to_string(i) + "\n";
-    plan.push_back({signsweep::storage::content_hash(config), "embed", "i=" + std::to_string(i), "", {{"i", std::to_string(i)}}, config});
+    plan.push_back({signsweep::common::content_hash(config), "embed", "i=" + std::to_string(i), "", {{"i", std::to_string(i)}}, config});
   }
   const ResultsStore store =
-      ResultsStore::open_for_sweep(dir, {signsweep::storage::content_hash("crash sweep"), "crash.yaml", "crash"}, plan, false);
+      ResultsStore::open_for_sweep(dir, {signsweep::common::content_hash("crash sweep"), "crash.yaml", "crash"}, plan, false);
   for (int i = 0; i < n; ++i) {
     TrialRecord r = *store.read(plan[i].id, false);
     if (r.state == TrialState::kDone) continue;

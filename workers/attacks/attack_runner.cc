@@ -133,7 +133,8 @@ void api_attack(Context& c, int64_t trials, const std::function<ApiHooks(int64_t
   }
   for (auto& m : mean) m.ber /= static_cast<double>(trials);
   c.report.accuracy_after = accuracy / static_cast<double>(trials);
-  c.report.after = c.report.before;  // the weights are untouched: white-box figures stay
+  c.report.after = c.report.before;
+  c.report.after.white_box = false;  // the weights are the owner's: what the attack changes is read through the API
   c.report.after.remote = mean;
   c.report.figures["trials"] = static_cast<double>(trials);
 }
@@ -187,8 +188,9 @@ Classifier distillation_attack(Context& c) {
 }
 
 std::string figure_lines(const VerificationReport& v, const char* suffix) {
-  std::string s = fmt::format("ber_white_box_{} {:.6f}\np_value_{} {:.6g}\nverdict_{} {}\n", suffix, v.ber_white_box, suffix,
-                              v.p_value, suffix, v.owned ? "owned" : "not-owned");
+  std::string s = v.white_box ? fmt::format("ber_white_box_{} {:.6f}\np_value_{} {:.6g}\nverdict_{} {}\n", suffix,
+                                            v.ber_white_box, suffix, v.p_value, suffix, v.owned ? "owned" : "not-owned")
+                              : std::string();
   for (const auto& r : v.remote) s += fmt::format("ber_remote_{} h={:g} {:.6f}\n", suffix, r.h, r.ber);
   return s;
 }
@@ -256,18 +258,15 @@ AttackReport run_attack(const std::string& checkpoint_path, const AttackSpec& sp
       report.after = verify_model(*attacked, *m.scheme, ds, wm, /*remote=*/false);
     } catch (const ConfigError& e) {  // a weight scheme cannot be read from a surrogate without its layer
       report.after = report.before;
-      report.after.ber_white_box = std::numeric_limits<double>::quiet_NaN();
-      report.after.owned = false;
-      report.after.p_value = 1.0;
+      report.after.white_box = false;
+      report.after.remote.clear();
       report.figures["watermark_unreadable"] = 1.0;
       spdlog::warn("attack {}: the watermark cannot be read from the attacked model: {}", report.attack, e.what());
     }
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!options.output_checkpoint.empty()) {
-    std::map<std::string, double> metrics = report.figures;
-    metrics["test_accuracy"] = report.accuracy_after;
-    metrics["ber_white_box"] = report.after.ber_white_box;
+    const std::map<std::string, double> metrics = results_of(report).to_scalars();
     const auto parent = std::filesystem::path(options.output_checkpoint).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
     save_model_checkpoint(options.output_checkpoint, *attacked, m.config, ds, m.scheme.get(), metrics);

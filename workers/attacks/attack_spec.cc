@@ -132,11 +132,11 @@ AttackSpec parse_attack_spec(const common::ConfigNode& node) {
   AttackSpec s;
   const std::string name = node.get_choice("attack", attack_names(), "");
   s.kind = kKinds[std::find(attack_names().begin(), attack_names().end(), name) - attack_names().begin()];
-  s.yaml = node.dump();
   s.seed = node.get<uint64_t>("seed", s.seed);
   if (s.trains()) parse_training(node, s);
   parse_kind_specific(node, s);
   node.check_all_keys_used();
+  s.yaml = node.resolved_yaml();
   return s;
 }
 

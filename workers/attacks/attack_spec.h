@@ -50,7 +50,7 @@ struct FineTuneSpec {
 
 struct AttackSpec {
   AttackKind kind = AttackKind::kFtal;
-  std::string yaml;  // the attack's section as given (recorded with its results)
+  std::string yaml;  // the attack's resolved section (defaults filled in, canonical): trial ids hash it
   uint64_t seed = 0;  // attacker data, noise patterns, perturbations, new secrets, surrogate init
   AttackerData data;
   FineTuneSpec fine_tune;

@@ -43,11 +43,19 @@ DatasetSpec parse_dataset_spec(const common::ConfigNode& node) {
   return spec;
 }
 
-RawDataset load_raw_dataset(const DatasetSpec& spec) {
+namespace {
+
+const DatasetEntry& entry_of(const DatasetSpec& spec) {
   const auto& entries = dataset_registry().entries();
   const auto it = entries.find(spec.name);
   if (it == entries.end()) throw ConfigError(fmt::format("unknown dataset '{}'", spec.name));
-  return it->second.load(spec);
+  return it->second;
 }
+
+}  // namespace
+
+RawDataset load_raw_dataset(const DatasetSpec& spec) { return entry_of(spec).load(spec); }
+
+DataShape probe_dataset(const DatasetSpec& spec) { return entry_of(spec).probe(spec); }
 
 }  // namespace signsweep::workers

@@ -43,5 +43,8 @@ struct DatasetSpec {
 DatasetSpec parse_dataset_spec(const common::ConfigNode& node);
 // Loads the files the spec names (throws DataError naming the file).
 RawDataset load_raw_dataset(const DatasetSpec& spec);
+// The data set's shape, classes and images per class in its files (before train_per_class / test_per_class
+// subsets), from headers and listings; throws DataError naming the file.
+DataShape probe_dataset(const DatasetSpec& spec);
 
 }  // namespace signsweep::workers

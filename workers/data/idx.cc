@@ -102,13 +102,54 @@ ImageSet read_idx_pair(const std::string& images_path, const std::string& labels
   return set;
 }
 
+namespace {
+
+constexpr int64_t kIdxClasses = 10;
+
+void require_directory(const std::string& dir, const std::string& name) {
+  if (!std::filesystem::is_directory(dir)) throw DataError(fmt::format("{}: {} directory not found", dir, name));
+}
+
+// The image shape from an image file's header, and the class counts from its label file.
+ImageShape probe_idx_split(const std::string& images_path, const std::string& labels_path, std::vector<int64_t>& counts) {
+  IdxReader images(images_path);
+  images.expect_magic(kImagesMagic);
+  images.read_u32("image count");
+  const uint32_t rows = images.read_u32("row count");
+  const uint32_t cols = images.read_u32("column count");
+  IdxReader labels(labels_path);
+  labels.expect_magic(kLabelsMagic);
+  std::vector<uint8_t> raw(labels.read_u32("label count"));
+  labels.read(raw.data(), raw.size(), "labels");
+  counts.assign(kIdxClasses, 0);
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] >= kIdxClasses)
+      throw DataError(fmt::format("{}: label {} of record {} (offset {}) is out of range [0, {})", labels_path, raw[i], i,
+                                  8 + i, kIdxClasses));
+    ++counts[raw[i]];
+  }
+  return ImageShape{1, rows, cols};
+}
+
+}  // namespace
+
+DataShape probe_idx_dataset(const std::string& dir, const std::string& name) {
+  require_directory(dir, name);
+  DataShape d;
+  d.num_classes = kIdxClasses;
+  d.shape = probe_idx_split(find_idx_file(dir, "train-images-idx3-ubyte"), find_idx_file(dir, "train-labels-idx1-ubyte"),
+                            d.train_per_class);
+  probe_idx_split(find_idx_file(dir, "t10k-images-idx3-ubyte"), find_idx_file(dir, "t10k-labels-idx1-ubyte"),
+                  d.test_per_class);
+  return d;
+}
+
 RawDataset load_idx_dataset(const std::string& dir, const std::string& name) {
-  if (!std::filesystem::is_directory(dir))
-    throw DataError(fmt::format("{}: {} directory not found", dir, name));
+  require_directory(dir, name);
   RawDataset ds;
   ds.name = name;
   ds.source = dir;
-  ds.num_classes = 10;
+  ds.num_classes = kIdxClasses;
   ds.train = read_idx_pair(find_idx_file(dir, "train-images-idx3-ubyte"),
                            find_idx_file(dir, "train-labels-idx1-ubyte"), ds.num_classes);
   ds.test = read_idx_pair(find_idx_file(dir, "t10k-images-idx3-ubyte"),

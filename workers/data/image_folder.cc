@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "common/cores.h"
 #include "common/errors.h"
 #include "workers/data/loaders.h"
 
@@ -139,7 +140,7 @@ ImageSet decode_all(const std::vector<LabelledFile>& files, int64_t channels) {
       }
     }
   };
-  const unsigned n_threads = std::max(1U, std::min(8U, std::thread::hardware_concurrency()));
+  const auto n_threads = static_cast<unsigned>(std::min(8, common::usable_cores()));
   std::vector<std::thread> threads;
   for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(work);
   work();
@@ -148,22 +149,51 @@ ImageSet decode_all(const std::vector<LabelledFile>& files, int64_t channels) {
   return set;
 }
 
+// The folder's splits and classes (sorted folder names of train/), checked.
+struct FolderLayout {
+  fs::path train_dir, test_dir;
+  std::vector<std::string> classes;
+};
+
+FolderLayout folder_layout(const std::string& root, int64_t channels) {
+  if (channels != 1 && channels != 3) throw DataError(fmt::format("{}: channels must be 1 or 3, not {}", root, channels));
+  FolderLayout l{fs::path(root) / "train", fs::path(root) / "test", {}};
+  for (const auto& d : {l.train_dir, l.test_dir})
+    if (!fs::is_directory(d)) throw DataError(fmt::format("{}: directory not found (expected root/train and root/test)", d.string()));
+  l.classes = sorted_subfolders(l.train_dir);
+  if (l.classes.empty()) throw DataError(fmt::format("{}: no class folders", l.train_dir.string()));
+  return l;
+}
+
+std::vector<int64_t> files_per_class(const std::vector<LabelledFile>& files, size_t classes) {
+  std::vector<int64_t> counts(classes, 0);
+  for (const LabelledFile& f : files) ++counts[static_cast<size_t>(f.label)];
+  return counts;
+}
+
 }  // namespace
 
+DataShape probe_image_folder(const std::string& root, int64_t channels) {
+  const FolderLayout l = folder_layout(root, channels);
+  const std::vector<LabelledFile> train = list_split(l.train_dir, l.classes);
+  const Decoded first = decode_image(train.front().path, channels);
+  DataShape d;
+  d.shape = ImageShape{channels, first.height, first.width};
+  d.num_classes = static_cast<int64_t>(l.classes.size());
+  d.train_per_class = files_per_class(train, l.classes.size());
+  d.test_per_class = files_per_class(list_split(l.test_dir, l.classes), l.classes.size());
+  return d;
+}
+
 RawDataset load_image_folder(const std::string& root, int64_t channels, const std::string& name) {
-  if (channels != 1 && channels != 3) throw DataError(fmt::format("{}: channels must be 1 or 3, not {}", root, channels));
-  const fs::path train_dir = fs::path(root) / "train";
-  const fs::path test_dir = fs::path(root) / "test";
-  for (const auto& d : {train_dir, test_dir})
-    if (!fs::is_directory(d)) throw DataError(fmt::format("{}: directory not found (expected root/train and root/test)", d.string()));
+  const FolderLayout l = folder_layout(root, channels);
   RawDataset ds;
   ds.name = name;
   ds.source = root;
-  ds.class_names = sorted_subfolders(train_dir);
-  if (ds.class_names.empty()) throw DataError(fmt::format("{}: no class folders", train_dir.string()));
+  ds.class_names = l.classes;
   ds.num_classes = static_cast<int64_t>(ds.class_names.size());
-  ds.train = decode_all(list_split(train_dir, ds.class_names), channels);
-  ds.test = decode_all(list_split(test_dir, ds.class_names), channels);
+  ds.train = decode_all(list_split(l.train_dir, ds.class_names), channels);
+  ds.test = decode_all(list_split(l.test_dir, ds.class_names), channels);
   if (ds.train.shape != ds.test.shape)
     throw DataError(fmt::format("{}: train images are {} but test images are {}", root, to_string(ds.train.shape),
                                 to_string(ds.test.shape)));

@@ -7,28 +7,44 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "workers/data/image_set.h"
 
 namespace signsweep::workers {
 
+// What validation needs to know of a data set without loading its images: the image shape, the class
+// count and the images per class of each split, read from headers, label files and folder listings
+// (a sweep checks carriers, target classes and per-class budgets against it before anything trains).
+struct DataShape {
+  ImageShape shape;
+  int64_t num_classes = 0;
+  std::vector<int64_t> train_per_class;
+  std::vector<int64_t> test_per_class;
+};
+
 // MNIST / Fashion-MNIST: {train,t10k}-{images-idx3,labels-idx1}-ubyte, gzipped (.gz) or not.
 RawDataset load_idx_dataset(const std::string& dir, const std::string& name);
+DataShape probe_idx_dataset(const std::string& dir, const std::string& name);
 // One IDX image file and its label file; labels must be < num_classes.
 ImageSet read_idx_pair(const std::string& images_path, const std::string& labels_path, int64_t num_classes);
 
 // CIFAR-10 binary version: data_batch_1..5.bin and test_batch.bin (records of 1 label + 3072 bytes).
 RawDataset load_cifar10_binary(const std::string& dir);
 ImageSet read_cifar10_batch(const std::string& path);
+DataShape probe_cifar10_binary(const std::string& dir);
 
 // root/{train,test}/<class>/*.{jpg,jpeg,png}; classes are the sorted folder names of train/.
 // `channels` is 3 (RGB) or 1 (grayscale): every image is converted to it.
 RawDataset load_image_folder(const std::string& root, int64_t channels, const std::string& name);
+// Lists the folders and decodes one image (for its size).
+DataShape probe_image_folder(const std::string& root, int64_t channels);
 
 // SVHN cropped digits: train_32x32.mat and test_32x32.mat (MATLAB v5: X uint8 32x32x3xN, y double Nx1,
 // label 10 meaning digit 0).
 RawDataset load_svhn(const std::string& dir);
 ImageSet read_svhn_mat(const std::string& path);
+DataShape probe_svhn(const std::string& dir);
 
 struct SyntheticSpec {
   ImageShape shape{1, 8, 8};
@@ -39,5 +55,6 @@ struct SyntheticSpec {
 };
 // A learnable, seeded data set: each class is a random mean image plus per-image noise.
 RawDataset make_synthetic(const SyntheticSpec& spec);
+DataShape probe_synthetic(const SyntheticSpec& spec);
 
 }  // namespace signsweep::workers

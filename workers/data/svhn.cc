@@ -30,22 +30,73 @@ MatVar read_var(mat_t* mat, const std::string& path, const char* name) {
   return v;
 }
 
-}  // namespace
-
-ImageSet read_svhn_mat(const std::string& path) {
+MatFile open_mat(const std::string& path) {
   if (!std::filesystem::exists(path)) throw DataError(fmt::format("{}: file not found", path));
   MatFile mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   if (!mat) throw DataError(fmt::format("{}: not a MATLAB .mat file", path));
+  return mat;
+}
+
+// X's header (HxWx3xN uint8), checked; Mat_VarReadInfo reads no pixel.
+void check_images(const matvar_t& x, const std::string& path) {
+  if (x.rank != 4 || x.data_type != MAT_T_UINT8 || x.dims[2] != 3)
+    throw DataError(fmt::format("{}: X must be uint8 HxWx3xN (rank {}, class {})", path, x.rank,
+                                static_cast<int>(x.class_type)));
+}
+
+// y as digits 0..9 (10 means 0), checked against X's image count `n`.
+std::vector<int64_t> read_labels(mat_t* mat, const std::string& path, int64_t n) {
+  const MatVar y = read_var(mat, path, "y");
+  if (y->class_type != MAT_C_DOUBLE || static_cast<int64_t>(y->dims[0] * y->dims[1]) != n)
+    throw DataError(fmt::format("{}: y must be double Nx1 with N = {} (X's image count)", path, n));
+  const auto* values = static_cast<const double*>(y->data);
+  std::vector<int64_t> labels;
+  labels.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double l = values[i];
+    if (l != std::floor(l) || l < 1 || l > 10)
+      throw DataError(fmt::format("{}: y({}) = {} is out of range (labels are 1..10, 10 meaning 0)", path, i + 1, l));
+    labels.push_back(static_cast<int64_t>(l) % 10);
+  }
+  return labels;
+}
+
+constexpr int64_t kSvhnClasses = 10;
+
+ImageShape probe_svhn_mat(const std::string& path, std::vector<int64_t>& counts) {
+  const MatFile mat = open_mat(path);
+  const MatVar x(Mat_VarReadInfo(mat.get(), "X"));
+  if (!x) throw DataError(fmt::format("{}: variable 'X' missing or unreadable", path));
+  check_images(*x, path);
+  counts = class_counts(read_labels(mat.get(), path, static_cast<int64_t>(x->dims[3])), kSvhnClasses);
+  return ImageShape{3, static_cast<int64_t>(x->dims[0]), static_cast<int64_t>(x->dims[1])};
+}
+
+void require_directory(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) throw DataError(fmt::format("{}: svhn directory not found", dir));
+}
+
+std::string mat_path(const std::string& dir, const char* file) { return (std::filesystem::path(dir) / file).string(); }
+
+}  // namespace
+
+DataShape probe_svhn(const std::string& dir) {
+  require_directory(dir);
+  DataShape d;
+  d.num_classes = kSvhnClasses;
+  d.shape = probe_svhn_mat(mat_path(dir, "train_32x32.mat"), d.train_per_class);
+  probe_svhn_mat(mat_path(dir, "test_32x32.mat"), d.test_per_class);
+  return d;
+}
+
+ImageSet read_svhn_mat(const std::string& path) {
+  const MatFile mat = open_mat(path);
   const MatVar x = read_var(mat.get(), path, "X");
-  const MatVar y = read_var(mat.get(), path, "y");
-  if (x->rank != 4 || x->data_type != MAT_T_UINT8 || x->dims[2] != 3)
-    throw DataError(fmt::format("{}: X must be uint8 HxWx3xN (rank {}, class {})", path, x->rank,
-                                static_cast<int>(x->class_type)));
+  check_images(*x, path);
   const auto h = static_cast<int64_t>(x->dims[0]);
   const auto w = static_cast<int64_t>(x->dims[1]);
   const auto n = static_cast<int64_t>(x->dims[3]);
-  if (y->class_type != MAT_C_DOUBLE || static_cast<int64_t>(y->dims[0] * y->dims[1]) != n)
-    throw DataError(fmt::format("{}: y must be double Nx1 with N = {} (X's image count)", path, n));
+  const std::vector<int64_t> labels = read_labels(mat.get(), path, n);
 
   ImageSet set;
   set.shape = ImageShape{3, h, w};
@@ -58,27 +109,19 @@ ImageSet read_svhn_mat(const std::string& path) {
         for (int64_t col = 0; col < w; ++col)
           *dst++ = src[r + h * col + h * w * c + h * w * 3 * i];
 
-  const auto* labels = static_cast<const double*>(y->data);
-  set.labels.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const double l = labels[i];
-    if (l != std::floor(l) || l < 1 || l > 10)
-      throw DataError(fmt::format("{}: y({}) = {} is out of range (labels are 1..10, 10 meaning 0)", path, i + 1, l));
-    set.labels.push_back(static_cast<int64_t>(l) % 10);
-  }
+  set.labels = labels;
   return set;
 }
 
 RawDataset load_svhn(const std::string& dir) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw DataError(fmt::format("{}: svhn directory not found", dir));
+  require_directory(dir);
   RawDataset ds;
   ds.name = "svhn";
   ds.source = dir;
-  ds.num_classes = 10;
-  ds.class_names = numbered_class_names(10);
-  ds.train = read_svhn_mat((fs::path(dir) / "train_32x32.mat").string());
-  ds.test = read_svhn_mat((fs::path(dir) / "test_32x32.mat").string());
+  ds.num_classes = kSvhnClasses;
+  ds.class_names = numbered_class_names(kSvhnClasses);
+  ds.train = read_svhn_mat(mat_path(dir, "train_32x32.mat"));
+  ds.test = read_svhn_mat(mat_path(dir, "test_32x32.mat"));
   return ds;
 }
 

@@ -27,12 +27,29 @@ ImageSet sample(const std::vector<std::vector<double>>& means, const ImageShape&
   return set;
 }
 
-}  // namespace
-
-RawDataset make_synthetic(const SyntheticSpec& spec) {
+void check_spec(const SyntheticSpec& spec) {
   if (spec.shape.numel() <= 0 || spec.num_classes < 2 || spec.train_size < spec.num_classes || spec.test_size < 1)
     throw DataError(fmt::format("synthetic: invalid spec (shape {}, {} classes, {} train, {} test)",
                                 to_string(spec.shape), spec.num_classes, spec.train_size, spec.test_size));
+}
+
+// Labels are i mod classes (balanced): class c of n images has n / classes images, one more when c < n % classes.
+std::vector<int64_t> balanced_counts(int64_t n, int64_t classes) {
+  std::vector<int64_t> counts(static_cast<size_t>(classes), n / classes);
+  for (int64_t c = 0; c < n % classes; ++c) ++counts[static_cast<size_t>(c)];
+  return counts;
+}
+
+}  // namespace
+
+DataShape probe_synthetic(const SyntheticSpec& spec) {
+  check_spec(spec);
+  return {spec.shape, spec.num_classes, balanced_counts(spec.train_size, spec.num_classes),
+          balanced_counts(spec.test_size, spec.num_classes)};
+}
+
+RawDataset make_synthetic(const SyntheticSpec& spec) {
+  check_spec(spec);
   std::mt19937_64 rng(spec.seed);
   std::uniform_real_distribution<double> level(30.0, 225.0);
   std::vector<std::vector<double>> means(static_cast<size_t>(spec.num_classes));

@@ -74,6 +74,17 @@ torch::Tensor GradSigns::training_term(ClassifierImpl& /*model*/, const torch::T
   return regularizer(x, y, ce_sum);
 }
 
+WatermarkScheme::GroupTerm GradSigns::group_training_term(ClassifierImpl& /*model*/, const torch::Tensor& x,
+                                                          const torch::Tensor& y, const torch::Tensor& ce_sum,
+                                                          comm::Collective& group) const {
+  const torch::Tensor term = group_regularizer(x, y, ce_sum, group);
+  return {term, term};  // the group's value; its gradient flows through this rank's rows only
+}
+
+Extraction GradSigns::read_remote(PredictionApi& api, const torch::Tensor& images, double h) const {
+  return extract_remote(api, *this, images, h);
+}
+
 Extraction GradSigns::read_white_box(ClassifierImpl& model, const torch::Tensor& pool, int64_t images_per_repeat,
                                      int64_t repeats, uint64_t seed) const {
   return extract_white_box(model, *this, pool, images_per_repeat, repeats, seed);

@@ -36,6 +36,10 @@ class GradSigns : public WatermarkScheme {
                               const torch::Tensor& ce_sum) const override;
   Extraction read_white_box(ClassifierImpl& model, const torch::Tensor& pool, int64_t images_per_repeat, int64_t repeats,
                             uint64_t seed) const override;
+  GroupTerm group_training_term(ClassifierImpl& model, const torch::Tensor& x, const torch::Tensor& y,
+                                const torch::Tensor& ce_sum, comm::Collective& group) const override;
+  bool readable_remotely() const override { return true; }
+  Extraction read_remote(PredictionApi& api, const torch::Tensor& images, double h) const override;
   storage::WatermarkRecord record() const override;
   int64_t target_class() const { return secrets_.target_class; }
   const torch::Tensor& carrier_offsets() const { return carrier_offsets_; }  // NCHW offsets [C]

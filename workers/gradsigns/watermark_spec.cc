@@ -1,6 +1,11 @@
 #include "workers/gradsigns/watermark_spec.h"
 
+#include <cmath>
+
+#include <fmt/format.h>
+
 #include "common/config.h"
+#include "common/hash.h"
 
 namespace signsweep::workers {
 
@@ -41,6 +46,23 @@ WatermarkSpec parse_watermark_spec(const common::ConfigNode& node) {
   for (const double h : s.remote_h) verify.require(h > 0.0 && h < 10.0, "h", "every step must be in (0, 10)");
   s.remote_float64 = verify.get<bool>("remote_float64", s.remote_float64);
   return s;
+}
+
+uint64_t derived_watermark_seed(uint64_t trainer_seed, const WatermarkSpec& spec) {
+  const std::string shaping =
+      fmt::format("watermark secrets v1|trainer.seed={}|scheme={}|bits={}|carriers={}|target_class={}|flatten={}|layer={}",
+                  trainer_seed, spec.scheme == SchemeKind::kUchida ? "uchida" : "gradsigns", spec.bits, spec.carriers,
+                  spec.target_class, to_string(spec.order), spec.layer);
+  return common::fnv1a_64(shaping) & ((uint64_t{1} << 53) - 1);
+}
+
+std::optional<std::string> unreachable_verdict_warning(const WatermarkSpec& spec) {
+  const double best_p = std::ldexp(1.0, -static_cast<int>(spec.bits));  // every bit matched
+  if (best_p <= spec.significance) return std::nullopt;
+  return fmt::format(
+      "watermark.bits = {} can never be judged owned at verify.significance = {:g}: even a perfect reading has "
+      "p = 2^-{} = {:.2g}; use at least {} bits or a larger significance",
+      spec.bits, spec.significance, spec.bits, best_p, static_cast<int64_t>(std::ceil(-std::log2(spec.significance))));
 }
 
 }  // namespace signsweep::workers

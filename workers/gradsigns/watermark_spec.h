@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,5 +38,16 @@ struct WatermarkSpec {
 };
 
 WatermarkSpec parse_watermark_spec(const common::ConfigNode& node);
+
+// The seed of a watermark's secrets when the config gives none: derived from the trial's training seed and
+// the settings that shape the secrets (scheme, bits, carriers, target class, flattening, layer), so that
+// models of different seeds carry independent watermarks and a 16-bit signature is not the prefix of the
+// 32-bit one. Lambda and the verification settings do not change it: one seed at two lambdas carries one
+// watermark (a paired comparison). Below 2^53, so that it is exact as a double (results, pandas) and in JSON.
+uint64_t derived_watermark_seed(uint64_t trainer_seed, const WatermarkSpec& spec);
+
+// A warning when no reading of this signature can reach the significance level (2^-bits > significance:
+// 16 bits at 1e-6), nullopt otherwise.
+std::optional<std::string> unreachable_verdict_warning(const WatermarkSpec& spec);
 
 }  // namespace signsweep::workers

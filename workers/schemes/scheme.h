@@ -11,7 +11,13 @@
 #include "storage/checkpoint.h"
 #include "workers/models/classifier.h"
 
+namespace signsweep::comm {
+class Collective;
+}
+
 namespace signsweep::workers {
+
+class PredictionApi;
 
 struct Extraction {
   std::vector<int64_t> bits;     // from the projection averaged over all repeats
@@ -39,10 +45,26 @@ class WatermarkScheme {
   virtual torch::Tensor training_term(ClassifierImpl& model, const torch::Tensor& x, const torch::Tensor& y,
                                       const torch::Tensor& ce_sum) const = 0;
 
+  // The term in a data-parallel group of group.size() ranks, each holding its part of the group batch.
+  struct GroupTerm {
+    torch::Tensor value;      // the term of the whole group batch (what a log line reports)
+    torch::Tensor loss_part;  // what this rank adds to its loss (before lambda): summing every rank's parameter
+                              // gradient of it gives the gradient of the term on the concatenated batch
+  };
+  // Default: a term every rank computes identically (a weight term): the local term, counted once in the sum.
+  virtual GroupTerm group_training_term(ClassifierImpl& model, const torch::Tensor& x, const torch::Tensor& y,
+                                        const torch::Tensor& ce_sum, comm::Collective& group) const;
+
   // White-box extraction. `pool` holds images to read with (target-class images for GradSigns; weight
   // schemes ignore it), `images_per_repeat` x `repeats` draws seeded by `seed`.
   virtual Extraction read_white_box(ClassifierImpl& model, const torch::Tensor& pool, int64_t images_per_repeat,
                                     int64_t repeats, uint64_t seed) const = 0;
+
+  // True when the watermark can be read through a prediction API (probabilities only): read_remote works.
+  virtual bool readable_remotely() const { return false; }
+  // Remote reading from `images` (of batch_target_class()) with finite-difference step `h`. Throws Error for
+  // a scheme that cannot be read remotely.
+  virtual Extraction read_remote(PredictionApi& api, const torch::Tensor& images, double h) const;
 
   // What a checkpoint stores to rebuild this scheme (scheme_factory.h reads it back).
   virtual storage::WatermarkRecord record() const = 0;

@@ -26,14 +26,6 @@ torch::Tensor mean_kernel(const torch::Tensor& w) { return w.mean(0).reshape({-1
 
 }  // namespace
 
-double bit_error_rate(const std::vector<int64_t>& bits, const std::vector<int64_t>& signature) {
-  if (bits.size() != signature.size() || bits.empty())
-    throw Error(fmt::format("bit_error_rate: {} bits read for a {}-bit signature", bits.size(), signature.size()));
-  int64_t wrong = 0;
-  for (size_t i = 0; i < bits.size(); ++i) wrong += bits[i] != signature[i];
-  return static_cast<double>(wrong) / static_cast<double>(bits.size());
-}
-
 std::string default_uchida_layer(ClassifierImpl& model) {
   std::vector<std::string> kernels;
   for (const auto& p : model.named_parameters())

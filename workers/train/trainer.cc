@@ -11,7 +11,8 @@
 #include "common/errors.h"
 #include "comm/collective.h"
 #include "common/progress.h"
-#include "workers/gradsigns/gradsigns.h"
+#include "common/cores.h"
+#include "workers/gradsigns/gradsigns.h"  // target_images
 #include "workers/data/sampling.h"
 
 namespace signsweep::workers {
@@ -91,7 +92,7 @@ void restore(ClassifierImpl& model, const std::vector<torch::Tensor>& state) {
 }  // namespace
 
 void seed_and_set_threads(const TrainSpec& spec) {
-  const int threads = spec.threads > 0 ? spec.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  const int threads = spec.threads > 0 ? spec.threads : common::usable_cores();
   torch::set_num_threads(threads);  // defaults to 1 on these VMs (toolchain.md)
   torch::manual_seed(spec.seed);
 }
@@ -157,14 +158,13 @@ StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer,
     const torch::Tensor x = scheme->needs_input_gradient() ? batch.x.detach().requires_grad_(true) : batch.x;
     out.logits = model.forward(x);
     const torch::Tensor ce_sum = torch::cross_entropy_loss(out.logits, batch.y, {}, at::Reduction::Sum);
-    const auto* gs = dynamic_cast<const GradSigns*>(scheme);
     torch::Tensor term;
-    if (ranks > 1 && gs != nullptr) {
-      out.reg = gs->group_regularizer(x, batch.y, ce_sum, *group);
-      term = out.reg;
+    if (group != nullptr) {
+      WatermarkScheme::GroupTerm t = scheme->group_training_term(model, x, batch.y, ce_sum, *group);
+      out.reg = t.value;
+      term = t.loss_part;
     } else {
-      out.reg = scheme->training_term(model, x, batch.y, ce_sum);
-      term = out.reg / static_cast<double>(ranks);  // the same term on every rank: counted once in the sum
+      out.reg = term = scheme->training_term(model, x, batch.y, ce_sum);
     }
     out.loss = ce_sum / group_batch + scheme->lambda() * term;
   } else {

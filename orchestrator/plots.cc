@@ -1,0 +1,83 @@
+#include "orchestrator/plots.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/errors.h"
+
+extern char** environ;
+
+namespace signsweep::orchestrator {
+namespace {
+
+namespace fs = std::filesystem;
+
+void write_text_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path);
+  if (!(out << text)) throw StorageError(fmt::format("{}: cannot write", path.string()));
+}
+
+// Debian's interpreter carries python3-matplotlib, -h5py and -scipy (a python3 earlier on PATH, e.g. a
+// virtual environment, may not); SIGNSWEEP_PYTHON overrides.
+std::string python_interpreter() {
+  if (const char* p = std::getenv("SIGNSWEEP_PYTHON")) return p;
+  return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+// SIGNSWEEP_PLOTS_SCRIPT overrides the script of the source tree this binary was built from.
+std::string plots_script() {
+  if (const char* p = std::getenv("SIGNSWEEP_PLOTS_SCRIPT")) return p;
+  return SIGNSWEEP_PLOTS_SCRIPT;
+}
+
+// Runs argv[0] (looked up on PATH) with its output on ours; returns its exit status.
+int run_program(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::cout.flush();
+  pid_t pid = 0;
+  if (const int rc = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ); rc != 0)
+    throw Error(fmt::format("cannot start {}: {}", args.front(), std::strerror(rc)));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw Error(fmt::format("waiting for {}: {}", args.front(), std::strerror(errno)));
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+void write_report_folder(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir) {
+  const storage::ResultsStore store = storage::ResultsStore::open_existing(store_dir);
+  fs::create_directories(dir);
+  for (const std::string& table : storage::report_tables()) {
+    storage::ReportOptions o = options;
+    o.table = table;
+    o.format = "csv";
+    const std::string csv = storage::report_text(store, o);
+    if (std::count(csv.begin(), csv.end(), '\n') < 2) continue;  // a header alone: the store has no such trials
+    write_text_file(fs::path(dir) / (table + ".csv"), csv);
+    o.format = "md";
+    write_text_file(fs::path(dir) / (table + ".md"), storage::report_text(store, o));
+  }
+  const int rc =
+      run_program({python_interpreter(), plots_script(), store_dir, dir, "--over", fmt::format("{}", fmt::join(options.over, ","))});
+  if (rc == 2) throw InputError(fmt::format("report --plots: {} refused its input (its message is above)", plots_script()));
+  if (rc != 0) throw Error(fmt::format("report --plots: {} exited with {}", plots_script(), rc));
+  std::cout << fmt::format("tables and figures in {} (see {})\n", dir, (fs::path(dir) / "index.md").string());
+}
+
+}  // namespace signsweep::orchestrator

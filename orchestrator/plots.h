@@ -1,0 +1,17 @@
+// `signsweep report STORE --plots DIR`: the tables and the paper's figures in one folder. The tables come
+// from storage/report.h (DIR/<table>.md and .csv, for every table that has rows); the figures from
+// storage/plots.py, run with Debian's Python (matplotlib, h5py, scipy): it reads the store through h5py, as
+// users do, and writes DIR/<figure>.png, .svg and the .csv of the numbers it plots, then DIR/index.md.
+// Torch-free.
+#pragma once
+
+#include <string>
+
+#include "storage/report.h"
+
+namespace signsweep::orchestrator {
+
+// Throws Error when the script fails (its own message is on stderr), DataError for a missing store.
+void write_report_folder(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir);
+
+}  // namespace signsweep::orchestrator

@@ -1,0 +1,182 @@
+// The report's statistics and tables on a store written through the real store: sample standard deviation
+// and Student's t interval, p-values by their median, verification rates, explicit pooling, remote BER rows
+// for attacks on the API, and the typed results schema that every writer and reader goes through.
+#include "storage/report.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "common/errors.h"
+#include "storage/h5.h"
+#include "storage/statistics.h"
+#include "storage/trial_results.h"
+#include "tests/support/files.h"
+
+namespace signsweep::storage {
+namespace {
+
+TEST(StatisticsTest, sample_std_and_a_t_interval) {
+  EXPECT_NEAR(t_quantile_975(1), 12.7062, 1e-4);  // tables of Student's t
+  EXPECT_NEAR(t_quantile_975(2), 4.3027, 1e-4);
+  EXPECT_NEAR(t_quantile_975(29), 2.0452, 1e-4);
+  const Summary s = summarize({0.80, 0.82, 0.84});
+  EXPECT_EQ(s.n, 3);
+  EXPECT_NEAR(s.mean, 0.82, 1e-12);
+  EXPECT_NEAR(s.std, 0.02, 1e-12);  // n-1: sqrt((0.0004 + 0 + 0.0004) / 2)
+  EXPECT_NEAR(s.ci95, 4.302652729911275 * 0.02 / std::sqrt(3.0), 1e-9);
+  EXPECT_TRUE(std::isnan(summarize({0.5}).std));  // no spread from one run
+  EXPECT_NEAR(median({1e-20, 1e-3, 0.5}), 1e-3, 1e-15);
+  EXPECT_NEAR(median({1e-20, 1e-10, 1e-3, 0.5}), (1e-10 + 1e-3) / 2, 1e-15);
+}
+
+TEST(TrialResultsTest, round_trip_through_the_stored_scalars) {
+  TrialResults r;
+  r.test_accuracy = 0.9;
+  r.accuracy_before = 0.91;
+  r.seconds = 3.0;
+  r.watermark_seed = (uint64_t{1} << 53) - 1;
+  WatermarkReading before;
+  before.bits = 32;
+  before.ber_white_box = 0.0;
+  before.p_value = 2.3e-10;
+  before.owned = true;
+  before.ber_remote = {{0.01, 0.0}};
+  r.watermark_before = before;
+  WatermarkReading after;  // an API attack: remote readings only
+  after.bits = 32;
+  after.ber_remote = {{0.01, 0.25}, {1e-4, 0.5}};
+  r.watermark = after;
+  r.figures = {{"trials", 20.0}};
+  const std::map<std::string, double> scalars = r.to_scalars();
+  EXPECT_EQ(scalars.count("ber_white_box"), 0U);
+  EXPECT_EQ(scalars.at("ber_remote_h0.0001"), 0.5);
+  EXPECT_EQ(scalars.at("ber_remote_h0.01_before"), 0.0);
+  const TrialResults back = TrialResults::from_scalars(scalars);
+  EXPECT_EQ(back.to_scalars(), scalars);
+  EXPECT_FALSE(back.watermark->ber_white_box);
+  EXPECT_EQ(back.watermark->ber_remote.at(1e-4), 0.5);
+  EXPECT_EQ(*back.watermark_before->owned, true);
+  EXPECT_EQ(*back.watermark_seed, (uint64_t{1} << 53) - 1);
+  EXPECT_EQ(back.figures, r.figures);
+}
+
+// A store of 3 seeds x 2 signature lengths, each model attacked by score rounding (remote readings only).
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<PlannedTrial> plan;
+    for (const std::string bits : {"32", "64"})
+      for (const std::string seed : {"0", "1", "2"}) {
+        const std::string id = "e" + bits + seed;
+        plan.push_back({id, kEmbedKind, "", "", {{"watermark.bits", bits}, {"trainer.seed", seed}}, "", {}});
+        plan.push_back({"a" + bits + seed, "score-rounding", "", id,
+                        {{"watermark.bits", bits}, {"trainer.seed", seed}, {"attack", "score-rounding"}, {"attack.decimals", "2"}},
+                        "", {id}});
+      }
+    store_ = std::make_unique<ResultsStore>(ResultsStore::open_for_sweep(dir_.path().string(), {"h", "s.yaml", ""}, plan, false));
+    for (const PlannedTrial& t : plan) {
+      TrialRecord r;
+      r.trial = t;
+      r.state = TrialState::kDone;
+      const double seed = std::stod(t.axes.at("trainer.seed"));
+      TrialResults results;
+      WatermarkReading w;
+      w.bits = std::stoi(t.axes.at("watermark.bits"));
+      if (t.kind == kEmbedKind) {
+        results.test_accuracy = 0.80 + 0.02 * seed;         // 0.80, 0.82, 0.84
+        w.ber_white_box = seed == 2 ? 0.25 : 0.0;
+        w.p_value = std::pow(10.0, -(10.0 + 5 * seed));      // 1e-10, 1e-15, 1e-20: median 1e-15
+        w.owned = seed != 2;
+      } else {
+        results.accuracy_before = 0.8;
+        results.test_accuracy = 0.79;
+        w.ber_remote = {{0.01, 0.1 * seed}};  // 0, 0.1, 0.2
+      }
+      results.watermark = w;
+      r.results = results.to_scalars();
+      store_->write_trial(r);
+    }
+  }
+  std::string report(const std::string& table, const std::vector<std::string>& over = {"trainer.seed"},
+                     const std::string& format = "csv") {
+    return report_text(*store_, {table, format, over});
+  }
+  // The CSV cell of `column` in the row whose first cells are `key` (comma-joined).
+  static std::string cell(const std::string& csv, const std::string& key, const std::string& column) {
+    std::istringstream in(csv);
+    std::string header, line;
+    std::getline(in, header);
+    std::vector<std::string> names = split(header);
+    while (std::getline(in, line))
+      if (line.rfind(key + ",", 0) == 0) {
+        const std::vector<std::string> cells = split(line);
+        for (size_t i = 0; i < names.size(); ++i)
+          if (names[i] == column) return cells.at(i);
+      }
+    return "<none>";
+  }
+  static std::vector<std::string> split(const std::string& line) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    for (std::string c; std::getline(in, c, ',');) out.push_back(c);
+    if (!line.empty() && line.back() == ',') out.emplace_back();
+    return out;
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<ResultsStore> store_;
+};
+
+TEST_F(ReportTest, rows_pool_the_seeds_with_sample_std_t_interval_median_p_and_verification_rate) {
+  const std::string csv = report("embed");
+  EXPECT_EQ(cell(csv, "32", "n"), "3");
+  EXPECT_NEAR(std::stod(cell(csv, "32", "test_accuracy_mean")), 0.82, 1e-9);
+  EXPECT_NEAR(std::stod(cell(csv, "32", "test_accuracy_std")), 0.02, 1e-9);
+  EXPECT_NEAR(std::stod(cell(csv, "32", "test_accuracy_ci95")), 4.302653 * 0.02 / std::sqrt(3.0), 1e-6);
+  EXPECT_NEAR(std::stod(cell(csv, "32", "p_value_median")), 1e-15, 1e-20);
+  EXPECT_NEAR(std::stod(cell(csv, "32", "owned_rate")), 2.0 / 3.0, 1e-5);
+  const std::string md = report("embed", {"trainer.seed"}, "md");
+  EXPECT_NE(md.find("Rows pool trainer.seed"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 2/3 |"), std::string::npos) << md;
+}
+
+TEST_F(ReportTest, only_the_axes_named_are_pooled) {
+  const std::string csv = report("embed", {});
+  EXPECT_EQ(cell(csv, "0,32", "n"), "1");  // trainer.seed is a column now
+  EXPECT_EQ(cell(csv, "0,32", "test_accuracy_std"), "");  // one run has no spread
+  const std::string both = report("embed", {"trainer.seed", "watermark.bits"});
+  EXPECT_EQ(both.substr(0, both.find(',')), "n");
+  EXPECT_NE(both.find("\n6,"), std::string::npos) << both;
+}
+
+TEST_F(ReportTest, attacks_on_the_api_show_remote_ber_not_a_white_box_copy) {
+  const std::string csv = report("attacks");
+  EXPECT_NEAR(std::stod(cell(csv, "score-rounding,2,64", "ber_remote_h0.01_mean")), 0.1, 1e-12);
+  EXPECT_EQ(cell(csv, "score-rounding,2,64", "ber_white_box_mean"), "");
+  EXPECT_NE(report("attacks", {"trainer.seed"}, "md").find("remote BER h=0.01"), std::string::npos);
+}
+
+TEST_F(ReportTest, unknown_table_or_format_is_a_config_error) {
+  EXPECT_THROW(report("nope"), ConfigError);
+  EXPECT_THROW(report("embed", {"trainer.seed"}, "xlsx"), ConfigError);
+}
+
+TEST_F(ReportTest, a_store_of_the_previous_format_is_read_but_not_resumed) {
+  {
+    File f((dir_.path() / "sweep.h5").string(), OpenMode::kReadWrite);
+    f.set_attribute("/", "format_version", int64_t{1});
+  }
+  const ResultsStore old = ResultsStore::open_existing(dir_.path().string());
+  EXPECT_EQ(old.format_version(), 1);
+  EXPECT_NE(report_text(old, {"embed", "csv", {"trainer.seed"}}).find("32,3,"), std::string::npos);
+  const auto before = std::filesystem::last_write_time(dir_.path() / "sweep.h5");
+  const std::string msg = testing::message_of<ConfigError>(
+      [&] { ResultsStore::open_for_sweep(dir_.path().string(), {"h", "s.yaml", ""}, old.plan(), false); });
+  EXPECT_NE(msg.find("older signsweep (store format 1)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("run the sweep into a new --out"), std::string::npos) << msg;
+  EXPECT_EQ(std::filesystem::last_write_time(dir_.path() / "sweep.h5"), before);
+}
+
+}  // namespace
+}  // namespace signsweep::storage

@@ -1,0 +1,51 @@
+// Outcomes (jobs.h) -> stored results (storage/trial_results.h). Torch-free.
+#include "workers/jobs.h"
+
+namespace signsweep::workers {
+
+storage::WatermarkReading reading_of(const VerificationReport& v) {
+  storage::WatermarkReading r;
+  r.bits = v.bits;
+  r.significance = v.significance;
+  if (v.white_box) {
+    r.ber_white_box = v.ber_white_box;
+    r.p_value = v.p_value;
+    r.owned = v.owned;
+  }
+  for (const RemoteReading& rr : v.remote) r.ber_remote[rr.h] = rr.ber;
+  return r;
+}
+
+storage::TrialResults results_of(const TrainOutcome& out) {
+  storage::TrialResults r;
+  r.test_accuracy = out.test_accuracy;
+  r.seconds = out.seconds;
+  r.figures = {{"images_per_second", out.images_per_second},
+               {"parameters", static_cast<double>(out.parameters)},
+               {"best_epoch", static_cast<double>(out.best_epoch)}};
+  if (out.verification.watermarked) r.watermark = reading_of(out.verification);
+  r.watermark_seed = out.watermark_seed;
+  return r;
+}
+
+storage::TrialResults results_of(const AttackReport& report) {
+  storage::TrialResults r;
+  r.accuracy_before = report.accuracy_before;
+  r.test_accuracy = report.accuracy_after;
+  r.seconds = report.seconds;
+  r.watermark_before = reading_of(report.before);
+  r.watermark = reading_of(report.after);
+  r.figures = report.figures;
+  return r;
+}
+
+storage::TrialResults null_check_results_of(const VerificationReport& v, double seconds) {
+  storage::TrialResults r;
+  r.seconds = seconds;
+  r.watermark = reading_of(v);
+  r.null_check = storage::NullCheck{v.null_models, v.empirical_threshold, v.null_mean_ber, v.null_false_positive_rate,
+                                    v.owned_empirically};
+  return r;
+}
+
+}  // namespace signsweep::workers
