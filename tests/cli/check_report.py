@@ -12,6 +12,8 @@ import struct
 import subprocess
 import sys
 
+import matplotlib.image
+
 signsweep, store, plots = sys.argv[1:4]
 
 
@@ -60,8 +62,11 @@ for name in figures:
     for ext in ("png", "svg", "csv"):
         if not os.path.exists(os.path.join(plots, f"{name}.{ext}")):
             fail(f"{name}.{ext} missing")
-    if png_size(os.path.join(plots, f"{name}.png")) != sizes.get(name):
-        fail(f"{name}.png is {png_size(os.path.join(plots, f'{name}.png'))}, index.md states {sizes.get(name)}")
+    png = os.path.join(plots, f"{name}.png")
+    size = png_size(png)
+    height, width = matplotlib.image.imread(png).shape[:2]  # it decodes, to the size its header says
+    if (width, height) != size or size != sizes.get(name):
+        fail(f"{name}.png is {size} (decoded {width}x{height}), index.md states {sizes.get(name)}")
     rows = list(csv.DictReader(open(os.path.join(plots, f"{name}.csv"))))
     if not rows:
         fail(f"{name}.csv is empty")
