@@ -179,10 +179,12 @@ class Figure:
                 ax.set_xticks(sorted(xs_all))
                 ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
                 ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-            if not metric.startswith("accuracy_cost"):  # ratios: the axis stays within [0, 1] (a t interval of 2
-                low, high = max(min(lows), 0.0), min(max(highs), 1.0)  # runs may reach beyond; it is clipped)
+            if not metric.startswith("accuracy_cost"):  # ratios: the axis stays within [0, 1] (a t interval of
+                low, high = max(min(lows), 0.0), min(max(highs), 1.0)  # a few runs may reach beyond; it is clipped)
                 pad = max(0.02, 0.05 * (high - low))
-                ax.set_ylim(max(low - pad, -0.02), min(high + pad, 1.02))
+                bottom, top = max(low - pad, 0.0), min(high + pad, 1.0)
+                margin = 0.03 * (top - bottom)  # markers on the limits stay whole
+                ax.set_ylim(bottom - margin, top + margin)
             ax.grid(True, alpha=0.3)
             if len(curves) > 1:
                 ax.legend(frameon=False)
