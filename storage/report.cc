@@ -277,12 +277,10 @@ std::string render_csv(const Table& t) {
 }
 
 std::string render_md(const Table& t, const std::vector<std::string>& over) {
-  std::vector<std::string> pooled;
-  for (const std::string& o : over) pooled.push_back(o);
   std::string out = fmt::format(
       "Rows pool {} (n runs each): mean ± 95% CI (Student's t, n-1); p: median; owned: models judged owned at the "
       "significance level.\n\n",
-      pooled.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(pooled, ", ")));
+      over.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(over, ", ")));
   std::vector<std::string> header = t.axes;
   header.push_back("n");
   for (const Column& c : t.columns) header.push_back(c.header);
