@@ -23,6 +23,7 @@
 #include "common/build_info.h"
 #include "common/config.h"
 #include "common/errors.h"
+#include "common/launch.h"
 #include "common/log.h"
 #include "orchestrator/metrics.h"
 #include "orchestrator/plots.h"
@@ -156,7 +157,8 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
       linger(metrics, metrics_cli.linger_seconds);
     } catch (const std::exception& e) {
       // The other ranks wait for messages that will not come: end the whole job with this error's code.
-      std::cerr << "signsweep: error (rank " << mpi.rank() << "): " << without_backtrace(e.what()) << "\n";
+      if (common::prints_error(e, mpi.rank()))
+        std::cerr << "signsweep: error (rank " << mpi.rank() << "): " << without_backtrace(e.what()) << "\n";
       MPI_Abort(MPI_COMM_WORLD, exit_code_for(e));
     }
   }
@@ -377,7 +379,7 @@ int run_cli(int argc, char** argv) {
     if (*list) return cmd_list();
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "signsweep: error: " << without_backtrace(e.what()) << "\n";
+    if (common::prints_error(e)) std::cerr << "signsweep: error: " << without_backtrace(e.what()) << "\n";
     return exit_code_for(e);
   }
 }

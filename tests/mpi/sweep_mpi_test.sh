@@ -79,6 +79,13 @@ check "data-parallel: all 10 done" "grep -q '^done 10' $tmp/dp.log"
 rc=$?
 check "bad layout exits 2" "[[ $rc -eq 2 ]]"
 check "bad layout message" "grep -q 'is not a positive multiple of it' $tmp/bad.log"
+check "bad layout said once, by rank 0" "[[ \$(grep -c 'is not a positive multiple of it' $tmp/bad.log) -eq 1 ]]"
+# ---- a bad sweep file: every rank finds it before MPI starts; rank 0 says it once, every rank exits 2 ----
+write_sweep "$tmp/badkey.yaml" "{trainer.seed: [0]}" 1 "max_retries: -1"
+"${mpi[@]}" -np 3 "$bin" run "$tmp/badkey.yaml" --out "$tmp/badkey" >"$tmp/badkey.log" 2>&1
+rc=$?
+check "bad sweep file exits 2" "[[ $rc -eq 2 ]]"
+check "bad sweep file said once" "[[ \$(grep -c \"max_retries = '-1'\" $tmp/badkey.log) -eq 1 ]]"
 
 # ---- device binding: rank 0 gathers every rank's visible GPUs; a device none of them has is exit 2 ----
 write_sweep "$tmp/gpu.yaml" "{trainer.seed: [0]}" 1 "device: cuda"
