@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <map>
 
 #include <fmt/format.h>
@@ -11,6 +14,7 @@
 
 #include "comm/collective.h"
 #include "common/errors.h"
+#include "common/machine.h"
 #include "orchestrator/execute.h"
 #include "orchestrator/metrics.h"
 #include "orchestrator/scheduler.h"
@@ -150,6 +154,35 @@ comm::Progress progress_message(const std::string& id, int group, const workers:
           p.step_seconds, p.allreduce_seconds};
 }
 
+// Rank 0 writes a probe file into the store; every group leader must read it back: a store on a
+// node-local filesystem would scatter checkpoints over the nodes and lose them for the attacks that need
+// them. Collective over MPI_COMM_WORLD; `dir` matters on rank 0 only. Throws ConfigError on rank 0.
+void check_store_is_shared(const MpiLayout& l, const std::string& dir) {
+  std::string probe;  // "<path>\n<token>"
+  if (l.rank == 0) {
+    std::random_device random;
+    const std::string token = fmt::format("{:08x}{:08x}", random(), random());
+    const std::string path = (std::filesystem::path(dir) / (".probe-" + token)).string();
+    std::ofstream(path) << token;
+    probe = path + "\n" + token;
+  }
+  probe = comm::broadcast_string(MPI_COMM_WORLD, probe, 0);
+  const std::string path = probe.substr(0, probe.find('\n'));
+  const bool leader = l.rank > 0 && (l.rank - 1) % l.ranks_per_trial == 0;
+  std::string seen;
+  if (leader) std::getline(std::ifstream(path), seen);
+  int sees = !leader || seen == probe.substr(probe.find('\n') + 1);
+  std::vector<int> all(static_cast<size_t>(l.size));
+  MPI_Gather(&sees, 1, MPI_INT, all.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (l.rank != 0) return;
+  std::filesystem::remove(path);
+  for (int r = 1; r < l.size; ++r)
+    if (!all[static_cast<size_t>(r)])
+      throw ConfigError(fmt::format("the store {} is not on a filesystem that host {} can see (rank {}, the leader of "
+                                    "group {}, cannot read {}): give --out a directory every node mounts",
+                                    dir, l.hosts[static_cast<size_t>(r)], r, (r - 1) / l.ranks_per_trial, path));
+}
+
 }  // namespace
 
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
@@ -171,7 +204,7 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
                     [&](const std::string& need) { return board.state(need) != TrialState::kDone; }))
       continue;  // a trial it needs failed: stays pending
     spdlog::info("trial {}/{} {} [{}] {}", index, sweep.trials.size(), t.planned.id, t.planned.kind, t.planned.label);
-    TrialRecord r = running_record(before, t, 1, workers::host_name(), device);
+    TrialRecord r = running_record(before, t, 1, common::host_name(), device);
     store.write_trial(r);
     board.set(t.planned.id, TrialState::kRunning);
     if (metrics != nullptr) {
@@ -219,7 +252,7 @@ MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow
   // Rank 0 learns every rank's host and visible GPUs, assigns the devices and sends each rank its own.
   constexpr int kName = 256;
   char host[kName] = {};
-  std::snprintf(host, kName, "%s", workers::host_name().c_str());
+  std::snprintf(host, kName, "%s", common::host_name().c_str());
   const int gpus = l.rank == 0 ? 0 : workers::visible_gpu_count();
   std::vector<char> hosts(static_cast<size_t>(l.size) * kName);
   std::vector<int> visible(static_cast<size_t>(l.size));
@@ -249,6 +282,7 @@ MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
                                const std::atomic<bool>* stop, SweepMetrics* metrics) {
   const storage::ResultsStore store = open_store(sweep, options);
+  check_store_is_shared(layout, store.dir());
   std::map<std::string, TrialRecord> records = read_records(store);
   Progressboard board(records, metrics, static_cast<int>(layout.leaders.size()));
   std::map<std::string, std::chrono::steady_clock::time_point> started;
@@ -303,6 +337,7 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
 }
 
 void serve_worker_group(const MpiLayout& layout) {
+  check_store_is_shared(layout, "");
   comm::MpiCollective group(layout.group_comm);
   const bool leader = group.rank() == 0;
   if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kReady, "");

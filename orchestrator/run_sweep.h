@@ -64,10 +64,11 @@ struct MpiLayout {
 MpiLayout make_layout(int ranks_per_trial, const std::string& device = "auto", bool allow_gpu_sharing = false,
                       const std::string& device_key = "device");
 
-// Rank 0. `stop` (set by SIGTERM/SIGINT) ends dispatching; running trials are recorded when they finish.
+// Rank 0. Opens (and locks) the store, checks with the workers that every group leader sees it, then
+// schedules. `stop` (set by SIGTERM/SIGINT) ends dispatching; running trials are recorded when they finish.
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
                                const std::atomic<bool>* stop, SweepMetrics* metrics = nullptr);
-// Ranks 1..: serve tasks until rank 0 says stop.
+// Ranks 1..: take part in the store check, then serve tasks until rank 0 says stop.
 void serve_worker_group(const MpiLayout& layout);
 
 }  // namespace signsweep::orchestrator

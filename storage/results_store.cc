@@ -5,9 +5,11 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "common/errors.h"
 #include "storage/h5.h"
+#include "storage/store_lock.h"
 
 namespace signsweep::storage {
 namespace fs = std::filesystem;
@@ -68,6 +70,17 @@ Index read_index(const std::string& path) {
   return i;
 }
 
+// Refuses to resume a store whose trial ids were made another way (nothing in it is changed).
+void refuse_older_format(const std::string& dir, const Index& existing) {
+  if (existing.version == kSweepFormatVersion) return;
+  throw ConfigError(fmt::format(
+      "{}: this store was written by an older signsweep (store format {}), whose trial ids hashed each config as "
+      "written; this one ids trials by their resolved config (format {}), so none of its trials would be "
+      "recognised and every one would run again. Its results stay readable (status, report, export); run the "
+      "sweep into a new --out. Nothing in this store was changed.",
+      dir, existing.version, kSweepFormatVersion));
+}
+
 }  // namespace
 
 const char* to_string(TrialState s) {
@@ -88,18 +101,18 @@ std::optional<TrialState> trial_state_from_string(const std::string& s) {
 
 ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIdentity& sweep,
                                           const std::vector<PlannedTrial>& plan, bool extend, bool durable) {
-  // Every refusal comes before the first change to the directory.
+  // A store of an older format is refused before anything changes; the other refusals come under the lock
+  // (whose file, empty when no run holds it, is all they leave behind).
   const std::string index_path = (fs::path(dir) / kIndexName).string();
+  if (fs::exists(index_path)) refuse_older_format(dir, read_index(index_path));
+  fs::create_directories(dir);
+  auto lock = std::make_shared<const StoreLock>(dir);  // one writer from here on
+  if (!lock->taken_over().empty())
+    spdlog::warn("{}: took over the lock of a run that died holding it ({})", dir, lock->taken_over());
   std::optional<Index> existing;
   if (fs::exists(index_path)) {
-    existing = read_index(index_path);
-    if (existing->version != kSweepFormatVersion)
-      throw ConfigError(fmt::format(
-          "{}: this store was written by an older signsweep (store format {}), whose trial ids hashed each config as "
-          "written; this one ids trials by their resolved config (format {}), so none of its trials would be "
-          "recognised and every one would run again. Its results stay readable (status, report, export); run the "
-          "sweep into a new --out. Nothing in this store was changed.",
-          dir, existing->version, kSweepFormatVersion));
+    existing = read_index(index_path);  // again, under the lock
+    refuse_older_format(dir, *existing);
     if (existing->sweep.hash != sweep.hash && !extend)
       throw ConfigError(fmt::format(
           "{}: this store belongs to sweep {} (hash {}), not to {} (hash {}): choose another --out, or pass --extend to "
@@ -110,16 +123,16 @@ ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIde
   fs::create_directories(fs::path(dir) / "checkpoints");
   remove_leftover_temp_files(dir);
   remove_leftover_temp_files(fs::path(dir) / "trials");
-  if (!existing) {
-    ResultsStore store(dir, sweep, plan, durable);
-    store.write_index();
+  if (existing && existing->sweep.hash == sweep.hash) {
+    ResultsStore store(dir, existing->sweep, existing->plan, durable);
+    store.lock_ = std::move(lock);
     return store;
   }
-  if (existing->sweep.hash == sweep.hash) return ResultsStore(dir, existing->sweep, existing->plan, durable);
-  std::vector<PlannedTrial> merged = existing->plan;
+  std::vector<PlannedTrial> merged = existing ? existing->plan : std::vector<PlannedTrial>{};
   for (const PlannedTrial& t : plan)
     if (std::none_of(merged.begin(), merged.end(), [&](const PlannedTrial& m) { return m.id == t.id; })) merged.push_back(t);
   ResultsStore store(dir, sweep, std::move(merged), durable);
+  store.lock_ = std::move(lock);
   store.write_index();
   return store;
 }

@@ -21,11 +21,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace signsweep::storage {
+
+class StoreLock;
 
 enum class TrialState { kPending, kRunning, kDone, kFailed };
 const char* to_string(TrialState s);
@@ -72,9 +75,11 @@ constexpr int64_t kOldestReadableSweepFormat = 1;
 
 class ResultsStore {
  public:
-  // Opens the store at `dir` for the sweep, creating it when absent. A store of another sweep is refused
-  // (ConfigError naming both sweep files) unless `extend`, which adds the new plan's trials to it. A store of
-  // an older format is refused (ConfigError saying why and what to do), and nothing in it is changed.
+  // Opens the store at `dir` for the sweep, creating it when absent, and holds its lock (store_lock.h) for as
+  // long as the returned store (or a copy) lives: a store another run holds is refused (ConfigError naming
+  // the holder). A store of another sweep is refused (ConfigError naming both sweep files) unless `extend`,
+  // which adds the new plan's trials to it. A store of an older format is refused (ConfigError saying why
+  // and what to do), and nothing in it is changed.
   static ResultsStore open_for_sweep(const std::string& dir, const SweepIdentity& sweep, const std::vector<PlannedTrial>& plan,
                                      bool extend, bool durable = true);
   // An existing store, for status / report / export (DataError when `dir` holds no readable store).
@@ -108,6 +113,7 @@ class ResultsStore {
   std::vector<PlannedTrial> plan_;
   bool durable_ = true;
   int64_t format_version_ = kSweepFormatVersion;
+  std::shared_ptr<const StoreLock> lock_;  // writers only
 };
 
 }  // namespace signsweep::storage

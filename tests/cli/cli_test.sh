@@ -283,6 +283,18 @@ expect null-report-row 0 "^8,2,3,[0-9.e-]*,[0-9.e-]*," -- "$bin" report "$tmp/nu
 write_sweep "$tmp/nulloverlap.yaml" "{trainer.seed: [0, 1]}" "null_models: {count: 3, first_seed: 1}"
 expect null-seed-overlap 2 "nulloverlap.yaml:[0-9]+:[0-9]+: null_models.first_seed = '1': the null models' seeds 1..3 include trainer.seed 1" -- "$bin" run "$tmp/nulloverlap.yaml" --dry-run
 
+# ---- one run per store: a second run is refused naming the holder; the lock of a killed run is taken over ----
+write_sweep "$tmp/long.yaml" "{trainer.seed: [0]}"
+sed -i 's/trainer: {epochs: 1,/trainer: {epochs: 5000,/' "$tmp/long.yaml"
+"$bin" run "$tmp/long.yaml" --out "$tmp/lockstore" >"$tmp/long.log" 2>&1 &
+holder=$!
+for _ in $(seq 1 100); do [[ -s $tmp/lockstore/lock ]] && break; sleep 0.1; done
+expect lock-second-run-refused 2 "lockstore: another signsweep run holds this store \\(host $(hostname) pid $holder started .*\\): one run per store" -- "$bin" run "$tmp/long.yaml" --out "$tmp/lockstore"
+expect lock-status-reads-meanwhile 0 "running +1" -- "$bin" status "$tmp/lockstore"
+kill -9 "$holder"
+wait "$holder" 2>/dev/null
+expect lock-taken-over 124 "took over the lock of a run that died holding it \\(host $(hostname) pid $holder started" -- timeout 5 "$bin" run "$tmp/long.yaml" --out "$tmp/lockstore"
+
 # ---- a store of the previous format (ids of the config as written): readable, never resumed ----
 cp -r "$tmp/store" "$tmp/oldstore"
 /usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['format_version'] = 1" "$tmp/oldstore/sweep.h5"

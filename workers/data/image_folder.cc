@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "common/cores.h"
+#include "common/machine.h"
 #include "common/errors.h"
 #include "workers/data/loaders.h"
 

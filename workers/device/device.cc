@@ -1,5 +1,7 @@
 #include "workers/device/device.h"
 
+#include "common/machine.h"
+
 #include <unistd.h>
 
 #include <map>
@@ -61,14 +63,8 @@ std::vector<std::string> assign_devices(const std::string& requested, const std:
   return devices;
 }
 
-std::string host_name() {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return host;
-}
-
 std::string assign_local_device(const std::string& requested, const std::string& key) {
-  return assign_device(requested, 0, 1, visible_gpu_count(), false, host_name(), key);
+  return assign_device(requested, 0, 1, visible_gpu_count(), false, common::host_name(), key);
 }
 
 }  // namespace signsweep::workers

@@ -32,8 +32,6 @@ std::vector<std::string> assign_devices(const std::string& requested, const std:
 // mpirun).
 std::string assign_local_device(const std::string& requested, const std::string& key = "device");
 
-// The host this process runs on (provenance, the rank -> host -> device map).
-std::string host_name();
 
 // GPUs LibTorch can use in this process (honours CUDA_VISIBLE_DEVICES; 0 with a CPU-only LibTorch).
 int visible_gpu_count();

@@ -11,7 +11,7 @@
 #include "common/errors.h"
 #include "comm/collective.h"
 #include "common/progress.h"
-#include "common/cores.h"
+#include "common/machine.h"
 #include "workers/gradsigns/gradsigns.h"  // target_images
 #include "workers/data/sampling.h"
 

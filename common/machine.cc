@@ -1,6 +1,7 @@
-#include "common/cores.h"
+#include "common/machine.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
@@ -12,6 +13,12 @@ int usable_cores() {
   CPU_ZERO(&mask);
   if (sched_getaffinity(0, sizeof mask, &mask) == 0) return std::max(1, CPU_COUNT(&mask));
   return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+}
+
+std::string host_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
 }
 
 }  // namespace signsweep::common
