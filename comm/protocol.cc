@@ -1,6 +1,8 @@
 #include "comm/protocol.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -27,11 +29,44 @@ std::string encode(const Task& t) {
       .dump();
 }
 
+const std::vector<double>& duration_bucket_bounds() {
+  static const std::vector<double> bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
+  return bounds;
+}
+
+void DurationBins::add(double seconds) {
+  const auto& bounds = duration_bucket_bounds();
+  if (counts.empty()) counts.assign(bounds.size() + 1, 0);
+  ++counts[static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin())];  // le
+  sum += seconds;
+}
+
+void DurationBins::add(const std::vector<double>& seconds) {
+  for (const double s : seconds) add(s);
+}
+
+int64_t DurationBins::total() const { return std::accumulate(counts.begin(), counts.end(), int64_t{0}); }
+
+namespace {
+
+nlohmann::json bins_json(const DurationBins& b) { return {{"counts", b.counts}, {"sum", b.sum}}; }
+
+DurationBins bins_from(const nlohmann::json& j) {
+  DurationBins b;
+  b.counts = j.at("counts").get<std::vector<int64_t>>();
+  b.sum = number(j.at("sum"));
+  if (!b.counts.empty() && b.counts.size() != duration_bucket_bounds().size() + 1)
+    throw Error("progress message: duration bins of another bucket layout");
+  return b;
+}
+
+}  // namespace
+
 std::string encode(const Progress& p) {
   return nlohmann::json{{"id", p.id},     {"group", p.group}, {"epoch", p.epoch}, {"step", p.step},
                         {"steps", p.steps}, {"loss", p.loss},   {"accuracy", p.accuracy}, {"bit_accuracy", p.bit_accuracy},
-                        {"images_per_second", p.images_per_second}, {"step_seconds", p.step_seconds},
-                        {"allreduce_seconds", p.allreduce_seconds}}
+                        {"images_per_second", p.images_per_second}, {"step_times", bins_json(p.step_times)},
+                        {"allreduce_times", bins_json(p.allreduce_times)}}
       .dump();
 }
 
@@ -63,8 +98,8 @@ Progress decode_progress(const std::string& s) {
   p.accuracy = number(j.at("accuracy"));
   p.bit_accuracy = number(j.at("bit_accuracy"));
   p.images_per_second = number(j.at("images_per_second"));
-  p.step_seconds = number(j.at("step_seconds"));
-  p.allreduce_seconds = number(j.at("allreduce_seconds"));
+  p.step_times = bins_from(j.at("step_times"));
+  p.allreduce_times = bins_from(j.at("allreduce_times"));
   return p;
 }
 

@@ -34,6 +34,19 @@ struct Task {
   double time_limit_s = 0.0;     // training stops with an error after the first epoch past it (0 = none)
 };
 
+// Durations binned where they are measured, into the buckets of rank 0's histograms: every step is
+// observed there however seldom progress messages travel (a histogram observes every step, not a mean).
+struct DurationBins {
+  std::vector<int64_t> counts;  // per bucket of duration_bucket_bounds(), then one for +Inf; empty: none yet
+  double sum = 0.0;             // seconds
+  void add(double seconds);
+  void add(const std::vector<double>& seconds);
+  int64_t total() const;
+  void clear() { *this = {}; }
+};
+// Upper bounds (seconds) of the step and allreduce histogram buckets, from 1 ms to 10 s.
+const std::vector<double>& duration_bucket_bounds();
+
 struct Progress {
   std::string id;
   int group = 0;
@@ -44,8 +57,8 @@ struct Progress {
   double accuracy = 0.0;
   double bit_accuracy = 0.0;
   double images_per_second = 0.0;
-  double step_seconds = 0.0;
-  double allreduce_seconds = 0.0;
+  DurationBins step_times;       // the steps since the previous message
+  DurationBins allreduce_times;  // their gradient allreduces (data-parallel groups)
 };
 
 struct Result {

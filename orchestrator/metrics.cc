@@ -21,6 +21,16 @@ namespace signsweep::orchestrator {
 
 namespace pm = prometheus;
 
+namespace {
+
+// Adds the binned durations of the steps a worker ran since its last message (comm::DurationBins).
+void observe(pm::Histogram& h, const comm::DurationBins& bins) {
+  if (bins.counts.empty()) return;
+  h.ObserveMultiple(std::vector<double>(bins.counts.begin(), bins.counts.end()), bins.sum);
+}
+
+}  // namespace
+
 struct SweepMetrics::Impl {
   std::string sweep;
   std::shared_ptr<pm::Registry> registry = std::make_shared<pm::Registry>();
@@ -49,9 +59,7 @@ struct SweepMetrics::Impl {
     for (const auto& [k, v] : extra) l[k] = v;
     return l;
   }
-  static pm::Histogram::BucketBoundaries time_buckets() {
-    return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
-  }
+  static pm::Histogram::BucketBoundaries time_buckets() { return comm::duration_bucket_bounds(); }
   void remove_trial_gauges(int group) {
     const auto it = running.find(group);
     if (it == running.end()) return;
@@ -122,8 +130,8 @@ void SweepMetrics::on_dispatch(int group, const std::string& trial, const std::s
 
 void SweepMetrics::on_progress(const comm::Progress& p) {
   const std::string g = std::to_string(p.group);
-  impl_->step.Add(impl_->labels({{"group", g}}), Impl::time_buckets()).Observe(p.step_seconds);
-  impl_->allreduce.Add(impl_->labels({{"group", g}}), Impl::time_buckets()).Observe(p.allreduce_seconds);
+  observe(impl_->step.Add(impl_->labels({{"group", g}}), Impl::time_buckets()), p.step_times);
+  observe(impl_->allreduce.Add(impl_->labels({{"group", g}}), Impl::time_buckets()), p.allreduce_times);
   impl_->throughput.Add(impl_->labels({{"group", g}})).Set(p.images_per_second);
   const pm::Labels l = impl_->labels({{"group", g}, {"trial", p.id}});
   const std::lock_guard<std::mutex> lock(impl_->mutex);

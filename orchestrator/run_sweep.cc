@@ -149,9 +149,13 @@ double final_ber(const comm::Result& r) {
   return results.watermark->ber_remote.empty() ? -1.0 : results.watermark->ber_remote.begin()->second;
 }
 
-comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p) {
-  return {id, group, p.epoch, p.step, p.steps, p.loss, p.train_accuracy, p.bit_accuracy, p.images_per_second,
-          p.step_seconds, p.allreduce_seconds};
+// The message of a report; its step and allreduce durations are added to `steps` / `allreduce` (which may
+// hold those of reports that were not sent) and travel binned.
+comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p, comm::DurationBins& steps,
+                                comm::DurationBins& allreduce) {
+  steps.add(p.step_seconds);
+  allreduce.add(p.allreduce_seconds);
+  return {id, group, p.epoch, p.step, p.steps, p.loss, p.train_accuracy, p.bit_accuracy, p.images_per_second, steps, allreduce};
 }
 
 // Rank 0 writes a probe file into the store; every group leader must read it back: a store on a
@@ -212,7 +216,9 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
       metrics->set_queue(--to_run);
     }
     const ProgressSink sink = [&](const workers::StepProgress& p) {
-      if (metrics != nullptr) metrics->on_progress(progress_message(t.planned.id, 0, p));
+      if (metrics == nullptr) return;
+      comm::DurationBins steps, allreduce;
+      metrics->on_progress(progress_message(t.planned.id, 0, p, steps, allreduce));
     };
     const auto start = std::chrono::steady_clock::now();
     const comm::Result result = execute_task(task_of(sweep, t, store, r.attempts), nullptr, sink, device);
@@ -353,11 +359,17 @@ void serve_worker_group(const MpiLayout& layout) {
     if (payload.empty()) return;
     const comm::Task task = comm::decode_task(payload);
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    comm::DurationBins steps, allreduce;  // every step since the last message sent
     const ProgressSink progress = [&](const workers::StepProgress& p) {
+      if (!leader || !task.report_progress) return;
+      const comm::Progress message = progress_message(task.id, layout.group, p, steps, allreduce);
       const auto now = std::chrono::steady_clock::now();
-      if (!leader || !task.report_progress || now - last < std::chrono::milliseconds(500)) return;  // <= 2/s
+      const bool epoch_end = p.step == p.steps;  // carries the epoch's accuracies and its last steps: always sent
+      if (!epoch_end && now - last < std::chrono::milliseconds(500)) return;  // else at most 2 per second
       last = now;
-      comm::send_string(MPI_COMM_WORLD, 0, comm::kProgress, comm::encode(progress_message(task.id, layout.group, p)));
+      comm::send_string(MPI_COMM_WORLD, 0, comm::kProgress, comm::encode(message));
+      steps.clear();
+      allreduce.clear();
     };
     const comm::Result result = execute_task(task, layout.ranks_per_trial > 1 ? &group : nullptr, progress, layout.device);
     if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kResult, comm::encode(result));

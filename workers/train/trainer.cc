@@ -240,13 +240,17 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
     torch::Tensor loss_sum = torch::zeros({}, on_device), reg_sum = torch::zeros({}, on_device);
     torch::Tensor correct = torch::zeros({}, on_device.dtype(torch::kInt64));
     int64_t seen = 0;
-    double allreduce_seconds = 0.0;
+    StepProgress report;  // carries every step's duration until the next report
     for (int64_t step = 0; step < steps; ++step) {
+      const auto step_start = std::chrono::steady_clock::now();
+      double allreduce_seconds = 0.0;
       // ---- TRAINING SECTION BEGIN ----
       Batch batch = batcher.gather(sampler.next_batch());
       if (format != torch::MemoryFormat::Contiguous) batch.x = batch.x.contiguous(format);
       const StepOutput out = train_step(model, *optimizer, batch, scheme, spec.weight_decay, group, &allreduce_seconds);
       // ---- TRAINING SECTION END ----
+      report.step_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count());
+      if (group != nullptr) report.allreduce_seconds.push_back(allreduce_seconds);
       loss_sum += out.loss;  // stays on the device: no sync per step
       reg_sum += out.reg;
       correct += out.logits.argmax(1).eq(batch.y).sum();
@@ -259,9 +263,16 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
           throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", mean, epoch, step + 1));
         const double images_per_second = static_cast<double>(seen) / progress.elapsed_seconds();
         progress.update(step + 1, fmt::format("loss {:.4f} | {:.0f} img/s", mean, images_per_second));
-        if (embed.on_progress)
-          embed.on_progress({epoch, step + 1, steps, mean, images_per_second, progress.elapsed_seconds() / static_cast<double>(step + 1),
-                             allreduce_seconds / static_cast<double>(step + 1)});
+        if (embed.on_progress) {
+          report.epoch = epoch;
+          report.step = step + 1;
+          report.steps = steps;
+          report.loss = mean;
+          report.images_per_second = images_per_second;
+          embed.on_progress(report);
+          report.step_seconds.clear();
+          report.allreduce_seconds.clear();
+        }
       }
     }
     EpochStats stats;
@@ -315,10 +326,15 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
                                 stats.test_accuracy, scheme != nullptr ? fmt::format(" bit acc {:.4f}", stats.bit_accuracy) : "",
                                 lr, stats.images_per_second));
     result.epochs.push_back(stats);
-    if (embed.on_progress)
-      embed.on_progress({epoch, steps, steps, stats.loss, stats.images_per_second,
-                         progress.elapsed_seconds() / static_cast<double>(steps), allreduce_seconds / static_cast<double>(steps),
-                         stats.train_accuracy, stats.bit_accuracy});
+    if (embed.on_progress) {  // the epoch's end: its accuracies, and the steps not reported yet
+      report.epoch = epoch;
+      report.step = report.steps = steps;
+      report.loss = stats.loss;
+      report.images_per_second = stats.images_per_second;
+      report.train_accuracy = stats.train_accuracy;
+      report.bit_accuracy = stats.bit_accuracy;
+      embed.on_progress(report);
+    }
   }
   if (spec.select_best && result.best_epoch != spec.epochs) {
     restore(model, best_state);

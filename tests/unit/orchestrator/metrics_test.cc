@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <map>
 #include <regex>
 
 #include "common/errors.h"
@@ -29,7 +35,9 @@ TEST(SweepMetricsTest, every_metric_has_its_type_labels_and_value_after_syntheti
   m.set_queue(4);
   m.set_expected_remaining(120.0);
   m.on_dispatch(1, "abc", "embed", 2);  // a retry
-  comm::Progress p{"abc", 1, 1, 5, 10, 0.75, 0.0, 0.0, 480.0, 0.02, 0.003};
+  comm::Progress p{"abc", 1, 1, 5, 10, 0.75, 0.0, 0.0, 480.0, {}, {}};
+  p.step_times.add(0.02);
+  p.allreduce_times.add(0.003);
   m.on_progress(p);
   const std::string mid = m.scrape_text();
   EXPECT_EQ(value_of(mid, "signsweep_trial_loss{group=\"1\",sweep=\"grid\",trial=\"abc\"}"), 0.75) << mid;
@@ -72,6 +80,49 @@ TEST(SweepMetricsTest, every_metric_has_its_type_labels_and_value_after_syntheti
   const std::regex line("\n(signsweep_[a-z_]+)(\\{[^}]*\\})? ");
   for (auto it = std::sregex_iterator(t.begin(), t.end(), line); it != std::sregex_iterator(); ++it)
     EXPECT_NE((*it)[2].str().find("sweep=\"grid\""), std::string::npos) << (*it)[0];
+}
+
+// GET http://127.0.0.1:<port><path>: the body (what Prometheus would scrape).
+std::string http_get(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "";
+  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) return "";
+  std::string response;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : "\n" + response.substr(body + 4);
+}
+
+TEST(SweepMetricsTest, every_step_time_lands_in_its_bucket_on_the_endpoint_however_the_messages_batch_them) {
+  MetricsOptions any;
+  any.port = 0;
+  SweepMetrics m("steps", any, {"cpu"});
+  m.on_dispatch(0, "t", "embed", 1);
+  // Seven steps measured by a worker, sent in two messages through the wire format.
+  const std::vector<std::vector<double>> messages{{0.0005, 0.003, 0.003}, {0.02, 0.7, 0.7, 12.0}};
+  for (const auto& seconds : messages) {
+    comm::Progress p{"t", 0, 1, 1, 7, 0.5, 0.0, 0.0, 100.0, {}, {}};
+    p.step_times.add(seconds);
+    m.on_progress(comm::decode_progress(comm::encode(p)));
+  }
+  const std::string t = http_get(m.port(), "/metrics");
+  const auto bucket = [&](const std::string& le) {
+    return value_of(t, "signsweep_step_duration_seconds_bucket{group=\"0\",sweep=\"steps\",le=\"" + le + "\"}");
+  };
+  // cumulative: 0.0005 | 0.003 0.003 | 0.02 | 0.7 0.7 | 12
+  const std::map<std::string, double> expected{{"0.001", 1},  {"0.0025", 1}, {"0.005", 3}, {"0.01", 3}, {"0.025", 4},
+                                               {"0.05", 4},   {"0.1", 4},    {"0.25", 4},  {"0.5", 4},  {"1", 6},
+                                               {"2.5", 6},    {"5", 6},      {"10", 6},    {"+Inf", 7}};
+  for (const auto& [le, count] : expected) EXPECT_EQ(bucket(le), count) << "le=" << le << "\n" << t;
+  EXPECT_EQ(value_of(t, "signsweep_step_duration_seconds_count{group=\"0\",sweep=\"steps\"}"), 7.0);
+  EXPECT_NEAR(value_of(t, "signsweep_step_duration_seconds_sum{group=\"0\",sweep=\"steps\"}"), 13.4265, 1e-9);
 }
 
 TEST(SweepMetricsTest, a_port_in_use_and_a_bad_address_are_config_errors_naming_them) {
