@@ -9,7 +9,9 @@
 #include <string>
 
 #include "orchestrator/run_sweep.h"
+#include "comm/mpi_transport.h"
 #include "orchestrator/scheduler.h"
+#include "orchestrator/worker.h"
 
 using namespace signsweep::orchestrator;
 
@@ -37,7 +39,8 @@ int main(int argc, char** argv) {
     w.expected_cost = d;
     items.push_back(w);
   }
-  const SchedulerStats s = schedule(MPI_COMM_WORLD, layout.leaders, items, {}, {});
+  signsweep::comm::MpiMailbox mailbox(MPI_COMM_WORLD);
+  const SchedulerStats s = schedule(mailbox, layout.leaders, items, {}, {});
   const double workers = static_cast<double>(layout.leaders.size());
   const double ideal = sum / workers;
   std::printf("trials %d, mean %.1f ms, %d workers\nmakespan %.3f s, ideal %.3f s, ratio %.4f\n"

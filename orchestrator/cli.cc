@@ -28,6 +28,7 @@
 #include "orchestrator/metrics.h"
 #include "orchestrator/plots.h"
 #include "orchestrator/run_sweep.h"
+#include "orchestrator/worker.h"
 #include "orchestrator/sweep.h"
 #include "storage/report.h"
 #include "storage/store_views.h"
@@ -144,6 +145,7 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
         // mpirun forwards SIGTERM/SIGINT to every rank: workers finish their trial, rank 0 decides.
         std::signal(SIGTERM, SIG_IGN);
         std::signal(SIGINT, SIG_IGN);
+        check_store_is_shared(layout, "");  // with rank 0, once it has opened the store
         serve_worker_group(layout);
         return 0;
       }

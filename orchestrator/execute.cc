@@ -47,6 +47,13 @@ void run_null_check(const comm::Task& task, comm::Result& r) {
 
 bool is_training_kind(const std::string& kind) { return kind == storage::kEmbedKind || kind == storage::kNullModelKind; }
 
+comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p, comm::DurationBins& steps,
+                                comm::DurationBins& allreduce) {
+  steps.add(p.step_seconds);
+  allreduce.add(p.allreduce_seconds);
+  return {id, group, p.epoch, p.step, p.steps, p.loss, p.train_accuracy, p.bit_accuracy, p.images_per_second, steps, allreduce};
+}
+
 std::string now_iso8601() {  // UTC with milliseconds: orders trials that start within one second
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);

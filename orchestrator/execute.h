@@ -4,7 +4,7 @@
 
 #include <functional>
 
-#include "comm/protocol.h"
+#include "comm/messages.h"
 #include "workers/train/step_progress.h"
 
 namespace signsweep::comm {
@@ -25,6 +25,11 @@ bool is_training_kind(const std::string& kind);
 // `device`: this rank's ("cpu" or "cuda:K"), fixed for the run.
 comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,
                           const std::string& device = "cpu");
+
+// The message of a trainer's report; its step and allreduce durations are added to `steps` / `allreduce`
+// (which may hold those of reports not sent yet) and travel binned.
+comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p, comm::DurationBins& steps,
+                                comm::DurationBins& allreduce);
 
 // Provenance of a trial record: this build (git, versions), where it runs (host, ranks, device) and when
 // it starts. `host` and `device` are the worker group's (rank 0 writes the record).

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "comm/protocol.h"
+#include "comm/messages.h"
 
 namespace signsweep::orchestrator {
 

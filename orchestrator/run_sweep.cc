@@ -12,7 +12,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "comm/collective.h"
+#include "comm/mpi_transport.h"
 #include "common/errors.h"
 #include "common/machine.h"
 #include "orchestrator/execute.h"
@@ -149,44 +149,6 @@ double final_ber(const comm::Result& r) {
   return results.watermark->ber_remote.empty() ? -1.0 : results.watermark->ber_remote.begin()->second;
 }
 
-// The message of a report; its step and allreduce durations are added to `steps` / `allreduce` (which may
-// hold those of reports that were not sent) and travel binned.
-comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p, comm::DurationBins& steps,
-                                comm::DurationBins& allreduce) {
-  steps.add(p.step_seconds);
-  allreduce.add(p.allreduce_seconds);
-  return {id, group, p.epoch, p.step, p.steps, p.loss, p.train_accuracy, p.bit_accuracy, p.images_per_second, steps, allreduce};
-}
-
-// Rank 0 writes a probe file into the store; every group leader must read it back: a store on a
-// node-local filesystem would scatter checkpoints over the nodes and lose them for the attacks that need
-// them. Collective over MPI_COMM_WORLD; `dir` matters on rank 0 only. Throws ConfigError on rank 0.
-void check_store_is_shared(const MpiLayout& l, const std::string& dir) {
-  std::string probe;  // "<path>\n<token>"
-  if (l.rank == 0) {
-    std::random_device random;
-    const std::string token = fmt::format("{:08x}{:08x}", random(), random());
-    const std::string path = (std::filesystem::path(dir) / (".probe-" + token)).string();
-    std::ofstream(path) << token;
-    probe = path + "\n" + token;
-  }
-  probe = comm::broadcast_string(MPI_COMM_WORLD, probe, 0);
-  const std::string path = probe.substr(0, probe.find('\n'));
-  const bool leader = l.rank > 0 && (l.rank - 1) % l.ranks_per_trial == 0;
-  std::string seen;
-  if (leader) std::getline(std::ifstream(path), seen);
-  int sees = !leader || seen == probe.substr(probe.find('\n') + 1);
-  std::vector<int> all(static_cast<size_t>(l.size));
-  MPI_Gather(&sees, 1, MPI_INT, all.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-  if (l.rank != 0) return;
-  std::filesystem::remove(path);
-  for (int r = 1; r < l.size; ++r)
-    if (!all[static_cast<size_t>(r)])
-      throw ConfigError(fmt::format("the store {} is not on a filesystem that host {} can see (rank {}, the leader of "
-                                    "group {}, cannot read {}): give --out a directory every node mounts",
-                                    dir, l.hosts[static_cast<size_t>(r)], r, (r - 1) / l.ranks_per_trial, path));
-}
-
 }  // namespace
 
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
@@ -230,59 +192,6 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
     ++summary.ran;
   }
   return board.summary(summary);
-}
-
-std::string MpiLayout::of_group(int g, const std::vector<std::string>& per_rank) const {
-  std::vector<std::string> distinct;
-  for (int r = 1 + g * ranks_per_trial; r < 1 + (g + 1) * ranks_per_trial && r < static_cast<int>(per_rank.size()); ++r) {
-    const std::string& v = per_rank[static_cast<size_t>(r)];
-    if (std::find(distinct.begin(), distinct.end(), v) == distinct.end()) distinct.push_back(v);
-  }
-  return fmt::format("{}", fmt::join(distinct, ","));
-}
-
-MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow_gpu_sharing, const std::string& device_key) {
-  MpiLayout l;
-  MPI_Comm_rank(MPI_COMM_WORLD, &l.rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &l.size);
-  l.ranks_per_trial = ranks_per_trial;
-  if (ranks_per_trial < 1 || (l.size - 1) % ranks_per_trial != 0 || l.size < 2)
-    throw ConfigError(fmt::format("MPI layout: {} ranks = rank 0 (scheduler) + worker groups of ranks_per_trial = {}: "
-                                  "{} worker ranks is not a positive multiple of it",
-                                  l.size, ranks_per_trial, l.size - 1));
-  const int color = l.rank == 0 ? MPI_UNDEFINED : (l.rank - 1) / ranks_per_trial;
-  MPI_Comm_split(MPI_COMM_WORLD, color, l.rank, &l.group_comm);
-  l.group = color == MPI_UNDEFINED ? -1 : color;
-  for (int r = 1; r < l.size; r += ranks_per_trial) l.leaders.push_back(r);
-
-  // Rank 0 learns every rank's host and visible GPUs, assigns the devices and sends each rank its own.
-  constexpr int kName = 256;
-  char host[kName] = {};
-  std::snprintf(host, kName, "%s", common::host_name().c_str());
-  const int gpus = l.rank == 0 ? 0 : workers::visible_gpu_count();
-  std::vector<char> hosts(static_cast<size_t>(l.size) * kName);
-  std::vector<int> visible(static_cast<size_t>(l.size));
-  MPI_Gather(host, kName, MPI_CHAR, hosts.data(), kName, MPI_CHAR, 0, MPI_COMM_WORLD);
-  MPI_Gather(&gpus, 1, MPI_INT, visible.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-  std::vector<char> device_names(static_cast<size_t>(l.size) * kName);
-  if (l.rank == 0) {
-    for (int r = 0; r < l.size; ++r) l.hosts.emplace_back(&hosts[static_cast<size_t>(r) * kName]);
-    // ConfigError here: rank 0 aborts the job (the other ranks wait in the scatter below)
-    l.devices = workers::assign_devices(device, l.hosts, visible, 1, allow_gpu_sharing, device_key);
-    for (int r = 0; r < l.size; ++r)
-      std::snprintf(&device_names[static_cast<size_t>(r) * kName], kName, "%s", l.devices[static_cast<size_t>(r)].c_str());
-    spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s); device {}{}", l.size, l.leaders.size(), ranks_per_trial,
-                 device, allow_gpu_sharing ? " (GPU sharing allowed)" : "");
-    for (int r = 0; r < l.size; ++r)
-      spdlog::info("  rank {} host {} {} device {} ({} GPU(s) visible)", r, l.hosts[static_cast<size_t>(r)],
-                   r == 0 ? std::string("scheduler") : fmt::format("group {}{}", (r - 1) / ranks_per_trial,
-                                                                   (r - 1) % ranks_per_trial == 0 ? " (leader)" : ""),
-                   r == 0 ? "-" : l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)]);
-  }
-  char mine[kName] = {};
-  MPI_Scatter(device_names.data(), kName, MPI_CHAR, mine, kName, MPI_CHAR, 0, MPI_COMM_WORLD);
-  l.device = mine;
-  return l;
 }
 
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
@@ -336,44 +245,11 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
     callbacks.on_progress = [&](const comm::Progress& p) { metrics->on_progress(p); };
     callbacks.on_queue = [&](int64_t ready) { metrics->set_queue(ready); };
   }
-  const SchedulerStats stats = schedule(MPI_COMM_WORLD, layout.leaders, std::move(items), finished, callbacks, stop);
+  comm::MpiMailbox mailbox(MPI_COMM_WORLD);
+  const SchedulerStats stats = schedule(mailbox, layout.leaders, std::move(items), finished, callbacks, stop);
   spdlog::info("scheduler: {} trials dispatched, {} finished, {} left pending, {:.1f} s", stats.dispatched, stats.finished,
                stats.dropped, stats.seconds);
   return board.summary(summary);
-}
-
-void serve_worker_group(const MpiLayout& layout) {
-  check_store_is_shared(layout, "");
-  comm::MpiCollective group(layout.group_comm);
-  const bool leader = group.rank() == 0;
-  if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kReady, "");
-  while (true) {
-    std::string payload;
-    if (leader) {
-      MPI_Status status;
-      MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
-      payload = comm::receive_probed(MPI_COMM_WORLD, status);
-      if (status.MPI_TAG == comm::kStop) payload.clear();
-    }
-    payload = comm::broadcast_string(layout.group_comm, payload, 0);
-    if (payload.empty()) return;
-    const comm::Task task = comm::decode_task(payload);
-    auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
-    comm::DurationBins steps, allreduce;  // every step since the last message sent
-    const ProgressSink progress = [&](const workers::StepProgress& p) {
-      if (!leader || !task.report_progress) return;
-      const comm::Progress message = progress_message(task.id, layout.group, p, steps, allreduce);
-      const auto now = std::chrono::steady_clock::now();
-      const bool epoch_end = p.step == p.steps;  // carries the epoch's accuracies and its last steps: always sent
-      if (!epoch_end && now - last < std::chrono::milliseconds(500)) return;  // else at most 2 per second
-      last = now;
-      comm::send_string(MPI_COMM_WORLD, 0, comm::kProgress, comm::encode(message));
-      steps.clear();
-      allreduce.clear();
-    };
-    const comm::Result result = execute_task(task, layout.ranks_per_trial > 1 ? &group : nullptr, progress, layout.device);
-    if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kResult, comm::encode(result));
-  }
 }
 
 }  // namespace signsweep::orchestrator

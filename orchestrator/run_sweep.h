@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-#include <mpi.h>
-
+#include "orchestrator/mpi_layout.h"
 #include "orchestrator/sweep.h"
 
 namespace signsweep::orchestrator {
@@ -40,35 +39,9 @@ class SweepMetrics;
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
                                 SweepMetrics* metrics = nullptr);
 
-// The MPI roles: rank 0 schedules and writes; ranks 1.. form groups of ranks_per_trial consecutive ranks.
-struct MpiLayout {
-  int rank = 0;
-  int size = 1;
-  int ranks_per_trial = 1;
-  int group = -1;  // -1 on rank 0
-  MPI_Comm group_comm = MPI_COMM_NULL;
-  std::vector<int> leaders;  // world rank of each group's leader
-  std::string device;         // this rank's ("cpu" or "cuda:K"; "" on rank 0)
-  std::vector<std::string> devices;  // rank 0: every rank's
-  std::vector<std::string> hosts;    // rank 0: every rank's
-  // The distinct devices / hosts of group `g`'s ranks, e.g. "cuda:0" or "cuda:0,cuda:1" (trial provenance).
-  std::string group_devices(int g) const { return of_group(g, devices); }
-  std::string group_hosts(int g) const { return of_group(g, hosts); }
-  std::string of_group(int g, const std::vector<std::string>& per_rank) const;
-};
-// Collective over MPI_COMM_WORLD. Throws ConfigError (exit 2) when size - 1 is not a multiple of
-// ranks_per_trial, or (on rank 0) when the devices cannot be assigned (workers/device/device.h: a worker's
-// device is its node-local worker index modulo the GPUs visible on its node, or `device`).
-// Logs the rank -> host -> group -> device map on rank 0.
-// `device_key` names the setting in errors (e.g. "sweep.yaml: device").
-MpiLayout make_layout(int ranks_per_trial, const std::string& device = "auto", bool allow_gpu_sharing = false,
-                      const std::string& device_key = "device");
-
 // Rank 0. Opens (and locks) the store, checks with the workers that every group leader sees it, then
 // schedules. `stop` (set by SIGTERM/SIGINT) ends dispatching; running trials are recorded when they finish.
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
                                const std::atomic<bool>* stop, SweepMetrics* metrics = nullptr);
-// Ranks 1..: take part in the store check, then serve tasks until rank 0 says stop.
-void serve_worker_group(const MpiLayout& layout);
 
 }  // namespace signsweep::orchestrator

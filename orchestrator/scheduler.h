@@ -3,9 +3,10 @@
 //    dropped (it stays pending in the store), and so are the trials that need it;
 //  - longest expected first; among equally long trials, one whose parent the idle group ran;
 //  - a group is never idle while a ready trial waits: results, readiness and progress arrive on one
-//    polled MPI_Iprobe loop, and dispatch happens on every arrival;
+//    polled mailbox (comm/mailbox.h; MPI behind it), and dispatch happens on every arrival;
 //  - a stop request (SIGTERM/SIGINT on rank 0) ends dispatching; running trials finish and are recorded.
-// The callbacks write the store (rank 0 is its only writer). Layout and roles: mpi_layout.h.
+// The queue's rules are ready_queue.h. The callbacks write the store (rank 0 is its only writer). Layout and
+// roles: mpi_layout.h. MPI-free: unit-tested with a scripted mailbox.
 #pragma once
 
 #include <atomic>
@@ -14,18 +15,10 @@
 #include <string>
 #include <vector>
 
-#include <mpi.h>
-
-#include "comm/protocol.h"
+#include "comm/mailbox.h"
+#include "orchestrator/ready_queue.h"
 
 namespace signsweep::orchestrator {
-
-struct WorkItem {
-  comm::Task task;
-  std::string parent;               // id of the trial whose model it reads ("" = none): locality tie-break
-  std::vector<std::string> needs;   // ids of the trials that must finish first (the parent among them)
-  double expected_cost = 1.0;
-};
 
 struct SchedulerCallbacks {
   std::function<void(const WorkItem&, int group)> on_dispatch;          // before the task is sent
@@ -41,9 +34,9 @@ struct SchedulerStats {
   double seconds = 0.0;
 };
 
-// `leaders[g]` is the world rank of group g's leader. `finished_parents`: ids already done in the store.
+// `leaders[g]` is the rank of group g's leader. `finished_parents`: ids already done in the store.
 // Sends kStop to every leader before returning.
-SchedulerStats schedule(MPI_Comm world, const std::vector<int>& leaders, std::vector<WorkItem> items,
+SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders, std::vector<WorkItem> items,
                         const std::set<std::string>& finished_parents, const SchedulerCallbacks& callbacks,
                         const std::atomic<bool>* stop_requested = nullptr);
 

@@ -1,4 +1,4 @@
-#include "comm/protocol.h"
+#include "comm/messages.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,10 +10,6 @@
 
 namespace signsweep::comm {
 namespace {
-
-void check(int rc, const char* what) {
-  if (rc != MPI_SUCCESS) throw Error(std::string("MPI call failed: ") + what);
-}
 
 // JSON has no NaN or infinity: nlohmann writes them as null, and they come back as NaN (a diverging
 // trial's loss must reach rank 0 as a number, not as a decoding error that aborts the job).
@@ -78,6 +74,13 @@ std::string encode(const Result& r) {
       .dump();
 }
 
+std::string encode(const RankReport& r) { return nlohmann::json{{"host", r.host}, {"gpus", r.gpus}}.dump(); }
+
+RankReport decode_rank_report(const std::string& s) {
+  const auto j = nlohmann::json::parse(s);
+  return {j.at("host"), j.at("gpus")};
+}
+
 Task decode_task(const std::string& s) {
   const auto j = nlohmann::json::parse(s);
   Task t{j.at("id"),         j.at("kind"),          j.at("label"), j.at("config"), j.at("checkpoint"),
@@ -117,27 +120,6 @@ Result decode_result(const std::string& s) {
   r.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
   r.checkpoint = j.at("checkpoint");
   return r;
-}
-
-void send_string(MPI_Comm comm, int dest, int tag, const std::string& payload) {
-  check(MPI_Send(payload.data(), static_cast<int>(payload.size()), MPI_CHAR, dest, tag, comm), "MPI_Send");
-}
-
-std::string receive_probed(MPI_Comm comm, const MPI_Status& status) {
-  int count = 0;
-  check(MPI_Get_count(&status, MPI_CHAR, &count), "MPI_Get_count");
-  std::string payload(static_cast<size_t>(count), '\0');
-  check(MPI_Recv(payload.data(), count, MPI_CHAR, status.MPI_SOURCE, status.MPI_TAG, comm, MPI_STATUS_IGNORE), "MPI_Recv");
-  return payload;
-}
-
-std::string broadcast_string(MPI_Comm comm, const std::string& payload, int root) {
-  int64_t size = static_cast<int64_t>(payload.size());
-  check(MPI_Bcast(&size, 1, MPI_INT64_T, root, comm), "MPI_Bcast");
-  std::string out = payload;
-  out.resize(static_cast<size_t>(size));
-  check(MPI_Bcast(out.data(), static_cast<int>(size), MPI_CHAR, root, comm), "MPI_Bcast");
-  return out;
 }
 
 }  // namespace signsweep::comm

@@ -1,4 +1,4 @@
-#include "comm/protocol.h"
+#include "comm/messages.h"
 
 #include <gtest/gtest.h>
 

@@ -1,15 +1,16 @@
 // The messages between rank 0 (scheduler, sole writer of the store) and the leaders of worker groups,
-// on MPI_COMM_WORLD. Every payload is a JSON string (MPI_CHAR), small and versionless within one job:
+// as plain structs with their encoding; how they travel is mailbox.h (the scheduler's view) and
+// mpi_transport.h (MPI). Every payload is a JSON string, small and versionless within one job:
 //   leader -> 0  kReady     {group}                       once, when the group is formed
 //   0 -> leader  kTask      Task                          a trial to run
 //   0 -> leader  kStop      ""                            no more work: leave the loop
 //   leader -> 0  kProgress  Progress                      a few per second at most (non-blocking)
 //   leader -> 0  kResult    Result                        the trial's outcome; the group is ready again
-// Inside a group, the leader broadcasts the Task (or the stop) to its members (broadcast_string).
-// Thread-safety: MPI is used from the main thread only (MPI_THREAD_FUNNELED).
+// Inside a group, the leader broadcasts the Task (or the stop) to its members (broadcast_string). At start,
+// every rank reports its host and visible GPUs to rank 0 (RankReport, gathered) and rank 0 sends each its
+// device (scattered). MPI-free.
+// Thread-safety: plain values and pure functions.
 #pragma once
-
-#include <mpi.h>
 
 #include <cstdint>
 #include <map>
@@ -71,18 +72,19 @@ struct Result {
   std::string checkpoint;  // relative to the store, "" = none
 };
 
+// What a rank tells rank 0 at start (make_layout): where it runs and the GPUs it sees.
+struct RankReport {
+  std::string host;
+  int gpus = 0;
+};
+
 std::string encode(const Task& t);
+std::string encode(const RankReport& r);
+RankReport decode_rank_report(const std::string& s);
 std::string encode(const Progress& p);
 std::string encode(const Result& r);
 Task decode_task(const std::string& s);
 Progress decode_progress(const std::string& s);
 Result decode_result(const std::string& s);
-
-// Blocking send of a string payload with `tag`.
-void send_string(MPI_Comm comm, int dest, int tag, const std::string& payload);
-// Receives the message `status` describes (after MPI_Probe / MPI_Iprobe).
-std::string receive_probed(MPI_Comm comm, const MPI_Status& status);
-// The root's string on every rank of `comm`.
-std::string broadcast_string(MPI_Comm comm, const std::string& payload, int root = 0);
 
 }  // namespace signsweep::comm

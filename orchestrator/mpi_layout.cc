@@ -1,0 +1,104 @@
+#include "orchestrator/mpi_layout.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "comm/messages.h"
+#include "comm/mpi_transport.h"
+#include "common/errors.h"
+#include "common/machine.h"
+#include "workers/device/device.h"
+
+namespace signsweep::orchestrator {
+
+std::string MpiLayout::of_group(int g, const std::vector<std::string>& per_rank) const {
+  std::vector<std::string> distinct;
+  for (int r = 1 + g * ranks_per_trial; r < 1 + (g + 1) * ranks_per_trial && r < static_cast<int>(per_rank.size()); ++r) {
+    const std::string& v = per_rank[static_cast<size_t>(r)];
+    if (std::find(distinct.begin(), distinct.end(), v) == distinct.end()) distinct.push_back(v);
+  }
+  return fmt::format("{}", fmt::join(distinct, ","));
+}
+
+namespace {
+
+void log_layout(const MpiLayout& l, const std::string& device, bool allow_gpu_sharing, const std::vector<int>& visible) {
+  spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s); device {}{}", l.size, l.leaders.size(),
+               l.ranks_per_trial, device, allow_gpu_sharing ? " (GPU sharing allowed)" : "");
+  for (int r = 0; r < l.size; ++r)
+    spdlog::info("  rank {} host {} {} device {} ({} GPU(s) visible)", r, l.hosts[static_cast<size_t>(r)],
+                 r == 0 ? std::string("scheduler")
+                        : fmt::format("group {}{}", (r - 1) / l.ranks_per_trial, (r - 1) % l.ranks_per_trial == 0 ? " (leader)" : ""),
+                 r == 0 ? "-" : l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)]);
+}
+
+}  // namespace
+
+MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow_gpu_sharing, const std::string& device_key) {
+  MpiLayout l;
+  MPI_Comm_rank(MPI_COMM_WORLD, &l.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &l.size);
+  l.ranks_per_trial = ranks_per_trial;
+  if (ranks_per_trial < 1 || (l.size - 1) % ranks_per_trial != 0 || l.size < 2)
+    throw ConfigError(fmt::format("MPI layout: {} ranks = rank 0 (scheduler) + worker groups of ranks_per_trial = {}: "
+                                  "{} worker ranks is not a positive multiple of it",
+                                  l.size, ranks_per_trial, l.size - 1));
+  const int color = l.rank == 0 ? MPI_UNDEFINED : (l.rank - 1) / ranks_per_trial;
+  MPI_Comm_split(MPI_COMM_WORLD, color, l.rank, &l.group_comm);
+  l.group = color == MPI_UNDEFINED ? -1 : color;
+  for (int r = 1; r < l.size; r += ranks_per_trial) l.leaders.push_back(r);
+
+  // Rank 0 learns every rank's host and visible GPUs, assigns the devices and sends each rank its own.
+  const comm::RankReport mine{common::host_name(), l.rank == 0 ? 0 : workers::visible_gpu_count()};
+  std::vector<std::string> devices;
+  const std::vector<std::string> reports = comm::gather_strings(MPI_COMM_WORLD, comm::encode(mine), 0);
+  if (l.rank == 0) {
+    std::vector<int> visible;
+    for (const std::string& r : reports) {
+      const comm::RankReport report = comm::decode_rank_report(r);
+      l.hosts.push_back(report.host);
+      visible.push_back(report.gpus);
+    }
+    // ConfigError here: rank 0 aborts the job (the other ranks wait in the scatter below)
+    l.devices = workers::assign_devices(device, l.hosts, visible, 1, allow_gpu_sharing, device_key);
+    devices = l.devices;
+    log_layout(l, device, allow_gpu_sharing, visible);
+  }
+  l.device = comm::scatter_strings(MPI_COMM_WORLD, devices, 0);
+  return l;
+}
+
+void check_store_is_shared(const MpiLayout& l, const std::string& dir) {
+  std::string probe;  // "<path>\n<token>"
+  if (l.rank == 0) {
+    std::random_device random;
+    const std::string token = fmt::format("{:08x}{:08x}", random(), random());
+    const std::string path = (std::filesystem::path(dir) / (".probe-" + token)).string();
+    std::ofstream(path) << token;
+    probe = path + "\n" + token;
+  }
+  probe = comm::broadcast_string(MPI_COMM_WORLD, probe, 0);
+  const std::string path = probe.substr(0, probe.find('\n'));
+  const bool leader = l.rank > 0 && (l.rank - 1) % l.ranks_per_trial == 0;
+  std::string seen;
+  if (leader) std::getline(std::ifstream(path), seen);
+  int sees = !leader || seen == probe.substr(probe.find('\n') + 1);
+  std::vector<int> all(static_cast<size_t>(l.size));
+  MPI_Gather(&sees, 1, MPI_INT, all.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (l.rank != 0) return;
+  std::filesystem::remove(path);
+  for (int r = 1; r < l.size; ++r)
+    if (!all[static_cast<size_t>(r)])
+      throw ConfigError(fmt::format("the store {} is not on a filesystem that host {} can see (rank {}, the leader of "
+                                    "group {}, cannot read {}): give --out a directory every node mounts",
+                                    dir, l.hosts[static_cast<size_t>(r)], r, (r - 1) / l.ranks_per_trial, path));
+}
+
+
+}  // namespace signsweep::orchestrator

@@ -1,0 +1,45 @@
+#include "orchestrator/worker.h"
+
+#include <chrono>
+
+#include "comm/collective.h"
+#include "comm/messages.h"
+#include "comm/mpi_transport.h"
+#include "orchestrator/execute.h"
+
+namespace signsweep::orchestrator {
+
+void serve_worker_group(const MpiLayout& layout) {
+  comm::MpiCollective group(layout.group_comm);
+  const bool leader = group.rank() == 0;
+  if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kReady, "");
+  while (true) {
+    std::string payload;
+    if (leader) {
+      MPI_Status status;
+      MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+      payload = comm::receive_probed(MPI_COMM_WORLD, status);
+      if (status.MPI_TAG == comm::kStop) payload.clear();
+    }
+    payload = comm::broadcast_string(layout.group_comm, payload, 0);
+    if (payload.empty()) return;
+    const comm::Task task = comm::decode_task(payload);
+    auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    comm::DurationBins steps, allreduce;  // every step since the last message sent
+    const ProgressSink progress = [&](const workers::StepProgress& p) {
+      if (!leader || !task.report_progress) return;
+      const comm::Progress message = progress_message(task.id, layout.group, p, steps, allreduce);
+      const auto now = std::chrono::steady_clock::now();
+      const bool epoch_end = p.step == p.steps;  // carries the epoch's accuracies and its last steps: always sent
+      if (!epoch_end && now - last < std::chrono::milliseconds(500)) return;  // else at most 2 per second
+      last = now;
+      comm::send_string(MPI_COMM_WORLD, 0, comm::kProgress, comm::encode(message));
+      steps.clear();
+      allreduce.clear();
+    };
+    const comm::Result result = execute_task(task, layout.ranks_per_trial > 1 ? &group : nullptr, progress, layout.device);
+    if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kResult, comm::encode(result));
+  }
+}
+
+}  // namespace signsweep::orchestrator
