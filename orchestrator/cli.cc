@@ -138,9 +138,10 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
     linger(metrics, metrics_cli.linger_seconds);
   } else {
     try {
-      const MpiLayout layout = make_layout(
-          options.ranks_per_trial > 0 ? options.ranks_per_trial : static_cast<int>(sweep.ranks_per_trial), sweep.device,
+      const int ranks_per_trial = options.ranks_per_trial > 0 ? options.ranks_per_trial : static_cast<int>(sweep.ranks_per_trial);
+      const MpiLayout layout = make_layout(ranks_per_trial, sweep.device,
           sweep.allow_gpu_sharing || options.allow_gpu_sharing, sweep.file + ": device");
+      check_group_shares(sweep, ranks_per_trial);  // every rank finds it alike: rank 0 says it
       if (mpi.rank() != 0) {
         // mpirun forwards SIGTERM/SIGINT to every rank: workers finish their trial, rank 0 decides.
         std::signal(SIGTERM, SIG_IGN);

@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "common/hash.h"
 #include "workers/data/dataset_spec.h"
+#include "workers/data/sampling.h"
 #include "workers/device/device.h"
 #include "workers/trial_checks.h"
 
@@ -424,6 +425,20 @@ Sweep load_sweep(const std::string& path) {
   for (const SweepTrial& t : sweep.trials) canonical += t.planned.id + "\n";
   sweep.identity = {common::content_hash(canonical), path, root.dump()};
   return sweep;
+}
+
+void check_group_shares(const Sweep& sweep, int ranks_per_trial) {
+  if (ranks_per_trial <= 1) return;
+  for (const SweepTrial& t : sweep.trials) {
+    if (t.stage != Stage::kTrain) continue;
+    const workers::WatermarkSpec& wm = t.config.watermark;
+    const bool targets = wm.enabled && wm.scheme == workers::SchemeKind::kGradSigns;
+    try {
+      workers::share_positions(t.config.trainer.batch_size, targets ? wm.target_per_batch : 0, 0, ranks_per_trial);
+    } catch (const ConfigError& e) {
+      throw ConfigError(fmt::format("{} ({} trial {}): {}", sweep.file, t.planned.kind, t.planned.label, e.what()));
+    }
+  }
 }
 
 }  // namespace signsweep::orchestrator

@@ -63,4 +63,8 @@ struct Sweep {
 // Throws ConfigError naming the file, line and key (or the grid point) of anything wrong.
 Sweep load_sweep(const std::string& path);
 
+// Data-parallel groups of `ranks_per_trial` ranks share every batch: a training trial whose batch size or
+// target images per batch do not divide by it is a ConfigError naming the trial (checked before MPI starts).
+void check_group_shares(const Sweep& sweep, int ranks_per_trial);
+
 }  // namespace signsweep::orchestrator

@@ -74,6 +74,14 @@ check "data-parallel sweep exits 0" "[[ $? -eq 0 ]]"
 check "data-parallel: 2 groups of 2" "grep -q '2 worker group(s) of 2 rank(s)' $tmp/dp.log"
 check "data-parallel: all 10 done" "grep -q '^done 10' $tmp/dp.log"
 
+# ---- a group of 2 shares every batch: a batch of 30 with 5 target images cannot be shared ----
+write_sweep "$tmp/odd.yaml" "{trainer.seed: [0]}" 1 "ranks_per_trial: 2"
+sed -i 's/verify: {images: 10/target_per_batch: 5, verify: {images: 10/' "$tmp/odd.yaml"
+"${mpi[@]}" -np 3 "$bin" run "$tmp/odd.yaml" --out "$tmp/odd" >"$tmp/odd.log" 2>&1
+rc=$?
+check "unsharable batch exits 2" "[[ $rc -eq 2 ]]"
+check "unsharable batch said once, naming the values" "[[ \$(grep -c 'watermark.target_per_batch = 5 must both be multiples of 2' $tmp/odd.log) -eq 1 ]]"
+
 # ---- bad layout: 2 worker ranks cannot form groups of 3 ----
 "${mpi[@]}" -np 3 "$bin" run "$tmp/s.yaml" --out "$tmp/bad" --ranks-per-trial 3 >"$tmp/bad.log" 2>&1
 rc=$?

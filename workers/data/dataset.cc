@@ -106,17 +106,49 @@ Batcher::Batcher(const Split& split, const AugmentOptions& augment, uint64_t see
     : split_(split), augment_(augment), rng_(seed), device_(device) {}
 
 Batch Batcher::gather(const std::vector<int64_t>& indices) {
-  Batch batch = gather_on_cpu(indices);
+  return to_device(gather_on_cpu(indices, draw_transforms(indices.size())));
+}
+
+Batch Batcher::gather_share(const std::vector<int64_t>& indices, const std::vector<size_t>& positions) {
+  const std::vector<Transform> all = draw_transforms(indices.size());  // the whole batch's draws: rows stay aligned
+  std::vector<int64_t> mine;
+  std::vector<Transform> transforms;
+  for (const size_t p : positions) {
+    mine.push_back(indices.at(p));
+    if (!all.empty()) transforms.push_back(all[p]);
+  }
+  return to_device(gather_on_cpu(mine, transforms));
+}
+
+Batch Batcher::to_device(Batch batch) const {
   if (device_.is_cpu()) return batch;
   // Pinned staging lets the copy run asynchronously with respect to the host (the step queues behind it).
   return {batch.x.pin_memory().to(device_, /*non_blocking=*/true), batch.y.pin_memory().to(device_, /*non_blocking=*/true)};
 }
 
-Batch Batcher::gather_on_cpu(const std::vector<int64_t>& indices) {
+std::vector<Batcher::Transform> Batcher::draw_transforms(size_t rows) {
+  std::vector<Transform> transforms;
+  if (!augment_.enabled()) return transforms;
+  const int64_t h = split_.images.size(2), w = split_.images.size(3);
+  const auto max_dy = static_cast<int64_t>(augment_.shift * static_cast<double>(h));
+  const auto max_dx = static_cast<int64_t>(augment_.shift * static_cast<double>(w));
+  std::uniform_int_distribution<int64_t> dy_dist(-max_dy, max_dy), dx_dist(-max_dx, max_dx);
+  std::bernoulli_distribution flip_dist(augment_.flip ? 0.5 : 0.0);
+  for (size_t k = 0; k < rows; ++k) {
+    Transform t;
+    t.dy = dy_dist(rng_);
+    t.dx = dx_dist(rng_);
+    t.flip = flip_dist(rng_);
+    transforms.push_back(t);
+  }
+  return transforms;
+}
+
+Batch Batcher::gather_on_cpu(const std::vector<int64_t>& indices, const std::vector<Transform>& transforms) {
   const auto b = static_cast<int64_t>(indices.size());
   const torch::Tensor idx = torch::from_blob(const_cast<int64_t*>(indices.data()), {b}, torch::kInt64);
   Batch batch{torch::Tensor(), split_.labels.index_select(0, idx)};
-  if (!augment_.enabled()) {
+  if (transforms.empty()) {
     batch.x = split_.images.index_select(0, idx);  // one gather-copy
     return batch;
   }
@@ -125,13 +157,8 @@ Batch Batcher::gather_on_cpu(const std::vector<int64_t>& indices) {
   batch.x = torch::empty({b, c, h, w}, src.options());
   const float* in = src.data_ptr<float>();
   float* out = batch.x.data_ptr<float>();
-  const auto max_dy = static_cast<int64_t>(augment_.shift * static_cast<double>(h));
-  const auto max_dx = static_cast<int64_t>(augment_.shift * static_cast<double>(w));
-  std::uniform_int_distribution<int64_t> dy_dist(-max_dy, max_dy), dx_dist(-max_dx, max_dx);
-  std::bernoulli_distribution flip_dist(augment_.flip ? 0.5 : 0.0);
   for (int64_t k = 0; k < b; ++k) {
-    const int64_t dy = dy_dist(rng_), dx = dx_dist(rng_);
-    const bool flip = flip_dist(rng_);
+    const auto [dy, dx, flip] = transforms[static_cast<size_t>(k)];
     const float* img = in + indices[static_cast<size_t>(k)] * c * h * w;
     float* dst = out + k * c * h * w;
     for (int64_t ch = 0; ch < c; ++ch)

@@ -76,13 +76,24 @@ class Batcher {
   // The images at `indices`, augmented when asked: random integer shift of up to shift*size pixels in
   // each direction with nearest-edge fill (Keras fill_mode="nearest") and a horizontal flip with p=0.5.
   Batch gather(const std::vector<int64_t>& indices);
+  // A data-parallel rank's share of the global batch `indices`: the rows at `positions` (increasing). The
+  // augmentation of every row of the global batch is drawn as gather() would draw it, so the shares of a
+  // group's ranks (same seed) are exactly the rows of the batch one process would train on.
+  Batch gather_share(const std::vector<int64_t>& indices, const std::vector<size_t>& positions);
 
  private:
+  struct Transform {
+    int64_t dy = 0, dx = 0;
+    bool flip = false;
+  };
+  std::vector<Transform> draw_transforms(size_t rows);
+  Batch gather_on_cpu(const std::vector<int64_t>& indices, const std::vector<Transform>& transforms);
+  Batch to_device(Batch batch) const;
+
   const Split& split_;
   AugmentOptions augment_;
   std::mt19937_64 rng_;
   torch::Device device_;
-  Batch gather_on_cpu(const std::vector<int64_t>& indices);
 };
 
 }  // namespace signsweep::workers

@@ -89,4 +89,16 @@ std::vector<int64_t> BatchSampler::next_batch() {
   return batch;
 }
 
+std::vector<size_t> share_positions(int64_t batch_size, int64_t targets, int rank, int ranks) {
+  if (ranks < 1 || batch_size % ranks != 0 || targets % ranks != 0)
+    throw ConfigError(fmt::format("a data-parallel group of {} ranks shares every batch: trainer.batch_size = {} and "
+                                  "watermark.target_per_batch = {} must both be multiples of {}",
+                                  ranks, batch_size, targets, ranks));
+  std::vector<size_t> positions;
+  const int64_t my_targets = targets / ranks, my_others = (batch_size - targets) / ranks;
+  for (int64_t i = 0; i < my_targets; ++i) positions.push_back(static_cast<size_t>(rank * my_targets + i));
+  for (int64_t i = 0; i < my_others; ++i) positions.push_back(static_cast<size_t>(targets + rank * my_others + i));
+  return positions;
+}
+
 }  // namespace signsweep::workers

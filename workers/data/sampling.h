@@ -55,4 +55,10 @@ class BatchSampler {
   int64_t batches_per_epoch_ = 1;
 };
 
+// A data-parallel rank's share of a global batch of `batch_size` rows whose first `targets` rows are
+// target-class images (BatchSampler's layout): rank r of `ranks` takes the r-th slice of the target rows and
+// the r-th slice of the others, so every rank gets its share of the target images too. Both counts must be
+// multiples of `ranks` (ConfigError otherwise). Positions in increasing order.
+std::vector<size_t> share_positions(int64_t batch_size, int64_t targets, int rank, int ranks);
+
 }  // namespace signsweep::workers

@@ -206,21 +206,25 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
                                                : CarvedSplits{dataset.train, Split{}};
   const Split& train = carved.train;
   comm::Collective* group = embed.group != nullptr && embed.group->size() > 1 ? embed.group : nullptr;
-  const uint64_t rank_seed = group != nullptr ? spec.seed + 7919ULL * static_cast<uint64_t>(group->rank()) : spec.seed;
+  // In a group, batch_size is the global batch: every rank draws the same global batches (same seeds) and
+  // trains on its share (the target images shared too), so k ranks train the recipe of one process.
+  const std::vector<size_t> share =
+      group != nullptr ? share_positions(spec.batch_size, batch_target ? embed.target_per_batch : 0, group->rank(), group->size())
+                       : std::vector<size_t>{};
   if (group != nullptr) broadcast_model(model, *group);  // one starting point for the whole group
   const torch::MemoryFormat format = prepare_memory_format(model, spec.memory_format, scheme != nullptr && scheme->needs_input_gradient());
   auto optimizer = make_optimizer(model, spec);
 
   SamplerOptions sampler_options;
   sampler_options.batch_size = spec.batch_size;
-  sampler_options.seed = rank_seed;
+  sampler_options.seed = spec.seed;
   if (batch_target) {
     sampler_options.target_class = batch_target;
     sampler_options.target_per_batch = embed.target_per_batch;
   }
   BatchSampler sampler(train.label_vector(), sampler_options);
   const torch::Device device = model.device();
-  Batcher batcher(train, dataset.augment, rank_seed + 1, device);
+  Batcher batcher(train, dataset.augment, spec.seed + 1, device);
   const int64_t steps = spec.steps_per_epoch > 0 ? spec.steps_per_epoch : sampler.batches_per_epoch();
   // Bit accuracy for selection and the epoch line: validation target images, else test target images.
   const torch::Tensor bit_pool = !batch_target ? torch::Tensor()
@@ -245,7 +249,7 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
       const auto step_start = std::chrono::steady_clock::now();
       double allreduce_seconds = 0.0;
       // ---- TRAINING SECTION BEGIN ----
-      Batch batch = batcher.gather(sampler.next_batch());
+      Batch batch = group != nullptr ? batcher.gather_share(sampler.next_batch(), share) : batcher.gather(sampler.next_batch());
       if (format != torch::MemoryFormat::Contiguous) batch.x = batch.x.contiguous(format);
       const StepOutput out = train_step(model, *optimizer, batch, scheme, spec.weight_decay, group, &allreduce_seconds);
       // ---- TRAINING SECTION END ----

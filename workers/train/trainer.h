@@ -23,9 +23,12 @@ namespace signsweep::workers {
 struct EmbedOptions {
   const WatermarkScheme* scheme = nullptr;  // null: plain training
   int64_t target_per_batch = 10;            // images of the scheme's batch target class in every batch
-  // Data-parallel group (null: this process alone). Every rank samples its own batches of
-  // trainer.batch_size (seeded per rank); gradients are summed over the group; BatchNorm statistics stay
-  // local to each rank; selection and lr decisions follow group rank 0.
+  // Data-parallel group (null: this process alone). trainer.batch_size is the global batch: every rank
+  // draws the same batches (same seeds, augmentation included) and trains on its share, 1/k of the target
+  // images and 1/k of the others (both counts must divide by k); steps per epoch and the lr schedule are
+  // the one-process recipe's; gradients are summed over the group. What differs from one process:
+  // BatchNorm normalises each rank's share with its own batch statistics, and each rank's running
+  // statistics follow its shares (group rank 0's are kept); selection and lr decisions follow group rank 0.
   comm::Collective* group = nullptr;
   std::function<void(const StepProgress&)> on_progress;  // at the progress bar's pace (a few per second)
   // Wall-clock limit: checked at every epoch end (group rank 0 decides for the group), Error past it.
