@@ -21,7 +21,7 @@ std::string encode(const Task& t) {
   return nlohmann::json{{"id", t.id},         {"kind", t.kind},         {"label", t.label},
                         {"config", t.config_yaml}, {"checkpoint", t.checkpoint}, {"parent_checkpoint", t.parent_checkpoint},
                         {"attempt", t.attempt}, {"report_progress", t.report_progress}, {"time_limit_s", t.time_limit_s},
-                        {"null_checkpoints", t.null_checkpoints}}
+                        {"null_checkpoints", t.null_checkpoints}, {"state", t.state}}
       .dump();
 }
 
@@ -69,7 +69,7 @@ std::string encode(const Progress& p) {
 std::string encode(const Result& r) {
   nlohmann::json results = nlohmann::json::object();  // non-finite values as null (see number())
   for (const auto& [k, v] : r.results) results[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-  return nlohmann::json{{"id", r.id},           {"ok", r.ok},         {"error", r.error}, {"results", results},
+  return nlohmann::json{{"id", r.id},           {"ok", r.ok},         {"interrupted", r.interrupted}, {"error", r.error}, {"results", results},
                         {"series", r.series},   {"provenance", r.provenance}, {"checkpoint", r.checkpoint}}
       .dump();
 }
@@ -83,9 +83,18 @@ RankReport decode_rank_report(const std::string& s) {
 
 Task decode_task(const std::string& s) {
   const auto j = nlohmann::json::parse(s);
-  Task t{j.at("id"),         j.at("kind"),          j.at("label"), j.at("config"), j.at("checkpoint"),
-         j.at("parent_checkpoint"), {}, j.at("attempt"), j.at("report_progress"), j.at("time_limit_s")};
+  Task t;
+  t.id = j.at("id");
+  t.kind = j.at("kind");
+  t.label = j.at("label");
+  t.config_yaml = j.at("config");
+  t.checkpoint = j.at("checkpoint");
+  t.parent_checkpoint = j.at("parent_checkpoint");
   t.null_checkpoints = j.at("null_checkpoints").get<std::vector<std::string>>();
+  t.state = j.at("state");
+  t.attempt = j.at("attempt");
+  t.report_progress = j.at("report_progress");
+  t.time_limit_s = j.at("time_limit_s");
   return t;
 }
 
@@ -111,6 +120,7 @@ Result decode_result(const std::string& s) {
   Result r;
   r.id = j.at("id");
   r.ok = j.at("ok");
+  r.interrupted = j.at("interrupted");
   r.error = j.at("error");
   for (const auto& [k, v] : j.at("results").items()) r.results[k] = number(v);
   for (const auto& [k, v] : j.at("series").items()) {

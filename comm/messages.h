@@ -6,6 +6,8 @@
 //   0 -> leader  kStop      ""                            no more work: leave the loop
 //   leader -> 0  kProgress  Progress                      a few per second at most (non-blocking)
 //   leader -> 0  kResult    Result                        the trial's outcome; the group is ready again
+//   0 -> leader  kInterrupt ""                            the run must stop: finish the step, save the resumable
+//                                                         state, answer with an interrupted Result (ignored when idle)
 // Inside a group, the leader broadcasts the Task (or the stop) to its members (broadcast_string). At start,
 // every rank reports its host and visible GPUs to rank 0 (RankReport, gathered) and rank 0 sends each its
 // device (scattered). MPI-free.
@@ -20,7 +22,7 @@
 
 namespace signsweep::comm {
 
-enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kProgress = 4, kResult = 5 };
+enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kProgress = 4, kResult = 5, kInterrupt = 6 };
 
 struct Task {
   std::string id;
@@ -30,6 +32,7 @@ struct Task {
   std::string checkpoint;   // where a training trial writes its model
   std::string parent_checkpoint;  // the model an attack starts from, or a null check reads
   std::vector<std::string> null_checkpoints;  // null check: the null models' checkpoints
+  std::string state;        // training trials: the resumable state (resumed from when it exists)
   int64_t attempt = 1;
   bool report_progress = false;  // send kProgress messages (rank 0 serves metrics)
   double time_limit_s = 0.0;     // training stops with an error after the first epoch past it (0 = none)
@@ -65,6 +68,7 @@ struct Progress {
 struct Result {
   std::string id;
   bool ok = false;
+  bool interrupted = false;  // stopped on request with its resumable state saved: not a failure
   std::string error;
   std::map<std::string, double> results;
   std::map<std::string, std::vector<double>> series;

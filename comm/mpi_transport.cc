@@ -44,6 +44,14 @@ std::string receive_probed(MPI_Comm comm, const MPI_Status& status) {
   return payload;
 }
 
+std::optional<std::string> receive_if_waiting(MPI_Comm comm, int source, int tag) {
+  int flag = 0;
+  MPI_Status status;
+  check(MPI_Iprobe(source, tag, comm, &flag, &status), "MPI_Iprobe");
+  if (!flag) return std::nullopt;
+  return receive_probed(comm, status);
+}
+
 std::string broadcast_string(MPI_Comm comm, const std::string& payload, int root) {
   int64_t size = static_cast<int64_t>(payload.size());
   check(MPI_Bcast(&size, 1, MPI_INT64_T, root, comm), "MPI_Bcast");

@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ namespace signsweep::comm {
 void send_string(MPI_Comm comm, int dest, int tag, const std::string& payload);
 // Receives the message `status` describes (after MPI_Probe / MPI_Iprobe).
 std::string receive_probed(MPI_Comm comm, const MPI_Status& status);
+// The payload of a message from `source` with `tag` when one has arrived (received), nullopt otherwise.
+std::optional<std::string> receive_if_waiting(MPI_Comm comm, int source, int tag);
 // The root's string on every rank of `comm`.
 std::string broadcast_string(MPI_Comm comm, const std::string& payload, int root = 0);
 // Every rank's string on the root (in rank order; empty elsewhere).

@@ -7,6 +7,7 @@ std::string without_backtrace(const std::string& message) {
 }
 
 int exit_code_for(const std::exception& e) noexcept {
+  if (dynamic_cast<const Interrupted*>(&e) != nullptr) return kExitInterrupted;
   return dynamic_cast<const InputError*>(&e) != nullptr ? 2 : 1;
 }
 

@@ -36,11 +36,26 @@ class UnknownKeyError : public ConfigError {
   std::string key_;
 };
 
+// Bad input that was already printed (by rank 0 of an MPI job, for every rank): exit 2, nothing more to say.
+class ReportedInputError : public InputError {
+ public:
+  ReportedInputError() : InputError("(reported by rank 0)") {}
+};
+
 // A data file (dataset, key file, checkpoint) that cannot be read: the message names the file.
 class DataError : public InputError {
  public:
   using InputError::InputError;
 };
+
+// The run was asked to stop (SIGTERM or SIGUSR1: a preemption, a time limit) and saved what it needs to
+// resume: the process exits with kExitInterrupted so that a batch script can requeue it.
+class Interrupted : public Error {
+ public:
+  using Error::Error;
+};
+// EX_TEMPFAIL: "try again later" (sysexits.h).
+inline constexpr int kExitInterrupted = 75;
 
 // HDF5 or filesystem failure while reading or writing results.
 class StorageError : public Error {
@@ -49,7 +64,7 @@ class StorageError : public Error {
 };
 
 // The process exit code for an exception caught at the top of a process:
-// 2 for bad input of any kind, 1 for everything else.
+// 2 for bad input of any kind, kExitInterrupted (75) for an interrupted run, 1 for everything else.
 // The message of a LibTorch error without the C++ backtrace it appends (users need the message).
 std::string without_backtrace(const std::string& message);
 

@@ -20,6 +20,7 @@ std::optional<int> launcher_rank() {
 }
 
 bool prints_error(const std::exception& e, std::optional<int> rank) {
+  if (dynamic_cast<const ReportedInputError*>(&e) != nullptr) return false;
   if (dynamic_cast<const InputError*>(&e) == nullptr) return true;
   return rank.value_or(launcher_rank().value_or(0)) == 0;
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 #include <iostream>
@@ -57,6 +58,18 @@ std::string default_checkpoint_path(const std::string& config_path) {
 
 std::atomic<bool> g_stop_requested{false};
 extern "C" void request_stop(int /*signal*/) { g_stop_requested.store(true); }
+
+// SIGTERM and SIGUSR1 (what a batch system sends before a time limit or a preemption: `sbatch
+// --signal=B:USR1@300`) and SIGINT ask the run to stop: the training trials in progress finish their step
+// and save their resumable state, and the run exits kExitInterrupted (75) for the batch script to requeue.
+// SA_RESETHAND: a second signal ends the process at once.
+void stop_on_signals() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  for (const int signal : {SIGTERM, SIGUSR1, SIGINT}) sigaction(signal, &action, nullptr);
+}
 
 // MPI for the lifetime of a `run` (a process started without mpirun is a world of one).
 class MpiSession {
@@ -111,53 +124,83 @@ std::string trial_counts(const Sweep& sweep) {
   return s + "\n";
 }
 
+// --dry-run / --print-config: the trials (and their resolved configs), their count and validation's warnings.
+int print_trials(const Sweep& sweep, bool print_config) {
+  for (const std::string& w : sweep.warnings) spdlog::warn("{}", w);
+  for (const SweepTrial& t : sweep.trials) {
+    std::cout << fmt::format("{} {:<18} {}\n", t.planned.id, t.planned.kind, t.planned.label);
+    if (print_config) std::cout << t.planned.config_yaml << "\n";
+  }
+  std::cout << trial_counts(sweep);
+  return 0;
+}
+
+// `f()` on every rank; bad input found by any rank (alike on every rank: a sweep file, a layout) is printed
+// once, by the lowest rank that found it, and every rank throws ReportedInputError to exit 2 through
+// MPI_Finalize: an MPI_Abort, or one rank exiting first, could kill the printing rank before it prints.
+template <typename F>
+auto agreed(const MpiSession& mpi, const F& f) -> decltype(f()) {
+  std::optional<decltype(f())> value;
+  std::string message;
+  try {
+    value.emplace(f());
+  } catch (const InputError& e) {
+    message = without_backtrace(e.what());
+  }
+  const int failed = value ? 0 : 1;
+  int any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (!any) return std::move(*value);
+  const int me = failed ? mpi.rank() : mpi.size();
+  int reporter = 0;
+  MPI_Allreduce(&me, &reporter, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (mpi.rank() == reporter) std::cerr << "signsweep: error: " << message << std::endl;
+  MPI_Barrier(MPI_COMM_WORLD);  // printed before any rank leaves
+  throw ReportedInputError();
+}
+
 int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config, const std::string& log_level,
             const MetricsCli& metrics_cli) {
-  const Sweep sweep = load_sweep(sweep_path);  // every trial validated before anything runs
-  if (options.out.empty()) options.out = (std::filesystem::path("runs") / sweep.name).string();
-  if (dry_run || print_config) {
-    for (const std::string& w : sweep.warnings) spdlog::warn("{}", w);
-    for (const SweepTrial& t : sweep.trials) {
-      std::cout << fmt::format("{} {:<18} {}\n", t.planned.id, t.planned.kind, t.planned.label);
-      if (print_config) std::cout << t.planned.config_yaml << "\n";
-    }
-    std::cout << trial_counts(sweep);
-    return 0;
-  }
+  if (dry_run || print_config) return print_trials(load_sweep(sweep_path), print_config);
   const MpiSession mpi;
   common::init_logging(mpi.rank(), log_level);
+  const Sweep sweep = agreed(mpi, [&] { return load_sweep(sweep_path); });  // every trial validated before anything runs
+  if (options.out.empty()) options.out = (std::filesystem::path("runs") / sweep.name).string();
   if (mpi.rank() == 0)
     for (const std::string& w : sweep.warnings) spdlog::warn("{}", w);
   RunSummary s;
-  if (mpi.size() == 1) {  // SIGTERM/SIGINT keep their default: the relaunch resumes
+  stop_on_signals();
+  if (mpi.size() == 1) {
     const std::string device = workers::assign_local_device(sweep.device, sweep.file + ": device");
     const auto metrics = start_metrics(sweep, metrics_cli, {device});
     spdlog::info("sweep {}: {} trials ({} embed) into {}, in this process on {}", sweep.file, sweep.trials.size(),
                  sweep.embed_trials(), options.out, device);
-    s = run_sweep_in_process(sweep, options, device, metrics.get());
+    s = run_sweep_in_process(sweep, options, device, &g_stop_requested, metrics.get());
     linger(metrics, metrics_cli.linger_seconds);
   } else {
     try {
       const int ranks_per_trial = options.ranks_per_trial > 0 ? options.ranks_per_trial : static_cast<int>(sweep.ranks_per_trial);
-      const MpiLayout layout = make_layout(ranks_per_trial, sweep.device,
-          sweep.allow_gpu_sharing || options.allow_gpu_sharing, sweep.file + ": device");
-      check_group_shares(sweep, ranks_per_trial);  // every rank finds it alike: rank 0 says it
+      const MpiLayout layout = agreed(mpi, [&] {
+        MpiLayout l = make_layout(ranks_per_trial, sweep.device, sweep.allow_gpu_sharing || options.allow_gpu_sharing,
+                                  sweep.file + ": device");
+        check_group_shares(sweep, ranks_per_trial);
+        return l;
+      });
       if (mpi.rank() != 0) {
-        // mpirun forwards SIGTERM/SIGINT to every rank: workers finish their trial, rank 0 decides.
-        std::signal(SIGTERM, SIG_IGN);
-        std::signal(SIGINT, SIG_IGN);
+        // mpirun forwards SIGTERM/SIGUSR1/SIGINT to every rank: a group stops after its step (its leader
+        // decides), and so does rank 0 (it interrupts every group when only it is signalled).
         check_store_is_shared(layout, "");  // with rank 0, once it has opened the store
-        serve_worker_group(layout);
+        serve_worker_group(layout, &g_stop_requested);
         return 0;
       }
       std::vector<std::string> group_devices;
       for (size_t g = 0; g < layout.leaders.size(); ++g) group_devices.push_back(layout.group_devices(static_cast<int>(g)));
       const auto metrics = start_metrics(sweep, metrics_cli, group_devices);
-      std::signal(SIGTERM, request_stop);
-      std::signal(SIGINT, request_stop);
       spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.embed_trials(), options.out);
       s = run_sweep_scheduler(sweep, options, layout, &g_stop_requested, metrics.get());
       linger(metrics, metrics_cli.linger_seconds);
+    } catch (const ReportedInputError&) {
+      throw;  // every rank leaves through MPI_Finalize
     } catch (const std::exception& e) {
       // The other ranks wait for messages that will not come: end the whole job with this error's code.
       if (common::prints_error(e, mpi.rank()))
@@ -165,8 +208,13 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
       MPI_Abort(MPI_COMM_WORLD, exit_code_for(e));
     }
   }
-  std::cout << fmt::format("store {}\nran {}\ndone {}\nfailed {}\npending {}\nskipped_done {}\n", options.out, s.ran, s.done,
-                           s.failed, s.pending, s.skipped);
+  std::cout << fmt::format("store {}\nran {}\ndone {}\nfailed {}\npending {}\nskipped_done {}\ninterrupted {}\n", options.out,
+                           s.ran, s.done, s.failed, s.pending, s.skipped, s.interrupted);
+  if (s.interrupted > 0) {
+    spdlog::warn("interrupted: {} trial(s) pending; relaunch the same command to resume (exit {})", s.pending,
+                 kExitInterrupted);
+    return kExitInterrupted;
+  }
   return s.failed > 0 ? 1 : 0;
 }
 

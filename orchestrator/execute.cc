@@ -8,6 +8,7 @@
 
 #include "comm/collective.h"
 #include "common/build_info.h"
+#include "common/errors.h"
 #include "common/config.h"
 #include "storage/results_store.h"
 #include "workers/jobs.h"
@@ -16,11 +17,11 @@ namespace signsweep::orchestrator {
 namespace {
 
 void run_training(const comm::Task& task, comm::Collective* group, const ProgressSink& progress, const std::string& device,
-                  comm::Result& r) {
+                  const std::function<bool()>& stop_requested, comm::Result& r) {
   workers::TrialConfig config =
       workers::parse_trial_config(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
-  const workers::TrainOutcome out =
-      workers::train_trial(config, task.checkpoint, {group, progress, task.time_limit_s, device});
+  const workers::TrainOutcome out = workers::train_trial(
+      config, task.checkpoint, {group, progress, task.time_limit_s, device, task.state, stop_requested});
   r.results = workers::results_of(out).to_scalars();
   r.series = out.series;
 }
@@ -75,7 +76,7 @@ std::map<std::string, std::string> provenance(int ranks, const std::string& host
 }
 
 comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,
-                          const std::string& device) {
+                          const std::string& device, const std::function<bool()>& stop_requested) {
   comm::Result r;
   r.id = task.id;
   const bool leader = group == nullptr || group->rank() == 0;
@@ -83,7 +84,7 @@ comm::Result execute_task(const comm::Task& task, comm::Collective* group, const
     if (task.kind == "sleep") {
       if (leader) std::this_thread::sleep_for(std::chrono::duration<double>(std::stod(task.config_yaml)));
     } else if (is_training_kind(task.kind)) {
-      run_training(task, group, progress, device, r);
+      run_training(task, group, progress, device, stop_requested, r);
     } else if (!leader) {
       // attacks and null checks run on the group's rank 0 alone
     } else if (task.kind == storage::kNullCheckKind) {
@@ -92,6 +93,9 @@ comm::Result execute_task(const comm::Task& task, comm::Collective* group, const
       run_attack(task, device, r);
     }
     r.ok = true;
+  } catch (const Interrupted& e) {
+    r.interrupted = true;
+    r.error = e.what();
   } catch (const std::exception& e) {
     r.ok = false;
     r.error = without_backtrace(e.what());

@@ -23,8 +23,11 @@ bool is_training_kind(const std::string& kind);
 // rank 0 alone.
 // Kind "sleep" (benchmarks only): sleeps config_yaml's seconds.
 // `device`: this rank's ("cpu" or "cuda:K"), fixed for the run.
+// `stop_requested` (may be empty) is polled after every training step: true makes a training trial save its
+// resumable state and end as an interrupted Result (attacks and null checks run to their end: they are short
+// and restart from scratch).
 comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,
-                          const std::string& device = "cpu");
+                          const std::string& device = "cpu", const std::function<bool()>& stop_requested = {});
 
 // The message of a trainer's report; its step and allreduce durations are added to `steps` / `allreduce`
 // (which may hold those of reports not sent yet) and travel binned.

@@ -28,6 +28,8 @@ std::string MpiLayout::of_group(int g, const std::vector<std::string>& per_rank)
 
 namespace {
 
+const std::string kLayoutError = "error:";  // a device name is never this
+
 void log_layout(const MpiLayout& l, const std::string& device, bool allow_gpu_sharing, const std::vector<int>& visible) {
   spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s); device {}{}", l.size, l.leaders.size(),
                l.ranks_per_trial, device, allow_gpu_sharing ? " (GPU sharing allowed)" : "");
@@ -65,12 +67,16 @@ MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow
       l.hosts.push_back(report.host);
       visible.push_back(report.gpus);
     }
-    // ConfigError here: rank 0 aborts the job (the other ranks wait in the scatter below)
-    l.devices = workers::assign_devices(device, l.hosts, visible, 1, allow_gpu_sharing, device_key);
-    devices = l.devices;
-    log_layout(l, device, allow_gpu_sharing, visible);
+    try {
+      l.devices = workers::assign_devices(device, l.hosts, visible, 1, allow_gpu_sharing, device_key);
+      devices = l.devices;
+      log_layout(l, device, allow_gpu_sharing, visible);
+    } catch (const ConfigError& e) {  // every rank learns it (in place of its device) and throws it
+      devices.assign(static_cast<size_t>(l.size), kLayoutError + e.what());
+    }
   }
   l.device = comm::scatter_strings(MPI_COMM_WORLD, devices, 0);
+  if (l.device.rfind(kLayoutError, 0) == 0) throw ConfigError(l.device.substr(kLayoutError.size()));
   return l;
 }
 

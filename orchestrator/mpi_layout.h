@@ -28,9 +28,9 @@ struct MpiLayout {
   std::string of_group(int g, const std::vector<std::string>& per_rank) const;
 };
 // Collective over MPI_COMM_WORLD: every rank reports its host and visible GPUs (comm::RankReport), rank 0
-// assigns the devices and sends each rank its own. Throws ConfigError (exit 2) when size - 1 is not a multiple of
-// ranks_per_trial, or (on rank 0) when the devices cannot be assigned (workers/device/device.h: a worker's
-// device is its node-local worker index modulo the GPUs visible on its node, or `device`).
+// assigns the devices and sends each rank its own. Throws ConfigError on every rank (exit 2) when size - 1
+// is not a multiple of ranks_per_trial or when the devices cannot be assigned (workers/device/device.h: a
+// worker's device is its node-local worker index modulo the GPUs visible on its node, or `device`).
 // Logs the rank -> host -> group -> device map on rank 0.
 // `device_key` names the setting in errors (e.g. "sweep.yaml: device").
 MpiLayout make_layout(int ranks_per_trial, const std::string& device = "auto", bool allow_gpu_sharing = false,

@@ -49,8 +49,12 @@ comm::Task task_of(const Sweep& sweep, const SweepTrial& t, const storage::Resul
   task.config_yaml = t.planned.config_yaml;
   task.attempt = attempt;
   task.time_limit_s = sweep.trial_time_limit_s;
-  if (t.stage == Stage::kTrain) task.checkpoint = store.checkpoint_path(t.planned.id);
-  else task.parent_checkpoint = store.checkpoint_path(t.planned.parent);
+  if (t.stage == Stage::kTrain) {
+    task.checkpoint = store.checkpoint_path(t.planned.id);
+    task.state = store.state_path(t.planned.id);
+  } else {
+    task.parent_checkpoint = store.checkpoint_path(t.planned.parent);
+  }
   for (const std::string& need : t.planned.needs)
     if (t.stage == Stage::kNullCheck && need != t.planned.parent) task.null_checkpoints.push_back(store.checkpoint_path(need));
   return task;
@@ -88,13 +92,22 @@ TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int
   return r;
 }
 
-void finish_record(TrialRecord& r, const comm::Result& result, bool keeps_checkpoint) {
-  r.state = result.ok ? TrialState::kDone : TrialState::kFailed;
+// An interrupted trial goes back to pending (its resumable state stays for the relaunch); a trial that
+// ended, done or failed, has its resumable state removed.
+void finish_record(TrialRecord& r, const comm::Result& result, bool keeps_checkpoint, const storage::ResultsStore& store) {
   r.error = result.error;
+  if (result.interrupted) {
+    r.state = TrialState::kPending;
+    r.provenance["interrupted"] = now_iso8601();
+    spdlog::warn("trial {} [{}] {}: {}", r.trial.id, r.trial.kind, r.trial.label, result.error);
+    return;
+  }
+  r.state = result.ok ? TrialState::kDone : TrialState::kFailed;
   r.results = result.results;
   r.series = result.series;
   if (result.ok && keeps_checkpoint) r.checkpoint = "checkpoints/" + r.trial.id + ".h5";
   r.provenance["finished"] = now_iso8601();
+  std::filesystem::remove(store.state_path(r.trial.id));
   if (!result.ok) spdlog::error("trial {} [{}] {} failed: {}", r.trial.id, r.trial.kind, r.trial.label, result.error);
 }
 
@@ -152,7 +165,8 @@ double final_ber(const comm::Result& r) {
 }  // namespace
 
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
-                                SweepMetrics* metrics) {
+                                const std::atomic<bool>* stop, SweepMetrics* metrics) {
+  const auto stop_requested = [stop] { return stop != nullptr && stop->load(); };
   const storage::ResultsStore store = open_store(sweep, options);
   const std::map<std::string, TrialRecord> records = read_records(store);
   Progressboard board(records, metrics, 1);
@@ -168,7 +182,11 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
     if (!should_run(before, options, sweep.max_retries)) continue;
     if (std::any_of(t.planned.needs.begin(), t.planned.needs.end(),
                     [&](const std::string& need) { return board.state(need) != TrialState::kDone; }))
-      continue;  // a trial it needs failed: stays pending
+      continue;  // a trial it needs failed (or was interrupted): stays pending
+    if (stop_requested()) {
+      ++summary.interrupted;  // asked to stop between trials: nothing to save, the rest stays pending
+      break;
+    }
     spdlog::info("trial {}/{} {} [{}] {}", index, sweep.trials.size(), t.planned.id, t.planned.kind, t.planned.label);
     TrialRecord r = running_record(before, t, 1, common::host_name(), device);
     store.write_trial(r);
@@ -183,13 +201,17 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
       metrics->on_progress(progress_message(t.planned.id, 0, p, steps, allreduce));
     };
     const auto start = std::chrono::steady_clock::now();
-    const comm::Result result = execute_task(task_of(sweep, t, store, r.attempts), nullptr, sink, device);
-    finish_record(r, result, t.stage == Stage::kTrain);
+    const comm::Result result = execute_task(task_of(sweep, t, store, r.attempts), nullptr, sink, device, stop_requested);
+    finish_record(r, result, t.stage == Stage::kTrain, store);
     store.write_trial(r);
     board.set(t.planned.id, r.state);
     board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (metrics != nullptr) metrics->on_result(0, t.planned.id, t.planned.kind, result.ok, final_ber(result));
     ++summary.ran;
+    if (result.interrupted) {
+      ++summary.interrupted;
+      break;
+    }
   }
   return board.summary(summary);
 }
@@ -233,7 +255,8 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
   };
   callbacks.on_result = [&](const WorkItem& w, const comm::Result& result) {
     TrialRecord& r = records.at(w.task.id);
-    finish_record(r, result, by_id.at(w.task.id)->stage == Stage::kTrain);
+    finish_record(r, result, by_id.at(w.task.id)->stage == Stage::kTrain, store);
+    summary.interrupted += result.interrupted;
     store.write_trial(r);
     board.set(w.task.id, r.state);
     board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - started.at(w.task.id)).count());
@@ -249,6 +272,7 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
   const SchedulerStats stats = schedule(mailbox, layout.leaders, std::move(items), finished, callbacks, stop);
   spdlog::info("scheduler: {} trials dispatched, {} finished, {} left pending, {:.1f} s", stats.dispatched, stats.finished,
                stats.dropped, stats.seconds);
+  if (stop != nullptr && stop->load() && summary.interrupted == 0 && stats.dropped > 0) summary.interrupted = 1;
   return board.summary(summary);
 }
 

@@ -26,6 +26,7 @@ struct RunOptions {
 
 struct RunSummary {
   int64_t ran = 0;
+  int64_t interrupted = 0;  // stopped on request (SIGTERM/SIGUSR1): resumable; the run exits kExitInterrupted
   int64_t done = 0;  // after the run, in the whole store
   int64_t failed = 0;
   int64_t pending = 0;
@@ -35,12 +36,16 @@ struct RunSummary {
 class SweepMetrics;
 
 // `device`: this process's ("cpu" or "cuda:K", workers::assign_local_device(sweep.device)).
+// `stop` (set by SIGTERM/SIGUSR1/SIGINT; may be null): the training trial in progress finishes its step,
+// saves its resumable state and goes back to pending; no trial starts after it.
 // `metrics` (may be null) receives every scheduling event and progress report.
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
-                                SweepMetrics* metrics = nullptr);
+                                const std::atomic<bool>* stop = nullptr, SweepMetrics* metrics = nullptr);
 
 // Rank 0. Opens (and locks) the store, checks with the workers that every group leader sees it, then
-// schedules. `stop` (set by SIGTERM/SIGINT) ends dispatching; running trials are recorded when they finish.
+// schedules. `stop` (set by SIGTERM/SIGUSR1/SIGINT) ends dispatching and interrupts the running trials:
+// training trials finish their step, save their resumable state and go back to pending; attacks and null
+// checks run to their end (they are short, and restart from scratch).
 RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
                                const std::atomic<bool>* stop, SweepMetrics* metrics = nullptr);
 

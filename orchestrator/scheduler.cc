@@ -38,11 +38,17 @@ SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders,
     if (callbacks.on_queue) callbacks.on_queue(queue.ready_count());
   };
 
+  // No trial starts after a stop; the running ones are asked to stop after their step (training trials save
+  // their resumable state; attacks and null checks, short, run to their end).
+  const auto stop = [&](const char* why) {
+    if (stopping) return;
+    stopping = true;
+    spdlog::warn("{}: no new trials; interrupting {} running trial(s)", why, running.size());
+    for (const auto& [group, item] : running) mailbox.send(leaders[static_cast<size_t>(group)], comm::kInterrupt, "");
+  };
+
   while (true) {
-    if (!stopping && stop_requested != nullptr && stop_requested->load()) {
-      stopping = true;
-      spdlog::warn("stop requested: no new trials; waiting for {} running trial(s) to finish", running.size());
-    }
+    if (stop_requested != nullptr && stop_requested->load()) stop("stop requested");
     const bool work_left = !stopping && (queue.has_ready() || queue.has_waiting());
     if (running.empty() && !work_left) break;
     const std::optional<comm::Envelope> message = mailbox.poll();
@@ -66,6 +72,7 @@ SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders,
         auto it = running.find(g);
         if (it == running.end()) throw Error("scheduler: a result from a group that runs nothing");
         if (callbacks.on_result) callbacks.on_result(it->second, r);
+        if (r.interrupted) stop("a worker group was interrupted (its ranks were signalled)");
         queue.finished(r.id, r.ok);
         running.erase(it);
         idle[static_cast<size_t>(g)] = true;

@@ -4,7 +4,8 @@
 //  - longest expected first; among equally long trials, one whose parent the idle group ran;
 //  - a group is never idle while a ready trial waits: results, readiness and progress arrive on one
 //    polled mailbox (comm/mailbox.h; MPI behind it), and dispatch happens on every arrival;
-//  - a stop request (SIGTERM/SIGINT on rank 0) ends dispatching; running trials finish and are recorded.
+//  - a stop request (SIGTERM/SIGUSR1/SIGINT on rank 0), or a group answering "interrupted" (its ranks were
+//    signalled), ends dispatching and sends kInterrupt to every running group; their results are recorded.
 // The queue's rules are ready_queue.h. The callbacks write the store (rank 0 is its only writer). Layout and
 // roles: mpi_layout.h. MPI-free: unit-tested with a scripted mailbox.
 #pragma once

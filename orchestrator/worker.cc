@@ -1,6 +1,7 @@
 #include "orchestrator/worker.h"
 
 #include <chrono>
+#include <functional>
 
 #include "comm/collective.h"
 #include "comm/messages.h"
@@ -9,18 +10,35 @@
 
 namespace signsweep::orchestrator {
 
-void serve_worker_group(const MpiLayout& layout) {
+namespace {
+
+// The next task for the group leader, "" for stop; an interrupt that arrives while idle (its trial ended
+// first) is dropped.
+std::string next_task_payload() {
+  while (true) {
+    MPI_Status status;
+    MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+    std::string payload = comm::receive_probed(MPI_COMM_WORLD, status);
+    if (status.MPI_TAG == comm::kInterrupt) continue;
+    return status.MPI_TAG == comm::kStop ? std::string() : payload;
+  }
+}
+
+}  // namespace
+
+void serve_worker_group(const MpiLayout& layout, const std::atomic<bool>* signalled) {
   comm::MpiCollective group(layout.group_comm);
   const bool leader = group.rank() == 0;
   if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kReady, "");
+  bool interrupted = false;  // rank 0 asked this group to stop (sticky: no new step after it)
+  // Polled after every training step; in a group the leader's answer counts (trainer.h).
+  const std::function<bool()> stop_requested = [&] {
+    if (leader && !interrupted) interrupted = comm::receive_if_waiting(MPI_COMM_WORLD, 0, comm::kInterrupt).has_value();
+    return interrupted || (signalled != nullptr && signalled->load());
+  };
   while (true) {
     std::string payload;
-    if (leader) {
-      MPI_Status status;
-      MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
-      payload = comm::receive_probed(MPI_COMM_WORLD, status);
-      if (status.MPI_TAG == comm::kStop) payload.clear();
-    }
+    if (leader) payload = next_task_payload();
     payload = comm::broadcast_string(layout.group_comm, payload, 0);
     if (payload.empty()) return;
     const comm::Task task = comm::decode_task(payload);
@@ -37,7 +55,8 @@ void serve_worker_group(const MpiLayout& layout) {
       steps.clear();
       allreduce.clear();
     };
-    const comm::Result result = execute_task(task, layout.ranks_per_trial > 1 ? &group : nullptr, progress, layout.device);
+    const comm::Result result =
+        execute_task(task, layout.ranks_per_trial > 1 ? &group : nullptr, progress, layout.device, stop_requested);
     if (leader) comm::send_string(MPI_COMM_WORLD, 0, comm::kResult, comm::encode(result));
   }
 }

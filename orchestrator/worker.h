@@ -4,11 +4,14 @@
 // Thread-safety: the main thread of a worker rank.
 #pragma once
 
+#include <atomic>
+
 #include "orchestrator/mpi_layout.h"
 
 namespace signsweep::orchestrator {
 
-// Serves tasks until rank 0 says stop.
-void serve_worker_group(const MpiLayout& layout);
+// Serves tasks until rank 0 says stop. A training trial stops after its step, saving its resumable state,
+// when rank 0 sends kInterrupt or `signalled` (this rank's SIGTERM/SIGUSR1/SIGINT, may be null) is set.
+void serve_worker_group(const MpiLayout& layout, const std::atomic<bool>* signalled = nullptr);
 
 }  // namespace signsweep::orchestrator

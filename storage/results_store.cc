@@ -123,6 +123,8 @@ ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIde
   fs::create_directories(fs::path(dir) / "checkpoints");
   remove_leftover_temp_files(dir);
   remove_leftover_temp_files(fs::path(dir) / "trials");
+  for (const char* sub : {"checkpoints", "states"})
+    if (fs::exists(fs::path(dir) / sub)) remove_leftover_temp_files(fs::path(dir) / sub);
   if (existing && existing->sweep.hash == sweep.hash) {
     ResultsStore store(dir, existing->sweep, existing->plan, durable);
     store.lock_ = std::move(lock);
@@ -147,6 +149,10 @@ ResultsStore ResultsStore::open_existing(const std::string& dir) {
 
 std::string ResultsStore::trial_path(const std::string& id) const {
   return (fs::path(dir_) / "trials" / (id + ".h5")).string();
+}
+
+std::string ResultsStore::state_path(const std::string& id) const {
+  return (fs::path(dir_) / "states" / (id + ".pt")).string();
 }
 
 std::string ResultsStore::checkpoint_path(const std::string& id) const {

@@ -7,6 +7,8 @@
 //                               trial starts (state running) and when it ends (done / failed): a reader sees
 //                               the old file or the new one, never half of one
 //   <store>/checkpoints/<id>.h5 the trial's model, if it keeps one
+//   <store>/states/<id>.pt      a training trial's resumable state while it has one (LibTorch archive)
+//   <store>/lock                held by the one run that writes the store (store_lock.h)
 // A trial file holds /trial with attrs id, kind, label, parent, state, error, attempts, sweep_hash,
 // checkpoint; /trial/config (YAML); attrs of /trial/axes, /trial/provenance (strings) and /trial/results
 // (doubles); /trial/series: the per-epoch series as one table, a record per epoch with a float64 field per
@@ -98,6 +100,8 @@ class ResultsStore {
 
   std::string trial_path(const std::string& id) const;
   std::string checkpoint_path(const std::string& id) const;
+  // A training trial's resumable state (written by the trainer; removed when the trial ends).
+  std::string state_path(const std::string& id) const;
 
  private:
   ResultsStore(std::string dir, SweepIdentity sweep, std::vector<PlannedTrial> plan, bool durable,

@@ -92,7 +92,8 @@ TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoin
                    wm.bits, wm.carriers, wm.lambda, wm.target_class, ds.class_names.at(static_cast<size_t>(wm.target_class)),
                    wm.target_per_batch);
   }
-  EmbedOptions embed{scheme.get(), wm.target_per_batch, context.group, context.on_progress, context.time_limit_s};
+  EmbedOptions embed{scheme.get(), wm.target_per_batch, context.group, context.on_progress, context.time_limit_s,
+                     context.state_path, context.stop_requested};
   const TrainResult r = train_classifier(*model, ds, config.trainer, embed);
   if (context.group != nullptr && context.group->rank() != 0) return out;  // group rank 0 reports and saves
   out.test_accuracy = evaluate_accuracy(*model, ds.test, config.trainer.eval_batch_size);

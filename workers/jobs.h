@@ -78,6 +78,8 @@ struct TrialContext {
   std::function<void(const StepProgress&)> on_progress;
   double time_limit_s = 0.0;  // training fails at the first epoch end past it (0 = none)
   std::string device = "cpu";  // "cpu" or "cuda:K" (workers/device/device.h resolves trainer.device)
+  std::string state_path;      // resumable training state (train/training_state.h); empty: none
+  std::function<bool()> stop_requested;  // polled after every step: true saves the state and throws Interrupted
 };
 
 // Loads the data, builds the model, trains (embedding the watermark when configured), verifies it and

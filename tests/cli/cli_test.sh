@@ -295,6 +295,41 @@ kill -9 "$holder"
 wait "$holder" 2>/dev/null
 expect lock-taken-over 124 "took over the lock of a run that died holding it \\(host $(hostname) pid $holder started" -- timeout 5 "$bin" run "$tmp/long.yaml" --out "$tmp/lockstore"
 
+# ---- resumable trials: SIGKILL between epochs or SIGUSR1 mid-epoch, then a relaunch ends with exactly the model
+# of an uninterrupted run (same machine, same thread count) ----
+cat >"$tmp/resume.yaml" <<'Y'
+name: resume
+base:
+  dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 600, augment: {shift: 0.2, flip: true}}
+  model: {name: small-cnn, width: 8}
+  trainer: {epochs: 40, batch_size: 30, threads: 1, lr: 0.005, select_best: {target_images: 20, other_images: 60}, reduce_on_plateau: {patience: 2}}
+  watermark: {bits: 8, carriers: 16, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 0}}
+grid: {trainer.seed: [0]}
+Y
+expect resume-reference 0 "done 1" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/resref"
+"$bin" run "$tmp/resume.yaml" --out "$tmp/reskill" >"$tmp/reskill.log" 2>&1 &
+victim=$!
+for _ in $(seq 1 300); do [[ -n $(ls "$tmp/reskill/states" 2>/dev/null) ]] && break; sleep 0.02; done
+kill -9 "$victim"
+wait "$victim" 2>/dev/null
+expect resume-after-sigkill 0 "resuming from .*states/[0-9a-f]{16}\\.pt: epoch [0-9]+ of 40" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/reskill"
+expect resume-sigkill-bit-identical 0 "bit-identical" -- /usr/bin/python3 "$src/tests/support/same_models.py" "$(ls "$tmp"/resref/checkpoints/*.h5)" "$(ls "$tmp"/reskill/checkpoints/*.h5)"
+[[ -z $(ls "$tmp/reskill/states") ]] || { failed=$((failed + 1)); echo "FAIL: a finished trial left its resumable state"; }
+"$bin" run "$tmp/resume.yaml" --out "$tmp/resusr1" >"$tmp/resusr1.log" 2>&1 &
+victim=$!
+for _ in $(seq 1 300); do grep -q "epoch 2/40" "$tmp/resusr1.log" && break; sleep 0.02; done
+kill -USR1 "$victim"
+wait "$victim"
+rc=$?
+if [[ $rc -eq 75 ]] && grep -q "interrupted after step [0-9]* of epoch [0-9]* (resumable state saved)" "$tmp/resusr1.log"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL resume-sigusr1: exit $rc (want 75)"; tail -5 "$tmp/resusr1.log"
+fi
+expect resume-sigusr1-pending 0 "pending +1" -- "$bin" status "$tmp/resusr1"
+expect resume-after-sigusr1 0 "resuming from .*: epoch [0-9]+ of 40, step [0-9]+" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/resusr1"
+expect resume-sigusr1-bit-identical 0 "bit-identical" -- /usr/bin/python3 "$src/tests/support/same_models.py" "$(ls "$tmp"/resref/checkpoints/*.h5)" "$(ls "$tmp"/resusr1/checkpoints/*.h5)"
+
 # ---- a store of the previous format (ids of the config as written): readable, never resumed ----
 cp -r "$tmp/store" "$tmp/oldstore"
 /usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['format_version'] = 1" "$tmp/oldstore/sweep.h5"

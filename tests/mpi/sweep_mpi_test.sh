@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Sweeps under real mpirun: every trial done exactly once with attacks after their parent, data-parallel
-# worker groups, a failing grid point, a bad MPI layout, and a worker rank SIGKILLed mid-sweep followed by
-# a relaunch that completes the sweep. Usage: sweep_mpi_test.sh <signsweep> <mpirun>
+# worker groups, a failing grid point, a bad MPI layout, a worker rank SIGKILLed mid-sweep followed by
+# a relaunch that completes the sweep, SIGTERM/SIGUSR1 to rank 0 and to mpirun (exit 75, resumable state),
+# and resumed trials that end bit-identical to one process. Usage: sweep_mpi_test.sh <signsweep> <mpirun> <source dir>
 set -uo pipefail
 bin=$1
 mpirun=$2
+src=$3
 mpi=("$mpirun" --allow-run-as-root --oversubscribe)
 tmp=$(mktemp -d)
 trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -143,9 +145,8 @@ for id in $done_before; do
 done
 check "trials done before the kill were not rerun" "[[ $rerun -eq 0 && -n '$done_before' ]]"
 
-# ---- SIGTERM to rank 0 (what a scheduler's stop or mpirun's forwarding delivers): no new trials, running ones
-# finish and are recorded, every rank exits 0. (mpirun, when it is the one signalled, may kill the ranks after
-# its own grace period: then the relaunch resumes, as in the SIGKILL case above.) ----
+# ---- SIGTERM to rank 0 (what a scheduler's stop or mpirun's forwarding delivers): no new trials, the running
+# training trials save their state, every rank exits, the job exits 75 (requeue); the relaunch completes ----
 "${mpi[@]}" -np 3 "$bin" run "$tmp/k.yaml" --out "$tmp/tstore" >"$tmp/t.log" 2>&1 &
 job=$!
 wait_done "$tmp/tstore" 1
@@ -154,13 +155,48 @@ kill -TERM "$rank0"
 wait "$job"
 rc=$?
 "$bin" export "$tmp/tstore" --csv >"$tmp/t.csv"
-check "SIGTERM: clean exit" "[[ $rc -eq 0 ]]"
+check "SIGTERM: exit 75 (interrupted, resumable)" "[[ $rc -eq 75 ]]"
 check "SIGTERM: stop logged" "grep -q 'stop requested' $tmp/t.log"
-check "SIGTERM: rank 0 finished cleanly" "grep -q '^skipped_done 0' $tmp/t.log"
 check "SIGTERM: nothing left running" "[[ $(csv_col $tmp/t.csv state | grep -c '^running$') -eq 0 ]]"
 check "SIGTERM: some trials left pending" "[[ $(csv_col $tmp/t.csv state | grep -c '^pending$') -gt 0 ]]"
 "${mpi[@]}" -np 3 "$bin" run "$tmp/k.yaml" --out "$tmp/tstore" >"$tmp/t2.log" 2>&1
 check "SIGTERM: relaunch completes" "grep -q '^done 30' $tmp/t2.log"
+
+# ---- resumable trials under mpirun: the worker SIGKILLed, SIGUSR1 to rank 0, SIGUSR1 to mpirun (forwarded to every
+# rank, as `sbatch --signal=B:USR1@300` delivers it): the relaunch ends with exactly the model of one process ----
+cat >"$tmp/r.yaml" <<Y
+name: resume
+base:
+  dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 600, augment: {shift: 0.2, flip: true}}
+  model: {name: small-cnn, width: 8}
+  trainer: {epochs: 40, batch_size: 30, threads: 1, lr: 0.005, select_best: {target_images: 20, other_images: 60}, reduce_on_plateau: {patience: 2}}
+  watermark: {bits: 8, carriers: 16, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 0}}
+grid: {trainer.seed: [0]}
+Y
+"$bin" run "$tmp/r.yaml" --out "$tmp/rref" >"$tmp/rref.log" 2>&1
+check "resume: one-process reference done" "grep -q '^done 1' $tmp/rref.log"
+same() { /usr/bin/python3 "$src/tests/support/same_models.py" "$(ls "$tmp"/rref/checkpoints/*.h5)" "$(ls "$1"/checkpoints/*.h5)"; }
+"${mpi[@]}" -np 2 "$bin" run "$tmp/r.yaml" --out "$tmp/rkill" >"$tmp/rkill.log" 2>&1 &
+job=$!
+for _ in $(seq 1 300); do [[ -n $(ls "$tmp/rkill/states" 2>/dev/null) ]] && break; sleep 0.02; done
+kill -9 "$(pid_of_rank 1 "$tmp/r.yaml")"
+wait "$job"
+"${mpi[@]}" -np 2 "$bin" run "$tmp/r.yaml" --out "$tmp/rkill" >"$tmp/rkill2.log" 2>&1
+check "resume: SIGKILLed worker, relaunch resumes" "grep -q 'resuming from .*: epoch' $tmp/rkill2.log && grep -q '^done 1' $tmp/rkill2.log"
+check "resume: after SIGKILL bit-identical to one process" "same $tmp/rkill >/dev/null"
+for target in rank0 mpirun; do
+  "${mpi[@]}" -np 2 "$bin" run "$tmp/r.yaml" --out "$tmp/r$target" >"$tmp/r$target.log" 2>&1 &
+  job=$!
+  for _ in $(seq 1 300); do grep -q 'epoch 2/40' "$tmp/r$target.log" && break; sleep 0.02; done
+  if [[ $target == rank0 ]]; then kill -USR1 "$(pid_of_rank 0 "$tmp/r.yaml")"; else kill -USR1 "$job"; fi
+  wait "$job"
+  rc=$?
+  check "resume: SIGUSR1 to $target exits 75" "[[ $rc -eq 75 ]]"
+  check "resume: SIGUSR1 to $target saved the state mid-epoch" "grep -q 'interrupted after step [0-9]* of epoch' $tmp/r$target.log"
+  "${mpi[@]}" -np 2 "$bin" run "$tmp/r.yaml" --out "$tmp/r$target" >"$tmp/r${target}2.log" 2>&1
+  check "resume: SIGUSR1 to $target, relaunch finishes" "grep -q '^done 1' $tmp/r${target}2.log"
+  check "resume: SIGUSR1 to $target bit-identical to one process" "same $tmp/r$target >/dev/null"
+done
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

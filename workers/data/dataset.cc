@@ -1,5 +1,7 @@
 #include "workers/data/dataset.h"
 
+#include <sstream>
+
 #include <cstring>
 
 #include <fmt/format.h>
@@ -118,6 +120,19 @@ Batch Batcher::gather_share(const std::vector<int64_t>& indices, const std::vect
     if (!all.empty()) transforms.push_back(all[p]);
   }
   return to_device(gather_on_cpu(mine, transforms));
+}
+
+std::string Batcher::state() const {
+  std::ostringstream out;
+  out << rng_;
+  return out.str();
+}
+
+void Batcher::restore(const std::string& state) {
+  std::istringstream in(state);
+  std::mt19937_64 rng;
+  if (!(in >> rng)) throw DataError("augmentation state: not a generator state");
+  rng_ = rng;
 }
 
 Batch Batcher::to_device(Batch batch) const {

@@ -80,6 +80,9 @@ class Batcher {
   // augmentation of every row of the global batch is drawn as gather() would draw it, so the shares of a
   // group's ranks (same seed) are exactly the rows of the batch one process would train on.
   Batch gather_share(const std::vector<int64_t>& indices, const std::vector<size_t>& positions);
+  // The augmentation generator's state as text, and back (a resumed run draws the same transforms).
+  std::string state() const;
+  void restore(const std::string& state);
 
  private:
   struct Transform {

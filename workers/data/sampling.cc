@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -87,6 +88,43 @@ std::vector<int64_t> BatchSampler::next_batch() {
   take(target_, k, batch);
   take(others_, options_.batch_size - k, batch);
   return batch;
+}
+
+namespace {
+
+void write_pool(std::ostream& out, const std::vector<int64_t>& indices, size_t cursor) {
+  out << indices.size() << ' ' << cursor;
+  for (const int64_t i : indices) out << ' ' << i;
+  out << '\n';
+}
+
+}  // namespace
+
+std::string BatchSampler::state() const {
+  std::ostringstream out;
+  out << rng_ << '\n';
+  write_pool(out, target_.indices, target_.cursor);
+  write_pool(out, others_.indices, others_.cursor);
+  return out.str();
+}
+
+void BatchSampler::restore(const std::string& state) {
+  std::istringstream in(state);
+  std::mt19937_64 rng;
+  in >> rng;
+  for (Pool* pool : {&target_, &others_}) {
+    size_t n = 0, cursor = 0;
+    in >> n >> cursor;
+    std::vector<int64_t> indices(n);
+    for (int64_t& i : indices) in >> i;
+    std::vector<int64_t> sorted = indices, mine = pool->indices;
+    std::sort(sorted.begin(), sorted.end());
+    std::sort(mine.begin(), mine.end());
+    if (!in || sorted != mine || cursor > n) throw DataError("sampler state: not the state of this data split");
+    pool->indices = std::move(indices);
+    pool->cursor = cursor;
+  }
+  rng_ = rng;
 }
 
 std::vector<size_t> share_positions(int64_t batch_size, int64_t targets, int rank, int ranks) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace signsweep::workers {
@@ -40,6 +41,11 @@ class BatchSampler {
   std::vector<int64_t> next_batch();
   // Full batches in one pass over the data (at least 1).
   int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  // Where the stream stands (generator and both pools' orders and positions), as text, and back: a
+  // resumed run draws exactly the batches the interrupted one would have drawn next. restore() throws
+  // DataError for a state of another data set.
+  std::string state() const;
+  void restore(const std::string& state);
 
  private:
   struct Pool {

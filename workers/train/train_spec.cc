@@ -107,6 +107,12 @@ TrainSpec parse_train_spec(const common::ConfigNode& node) {
   s.threads = node.get<int>("threads", s.threads);
   node.require(s.threads >= 0 && s.threads <= 1024, "threads", "must be in [0, 1024] (0 = every core)");
   parse_selection(node, s);
+  const common::ConfigNode every = node.child_or_empty("checkpoint_every");
+  s.state_every_epochs = every.get<int64_t>("epochs", s.state_every_epochs);
+  every.require(s.state_every_epochs >= 0, "epochs", "must be >= 0 (0 = not by epochs)");
+  s.state_every_minutes = every.get<double>("minutes", s.state_every_minutes);
+  every.require(s.state_every_minutes >= 0.0, "minutes", "must be >= 0 (0 = not by time)");
+  node.drop_resolved("checkpoint_every");  // when the state is saved changes no result
   return s;
 }
 

@@ -48,6 +48,11 @@ struct TrainSpec {
   // trial: every rank keeps the device it was given at start.
   std::string device = "auto";
   MemoryFormat memory_format = MemoryFormat::kAuto;
+  // Resumable state (training_state.h) at the end of every `state_every_epochs`-th epoch and/or at the first
+  // epoch end `state_every_minutes` after the last one (0 = not by that rule); also whenever the run is asked
+  // to stop. Not part of a trial's identity (it changes no result).
+  int64_t state_every_epochs = 1;
+  double state_every_minutes = 0.0;
 };
 
 TrainSpec parse_train_spec(const common::ConfigNode& node);

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -14,6 +16,7 @@
 #include "common/machine.h"
 #include "workers/gradsigns/gradsigns.h"  // target_images
 #include "workers/data/sampling.h"
+#include "workers/train/training_state.h"
 
 namespace signsweep::workers {
 namespace {
@@ -196,156 +199,273 @@ double evaluate_accuracy(ClassifierImpl& model, const Split& split, int64_t batc
   return split.size() > 0 ? static_cast<double>(correct) / static_cast<double>(split.size()) : 0.0;
 }
 
+namespace {
+
+// Everything one training run holds, built once (or resumed) and then advanced epoch by epoch.
+struct Run {
+  Run(ClassifierImpl& m, const Dataset& d, const TrainSpec& sp, const EmbedOptions& e);
+
+  ClassifierImpl& model;
+  const Dataset& dataset;
+  const TrainSpec& spec;
+  const EmbedOptions& embed;
+  const WatermarkScheme* scheme;
+  std::optional<int64_t> batch_target;
+  int64_t target_class;
+  CarvedSplits carved;
+  comm::Collective* group;     // null: this process alone
+  std::vector<size_t> share;   // a group rank's rows of every global batch
+  torch::MemoryFormat format;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  BatchSampler sampler;
+  Batcher batcher;
+  int64_t steps;
+  torch::Tensor bit_pool;  // target images for the bit accuracy of the epoch line and of selection
+  TrainingState state;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_state = start;
+  int64_t epochs_since_state = 0;
+
+  bool leader() const { return group == nullptr || group->rank() == 0; }
+};
+
+SamplerOptions sampler_options(const TrainSpec& spec, std::optional<int64_t> batch_target, int64_t target_per_batch) {
+  SamplerOptions o;
+  o.batch_size = spec.batch_size;
+  o.seed = spec.seed;
+  if (batch_target) {
+    o.target_class = batch_target;
+    o.target_per_batch = target_per_batch;
+  }
+  return o;
+}
+
+// One starting point for the whole group (group rank 0's weights), in the memory format training uses.
+torch::MemoryFormat start_model(ClassifierImpl& m, comm::Collective* group, MemoryFormat wanted, bool input_gradient) {
+  if (group != nullptr) broadcast_model(m, *group);
+  return prepare_memory_format(m, wanted, input_gradient);
+}
+
+Run::Run(ClassifierImpl& m, const Dataset& d, const TrainSpec& sp, const EmbedOptions& e)
+    : model(m),
+      dataset(d),
+      spec(sp),
+      embed(e),
+      scheme(e.scheme),
+      batch_target(e.scheme != nullptr ? e.scheme->batch_target_class() : std::nullopt),
+      target_class(batch_target.value_or(0)),
+      carved(sp.select_best ? carve_validation(d.train, sp, target_class) : CarvedSplits{d.train, Split{}}),
+      group(e.group != nullptr && e.group->size() > 1 ? e.group : nullptr),
+      // In a group, batch_size is the global batch: every rank draws the same global batches (same seeds)
+      // and trains on its share (the target images shared too): k ranks train the recipe of one process.
+      share(group != nullptr
+                ? share_positions(sp.batch_size, batch_target ? e.target_per_batch : 0, group->rank(), group->size())
+                : std::vector<size_t>{}),
+      format(start_model(m, group, sp.memory_format, scheme != nullptr && scheme->needs_input_gradient())),
+      optimizer(make_optimizer(m, sp)),
+      sampler(carved.train.label_vector(), sampler_options(sp, batch_target, e.target_per_batch)),
+      batcher(carved.train, d.augment, sp.seed + 1, m.device()),
+      steps(sp.steps_per_epoch > 0 ? sp.steps_per_epoch : sampler.batches_per_epoch()),
+      bit_pool(!batch_target      ? torch::Tensor()
+               : sp.select_best ? target_images(carved.validation, target_class, sp.validation_target, 0)
+                                : target_images(d.test, target_class, 50, 0)) {}
+
+void start_epoch_accumulators(Run& r) {
+  const auto on_device = torch::TensorOptions().device(r.model.device());
+  r.state.loss_sum = torch::zeros({}, on_device);
+  r.state.reg_sum = torch::zeros({}, on_device);
+  r.state.correct = torch::zeros({}, on_device.dtype(torch::kInt64));
+  r.state.seen = 0;
+  r.state.step = 0;
+}
+
+double epoch_lr(const Run& r) {
+  return std::max(scheduled_lr(r.spec, r.state.epoch) * r.state.plateau_factor, std::min(r.spec.min_lr, r.spec.lr));
+}
+
+void save_state(Run& r) {
+  if (r.embed.state_path.empty() || !r.leader()) return;
+  save_training_state(r.embed.state_path, r.state, r.model, *r.optimizer, r.sampler, r.batcher);
+  r.last_state = std::chrono::steady_clock::now();
+  r.epochs_since_state = 0;
+}
+
+// After every step: whether the run was asked to stop (group rank 0's answer counts for the whole group).
+bool stop_agreed(const Run& r) {
+  double stop = r.embed.stop_requested && r.embed.stop_requested() ? 1.0 : 0.0;
+  if (r.group != nullptr && r.embed.stop_requested) r.group->broadcast(&stop, 1, 0);
+  return stop > 0.0;
+}
+
+void report_steps(const Run& r, StepProgress& report, double images_per_second, double loss) {
+  report.epoch = r.state.epoch;
+  report.step = r.state.step;
+  report.steps = r.steps;
+  report.loss = loss;
+  report.images_per_second = images_per_second;
+  r.embed.on_progress(report);
+  report.step_seconds.clear();
+  report.allreduce_seconds.clear();
+}
+
+// The epoch's steps from where the state stands; a stop request ends them after the step in progress,
+// with the state saved.
+void run_steps(Run& r, common::Progress& progress, StepProgress& report) {
+  TrainingState& st = r.state;
+  while (st.step < r.steps) {
+    const auto step_start = std::chrono::steady_clock::now();
+    double allreduce_seconds = 0.0;
+    // ---- TRAINING SECTION BEGIN ----
+    Batch batch = r.group != nullptr ? r.batcher.gather_share(r.sampler.next_batch(), r.share)
+                                     : r.batcher.gather(r.sampler.next_batch());
+    if (r.format != torch::MemoryFormat::Contiguous) batch.x = batch.x.contiguous(r.format);
+    const StepOutput out = train_step(r.model, *r.optimizer, batch, r.scheme, r.spec.weight_decay, r.group, &allreduce_seconds);
+    // ---- TRAINING SECTION END ----
+    report.step_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count());
+    if (r.group != nullptr) report.allreduce_seconds.push_back(allreduce_seconds);
+    st.loss_sum += out.loss;  // stays on the device: no sync per step
+    st.reg_sum += out.reg;
+    st.correct += out.logits.argmax(1).eq(batch.y).sum();
+    st.seen += batch.y.size(0);
+    ++st.step;
+    if (progress.wants_update(st.step)) {
+      const double mean = st.loss_sum.item<double>() / static_cast<double>(st.step);
+      // In a group a rank must not leave alone (the others would wait in the allreduce): divergence is
+      // then detected at the end of the epoch, where every rank sees it (NaN gradients are summed).
+      if (!std::isfinite(mean) && r.group == nullptr)
+        throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", mean, st.epoch, st.step));
+      const double images_per_second = static_cast<double>(st.seen) / progress.elapsed_seconds();
+      progress.update(st.step, fmt::format("loss {:.4f} | {:.0f} img/s", mean, images_per_second));
+      if (r.embed.on_progress) report_steps(r, report, images_per_second, mean);
+    }
+    if (stop_agreed(r)) {
+      save_state(r);
+      throw Interrupted(fmt::format("interrupted after step {} of epoch {}{}", st.step, st.epoch,
+                                    r.embed.state_path.empty() ? "" : " (resumable state saved)"));
+    }
+  }
+}
+
+EpochStats epoch_figures(const Run& r, double lr, const common::Progress& progress) {
+  const TrainingState& st = r.state;
+  EpochStats stats;
+  stats.epoch = st.epoch;
+  stats.lr = lr;
+  stats.loss = st.loss_sum.item<double>() / static_cast<double>(r.steps);
+  if (!std::isfinite(stats.loss)) throw Error(fmt::format("training diverged: loss is {} in epoch {}", stats.loss, st.epoch));
+  stats.reg = st.reg_sum.item<double>() / static_cast<double>(r.steps);
+  stats.train_accuracy = static_cast<double>(st.correct.item<int64_t>()) / static_cast<double>(st.seen);
+  stats.images_per_second = static_cast<double>(st.seen) / progress.elapsed_seconds();
+  return stats;
+}
+
+void evaluate_epoch(Run& r, EpochStats& stats) {
+  stats.test_accuracy = evaluate_accuracy(r.model, r.dataset.test, r.spec.eval_batch_size);
+  if (r.scheme != nullptr)
+    stats.bit_accuracy =
+        1.0 - r.scheme->read_white_box(r.model, r.bit_pool, r.bit_pool.defined() ? r.bit_pool.size(0) : 0, 1, 0).ber;
+  if (r.spec.select_best) stats.validation_accuracy = evaluate_accuracy(r.model, r.carved.validation, r.spec.eval_batch_size);
+}
+
+// What the epoch's end decides on, as group rank 0 sees it (BatchNorm statistics differ per rank).
+struct Decision {
+  double score = 0.0;      // model selection: accuracy + 0.5 x bit accuracy on validation
+  double monitored = 0.0;  // the plateau rule's loss
+  bool over_time = false;
+};
+
+Decision decide(Run& r, const EpochStats& stats) {
+  Decision d;
+  d.monitored = stats.loss;
+  if (r.spec.select_best) {
+    d.score = stats.validation_accuracy + (r.scheme != nullptr ? 0.5 * stats.bit_accuracy : 0.0);
+    d.monitored = mean_loss(r.model, r.carved.validation, r.spec.eval_batch_size);
+  }
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.start).count();
+  double values[3] = {d.score, d.monitored, r.embed.time_limit_s > 0.0 && elapsed > r.embed.time_limit_s ? 1.0 : 0.0};
+  if (r.group != nullptr) r.group->broadcast(values, 3, 0);
+  d = {values[0], values[1], values[2] > 0.0};
+  if (d.over_time)
+    throw Error(fmt::format("trial time limit of {:g} s exceeded ({:.1f} s after epoch {} of {})", r.embed.time_limit_s,
+                            elapsed, r.state.epoch, r.spec.epochs));
+  return d;
+}
+
+void select_and_adapt(Run& r, const Decision& d) {
+  TrainingState& st = r.state;
+  if (r.spec.select_best && d.score > st.best_score) {
+    st.best_score = d.score;
+    st.best_state = snapshot(r.model);
+    st.best_epoch = st.epoch;
+  }
+  if (r.spec.plateau_patience == 0) return;
+  if (d.monitored < st.best_monitored) {
+    st.best_monitored = d.monitored;
+    st.epochs_without_improvement = 0;
+  } else if (++st.epochs_without_improvement >= r.spec.plateau_patience) {
+    st.plateau_factor *= r.spec.plateau_factor;
+    st.epochs_without_improvement = 0;
+  }
+}
+
+bool state_due(const Run& r) {
+  const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.last_state).count() / 60.0;
+  return (r.spec.state_every_epochs > 0 && r.epochs_since_state >= r.spec.state_every_epochs) ||
+         (r.spec.state_every_minutes > 0.0 && minutes >= r.spec.state_every_minutes);
+}
+
+void log_epoch(const Run& r, common::Progress& progress, const EpochStats& stats) {
+  progress.finish(fmt::format("loss {:.4f}{} train acc {:.4f} test acc {:.4f}{} | lr {:.2g} | {:.0f} img/s", stats.loss,
+                              r.scheme != nullptr ? fmt::format(" (wm {:.4f})", stats.reg) : "", stats.train_accuracy,
+                              stats.test_accuracy, r.scheme != nullptr ? fmt::format(" bit acc {:.4f}", stats.bit_accuracy) : "",
+                              stats.lr, stats.images_per_second));
+}
+
+}  // namespace
+
 TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, const TrainSpec& spec,
                              const EmbedOptions& embed) {
-  const auto start = std::chrono::steady_clock::now();
-  const WatermarkScheme* scheme = embed.scheme;
-  const std::optional<int64_t> batch_target = scheme != nullptr ? scheme->batch_target_class() : std::nullopt;
-  const int64_t target_class = batch_target.value_or(0);
-  const CarvedSplits carved = spec.select_best ? carve_validation(dataset.train, spec, target_class)
-                                               : CarvedSplits{dataset.train, Split{}};
-  const Split& train = carved.train;
-  comm::Collective* group = embed.group != nullptr && embed.group->size() > 1 ? embed.group : nullptr;
-  // In a group, batch_size is the global batch: every rank draws the same global batches (same seeds) and
-  // trains on its share (the target images shared too), so k ranks train the recipe of one process.
-  const std::vector<size_t> share =
-      group != nullptr ? share_positions(spec.batch_size, batch_target ? embed.target_per_batch : 0, group->rank(), group->size())
-                       : std::vector<size_t>{};
-  if (group != nullptr) broadcast_model(model, *group);  // one starting point for the whole group
-  const torch::MemoryFormat format = prepare_memory_format(model, spec.memory_format, scheme != nullptr && scheme->needs_input_gradient());
-  auto optimizer = make_optimizer(model, spec);
-
-  SamplerOptions sampler_options;
-  sampler_options.batch_size = spec.batch_size;
-  sampler_options.seed = spec.seed;
-  if (batch_target) {
-    sampler_options.target_class = batch_target;
-    sampler_options.target_per_batch = embed.target_per_batch;
+  Run r(model, dataset, spec, embed);
+  TrainingState& st = r.state;
+  start_epoch_accumulators(r);
+  if (!embed.state_path.empty() && std::filesystem::exists(embed.state_path)) {
+    st = load_training_state(embed.state_path, model, *r.optimizer, r.sampler, r.batcher);
+    spdlog::info("resuming from {}: epoch {} of {}, step {} of {}", embed.state_path, st.epoch, spec.epochs, st.step, r.steps);
   }
-  BatchSampler sampler(train.label_vector(), sampler_options);
-  const torch::Device device = model.device();
-  Batcher batcher(train, dataset.augment, spec.seed + 1, device);
-  const int64_t steps = spec.steps_per_epoch > 0 ? spec.steps_per_epoch : sampler.batches_per_epoch();
-  // Bit accuracy for selection and the epoch line: validation target images, else test target images.
-  const torch::Tensor bit_pool = !batch_target ? torch::Tensor()
-                                 : spec.select_best ? target_images(carved.validation, target_class, spec.validation_target, 0)
-                                                    : target_images(dataset.test, target_class, 50, 0);
-
-  TrainResult result;
-  double plateau_factor = 1.0, best_monitored = INFINITY, best_score = -INFINITY;
-  int64_t epochs_without_improvement = 0;
-  std::vector<torch::Tensor> best_state;
-  for (int64_t epoch = 1; epoch <= spec.epochs; ++epoch) {
-    const double lr = std::max(scheduled_lr(spec, epoch) * plateau_factor, std::min(spec.min_lr, spec.lr));
-    for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-    common::Progress progress(fmt::format("epoch {}/{}", epoch, spec.epochs), steps);
+  for (; st.epoch <= spec.epochs; ++st.epoch) {
+    const double lr = epoch_lr(r);
+    for (auto& g : r.optimizer->param_groups()) g.options().set_lr(lr);
+    common::Progress progress(fmt::format("epoch {}/{}", st.epoch, spec.epochs), r.steps);
     model.train();
-    const auto on_device = torch::TensorOptions().device(device);
-    torch::Tensor loss_sum = torch::zeros({}, on_device), reg_sum = torch::zeros({}, on_device);
-    torch::Tensor correct = torch::zeros({}, on_device.dtype(torch::kInt64));
-    int64_t seen = 0;
     StepProgress report;  // carries every step's duration until the next report
-    for (int64_t step = 0; step < steps; ++step) {
-      const auto step_start = std::chrono::steady_clock::now();
-      double allreduce_seconds = 0.0;
-      // ---- TRAINING SECTION BEGIN ----
-      Batch batch = group != nullptr ? batcher.gather_share(sampler.next_batch(), share) : batcher.gather(sampler.next_batch());
-      if (format != torch::MemoryFormat::Contiguous) batch.x = batch.x.contiguous(format);
-      const StepOutput out = train_step(model, *optimizer, batch, scheme, spec.weight_decay, group, &allreduce_seconds);
-      // ---- TRAINING SECTION END ----
-      report.step_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count());
-      if (group != nullptr) report.allreduce_seconds.push_back(allreduce_seconds);
-      loss_sum += out.loss;  // stays on the device: no sync per step
-      reg_sum += out.reg;
-      correct += out.logits.argmax(1).eq(batch.y).sum();
-      seen += batch.y.size(0);
-      if (progress.wants_update(step + 1)) {
-        const double mean = loss_sum.item<double>() / static_cast<double>(step + 1);
-        // In a group a rank must not leave alone (the others would wait in the allreduce): divergence is
-        // then detected at the end of the epoch, where every rank sees it (NaN gradients are summed).
-        if (!std::isfinite(mean) && group == nullptr)
-          throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", mean, epoch, step + 1));
-        const double images_per_second = static_cast<double>(seen) / progress.elapsed_seconds();
-        progress.update(step + 1, fmt::format("loss {:.4f} | {:.0f} img/s", mean, images_per_second));
-        if (embed.on_progress) {
-          report.epoch = epoch;
-          report.step = step + 1;
-          report.steps = steps;
-          report.loss = mean;
-          report.images_per_second = images_per_second;
-          embed.on_progress(report);
-          report.step_seconds.clear();
-          report.allreduce_seconds.clear();
-        }
-      }
-    }
-    EpochStats stats;
-    stats.epoch = epoch;
-    stats.lr = lr;
-    stats.loss = loss_sum.item<double>() / static_cast<double>(steps);
-    if (!std::isfinite(stats.loss)) throw Error(fmt::format("training diverged: loss is {} in epoch {}", stats.loss, epoch));
-    stats.reg = reg_sum.item<double>() / static_cast<double>(steps);
-    stats.train_accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(seen);
-    stats.images_per_second = static_cast<double>(seen) / progress.elapsed_seconds();
-    // ---- after the fence: evaluation, selection, plateau ----
-    stats.test_accuracy = evaluate_accuracy(model, dataset.test, spec.eval_batch_size);
-    if (scheme != nullptr) stats.bit_accuracy = 1.0 - scheme->read_white_box(model, bit_pool, bit_pool.defined() ? bit_pool.size(0) : 0, 1, 0).ber;
-    double monitored = stats.loss;
-    double score = 0.0;
-    if (spec.select_best) {
-      stats.validation_accuracy = evaluate_accuracy(model, carved.validation, spec.eval_batch_size);
-      score = stats.validation_accuracy + (scheme != nullptr ? 0.5 * stats.bit_accuracy : 0.0);
-      monitored = mean_loss(model, carved.validation, spec.eval_batch_size);
-    }
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    double over_limit = embed.time_limit_s > 0.0 && elapsed > embed.time_limit_s ? 1.0 : 0.0;
-    if (group != nullptr) {  // BatchNorm statistics differ per rank: decisions follow group rank 0
-      double decision[3] = {score, monitored, over_limit};
-      group->broadcast(decision, 3, 0);
-      score = decision[0];
-      monitored = decision[1];
-      over_limit = decision[2];
-    }
-    if (over_limit > 0.0)
-      throw Error(fmt::format("trial time limit of {:g} s exceeded ({:.1f} s after epoch {} of {})", embed.time_limit_s,
-                              elapsed, epoch, spec.epochs));
-    if (spec.select_best) {
-      if (score > best_score) {
-        best_score = score;
-        best_state = snapshot(model);
-        result.best_epoch = epoch;
-      }
-    }
-    if (spec.plateau_patience > 0) {
-      if (monitored < best_monitored) {
-        best_monitored = monitored;
-        epochs_without_improvement = 0;
-      } else if (++epochs_without_improvement >= spec.plateau_patience) {
-        plateau_factor *= spec.plateau_factor;
-        epochs_without_improvement = 0;
-      }
-    }
-    progress.finish(fmt::format("loss {:.4f}{} train acc {:.4f} test acc {:.4f}{} | lr {:.2g} | {:.0f} img/s", stats.loss,
-                                scheme != nullptr ? fmt::format(" (wm {:.4f})", stats.reg) : "", stats.train_accuracy,
-                                stats.test_accuracy, scheme != nullptr ? fmt::format(" bit acc {:.4f}", stats.bit_accuracy) : "",
-                                lr, stats.images_per_second));
-    result.epochs.push_back(stats);
-    if (embed.on_progress) {  // the epoch's end: its accuracies, and the steps not reported yet
-      report.epoch = epoch;
-      report.step = report.steps = steps;
-      report.loss = stats.loss;
-      report.images_per_second = stats.images_per_second;
+    run_steps(r, progress, report);
+    // ---- the epoch's end ----
+    EpochStats stats = epoch_figures(r, lr, progress);
+    evaluate_epoch(r, stats);
+    select_and_adapt(r, decide(r, stats));
+    log_epoch(r, progress, stats);
+    st.epochs.push_back(stats);
+    if (embed.on_progress) {  // the epoch's accuracies, and the steps not reported yet
       report.train_accuracy = stats.train_accuracy;
       report.bit_accuracy = stats.bit_accuracy;
-      embed.on_progress(report);
+      report_steps(r, report, stats.images_per_second, stats.loss);
+    }
+    start_epoch_accumulators(r);
+    ++r.epochs_since_state;
+    if (st.epoch < spec.epochs && state_due(r)) {  // saved as the start of the next epoch
+      ++st.epoch;
+      save_state(r);
+      --st.epoch;
     }
   }
-  if (spec.select_best && result.best_epoch != spec.epochs) {
-    restore(model, best_state);
-    spdlog::info("model selection: keeping epoch {} (best accuracy + 0.5 * bit accuracy on validation)", result.best_epoch);
+  TrainResult result;
+  result.epochs = st.epochs;
+  result.best_epoch = spec.select_best ? st.best_epoch : spec.epochs;
+  if (spec.select_best && st.best_epoch != spec.epochs) {
+    restore(model, st.best_state);
+    spdlog::info("model selection: keeping epoch {} (best accuracy + 0.5 * bit accuracy on validation)", st.best_epoch);
   }
-  if (!spec.select_best) result.best_epoch = spec.epochs;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.start).count();
   return result;
 }
 

@@ -1,11 +1,13 @@
-// The training loop (llm.c shape): build the optimiser and samplers, then per epoch a fenced training
-// section (batch, forward, task loss + watermark term, backward, step) and, after the fence, evaluation,
-// model selection, the lr schedule and one progress line.
+// The training loop (llm.c shape): build the optimiser and samplers (or resume them from a saved state),
+// then per epoch a fenced training section (batch, forward, task loss + watermark term, backward, step) and,
+// after the fence, the epoch's end in small steps: its figures, evaluation, the group's decisions, model
+// selection and the plateau rule, one progress line, the resumable state.
 // Thread-safety: one trainer per thread; uses LibTorch's intra-op threads.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "workers/data/dataset.h"
@@ -33,6 +35,12 @@ struct EmbedOptions {
   std::function<void(const StepProgress&)> on_progress;  // at the progress bar's pace (a few per second)
   // Wall-clock limit: checked at every epoch end (group rank 0 decides for the group), Error past it.
   double time_limit_s = 0.0;
+  // Resumable state (training_state.h): written here at epoch ends (trainer.checkpoint_every) and on a stop
+  // request, by group rank 0; when the file exists at start, training resumes from it. Empty: none.
+  std::string state_path;
+  // Polled after every step (group rank 0's answer counts for the group): true makes the trainer finish
+  // the step, write the state and throw Interrupted.
+  std::function<bool()> stop_requested;
 };
 
 struct EpochStats {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 namespace signsweep::comm {
 namespace {
@@ -39,6 +40,52 @@ TEST(ProtocolTest, progress_and_results_round_trip_with_non_finite_numbers_as_na
   EXPECT_EQ(rb.series.at("loss")[0], 1.0);
   EXPECT_TRUE(std::isnan(rb.series.at("loss")[1]));
   EXPECT_TRUE(rb.series.at("lr").empty());
+}
+
+TEST(ProtocolTest, every_field_of_a_task_a_rank_report_and_an_interrupted_result_survives_the_wire) {
+  Task t;
+  t.id = "id";
+  t.kind = "null-check";
+  t.label = "label";
+  t.config_yaml = "null_models: [a, b]\n";
+  t.checkpoint = "c.h5";
+  t.parent_checkpoint = "p.h5";
+  t.null_checkpoints = {"a.h5", "b.h5"};
+  t.state = "states/id.pt";
+  t.attempt = 3;
+  t.report_progress = true;
+  t.time_limit_s = 12.5;
+  const Task b = decode_task(encode(t));
+  EXPECT_EQ(std::tie(b.id, b.kind, b.label, b.config_yaml, b.checkpoint, b.parent_checkpoint, b.null_checkpoints, b.state),
+            std::tie(t.id, t.kind, t.label, t.config_yaml, t.checkpoint, t.parent_checkpoint, t.null_checkpoints, t.state));
+  EXPECT_EQ(b.attempt, 3);
+  EXPECT_TRUE(b.report_progress);
+  EXPECT_EQ(b.time_limit_s, 12.5);
+
+  const RankReport report = decode_rank_report(encode(RankReport{"node7", 4}));
+  EXPECT_EQ(report.host, "node7");
+  EXPECT_EQ(report.gpus, 4);
+
+  Result r;
+  r.id = "id";
+  r.interrupted = true;
+  r.error = "interrupted after step 3 of epoch 2";
+  const Result rb = decode_result(encode(r));
+  EXPECT_TRUE(rb.interrupted);
+  EXPECT_FALSE(rb.ok);
+  EXPECT_EQ(rb.error, r.error);
+}
+
+TEST(ProtocolTest, step_times_travel_as_bins_of_the_histogram_buckets) {
+  Progress p;
+  p.step_times.add({0.0005, 0.001, 0.02, 20.0});  // 0.001 is on a bound: it belongs to the le="0.001" bucket
+  const Progress back = decode_progress(encode(p));
+  ASSERT_EQ(back.step_times.counts.size(), duration_bucket_bounds().size() + 1);
+  EXPECT_EQ(back.step_times.counts.front(), 2);
+  EXPECT_EQ(back.step_times.counts.back(), 1);  // +Inf
+  EXPECT_EQ(back.step_times.total(), 4);
+  EXPECT_DOUBLE_EQ(back.step_times.sum, 20.0215);
+  EXPECT_TRUE(back.allreduce_times.counts.empty());
 }
 
 }  // namespace

@@ -73,6 +73,10 @@ class ScriptedMailbox : public comm::Mailbox {
       stopped_.insert(to);
       return;
     }
+    if (tag == comm::kInterrupt) {
+      interrupted_.insert(to);
+      return;
+    }
     const comm::Task t = comm::decode_task(payload);
     sent_.push_back(t.id);
     comm::Result r;
@@ -82,12 +86,14 @@ class ScriptedMailbox : public comm::Mailbox {
   }
   const std::vector<std::string>& sent() const { return sent_; }
   const std::set<int>& stopped() const { return stopped_; }
+  const std::set<int>& interrupted() const { return interrupted_; }
 
  private:
   std::set<std::string> failing_;
   std::deque<comm::Envelope> inbox_;
   std::vector<std::string> sent_;
   std::set<int> stopped_;
+  std::set<int> interrupted_;
 };
 
 size_t position(const std::vector<std::string>& v, const std::string& id) {
@@ -136,7 +142,36 @@ TEST(SchedulerTest, a_stop_request_ends_dispatching_and_counts_what_is_left) {
   EXPECT_EQ(stats.dispatched, 1);
   EXPECT_EQ(stats.finished, 1);  // the running trial finished and was recorded
   EXPECT_EQ(stats.dropped, 6);
+  EXPECT_EQ(mailbox.interrupted(), (std::set<int>{1}));  // the running group was asked to stop after its step
   EXPECT_EQ(mailbox.stopped(), (std::set<int>{1}));
+}
+
+TEST(SchedulerTest, a_group_that_answers_interrupted_stops_the_run) {
+  // A group whose ranks were signalled (mpirun forwarded the signal) answers "interrupted": no trial starts
+  // after it, and the other running group is interrupted too.
+  class Signalled : public ScriptedMailbox {
+   public:
+    Signalled() : ScriptedMailbox({1, 3}, {}) {}
+    void send(int to, comm::Tag tag, const std::string& payload) override {
+      if (tag != comm::kTask || to != 1) return ScriptedMailbox::send(to, tag, payload);
+      held_.push_back(payload);  // group 1 answers later, interrupted
+    }
+    std::optional<comm::Envelope> poll() override {
+      if (auto e = ScriptedMailbox::poll()) return e;
+      if (held_.empty()) return std::nullopt;
+      comm::Result r;
+      r.id = comm::decode_task(held_.front()).id;
+      r.interrupted = true;
+      held_.erase(held_.begin());
+      return comm::Envelope{1, comm::kResult, comm::encode(r)};
+    }
+   private:
+    std::vector<std::string> held_;
+  } mailbox;
+  const SchedulerStats stats = schedule(mailbox, {1, 3}, sweep_items(), {}, {});
+  EXPECT_LT(stats.dispatched, 7);
+  EXPECT_GT(stats.dropped, 0);
+  EXPECT_EQ(mailbox.stopped(), (std::set<int>{1, 3}));
 }
 
 }  // namespace
