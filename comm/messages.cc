@@ -78,7 +78,7 @@ std::string encode(const RankReport& r) { return nlohmann::json{{"host", r.host}
 
 RankReport decode_rank_report(const std::string& s) {
   const auto j = nlohmann::json::parse(s);
-  return {j.at("host"), j.at("gpus")};
+  return {j.at("host"), j.at("gpus").get<std::vector<std::string>>()};
 }
 
 Task decode_task(const std::string& s) {

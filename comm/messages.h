@@ -79,7 +79,7 @@ struct Result {
 // What a rank tells rank 0 at start (make_layout): where it runs and the GPUs it sees.
 struct RankReport {
   std::string host;
-  int gpus = 0;
+  std::vector<std::string> gpus;  // the GPUs it sees, by UUID ("" when unknown), in cuda:N order
 };
 
 std::string encode(const Task& t);

@@ -30,14 +30,23 @@ namespace {
 
 const std::string kLayoutError = "error:";  // a device name is never this
 
-void log_layout(const MpiLayout& l, const std::string& device, bool allow_gpu_sharing, const std::vector<int>& visible) {
+// ", GPU-…" for a device whose UUID the rank reported.
+std::string physical_gpu(const std::string& device, const std::vector<std::string>& uuids) {
+  if (device.rfind("cuda:", 0) != 0) return "";
+  const auto i = static_cast<size_t>(std::stoi(device.substr(5)));
+  return i < uuids.size() && !uuids[i].empty() ? ", " + uuids[i] : "";
+}
+
+void log_layout(const MpiLayout& l, const std::string& device, bool allow_gpu_sharing,
+                const std::vector<std::vector<std::string>>& visible) {
   spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s); device {}{}", l.size, l.leaders.size(),
                l.ranks_per_trial, device, allow_gpu_sharing ? " (GPU sharing allowed)" : "");
   for (int r = 0; r < l.size; ++r)
-    spdlog::info("  rank {} host {} {} device {} ({} GPU(s) visible)", r, l.hosts[static_cast<size_t>(r)],
+    spdlog::info("  rank {} host {} {} device {} ({} GPU(s) visible{})", r, l.hosts[static_cast<size_t>(r)],
                  r == 0 ? std::string("scheduler")
                         : fmt::format("group {}{}", (r - 1) / l.ranks_per_trial, (r - 1) % l.ranks_per_trial == 0 ? " (leader)" : ""),
-                 r == 0 ? "-" : l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)]);
+                 r == 0 ? "-" : l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)].size(),
+                 physical_gpu(l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)]));
 }
 
 }  // namespace
@@ -57,15 +66,15 @@ MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow
   for (int r = 1; r < l.size; r += ranks_per_trial) l.leaders.push_back(r);
 
   // Rank 0 learns every rank's host and visible GPUs, assigns the devices and sends each rank its own.
-  const comm::RankReport mine{common::host_name(), l.rank == 0 ? 0 : workers::visible_gpu_count()};
+  const comm::RankReport mine{common::host_name(), l.rank == 0 ? std::vector<std::string>{} : workers::visible_gpu_uuids()};
   std::vector<std::string> devices;
   const std::vector<std::string> reports = comm::gather_strings(MPI_COMM_WORLD, comm::encode(mine), 0);
   if (l.rank == 0) {
-    std::vector<int> visible;
+    std::vector<std::vector<std::string>> visible;
     for (const std::string& r : reports) {
-      const comm::RankReport report = comm::decode_rank_report(r);
+      comm::RankReport report = comm::decode_rank_report(r);
       l.hosts.push_back(report.host);
-      visible.push_back(report.gpus);
+      visible.push_back(std::move(report.gpus));
     }
     try {
       l.devices = workers::assign_devices(device, l.hosts, visible, 1, allow_gpu_sharing, device_key);

@@ -8,6 +8,7 @@
 #include <regex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/errors.h"
 
@@ -51,15 +52,26 @@ std::string assign_device(const std::string& requested, int local_index, int loc
 }
 
 std::vector<std::string> assign_devices(const std::string& requested, const std::vector<std::string>& hosts,
-                                        const std::vector<int>& visible_gpus, int first_worker, bool allow_sharing,
-                                        const std::string& key) {
-  std::map<std::string, int> workers_on;
-  for (size_t r = static_cast<size_t>(first_worker); r < hosts.size(); ++r) ++workers_on[hosts[r]];
-  std::map<std::string, int> seen_on;
+                                        const std::vector<std::vector<std::string>>& visible_gpus, int first_worker,
+                                        bool allow_sharing, const std::string& key) {
   std::vector<std::string> devices(hosts.size());
-  for (size_t r = static_cast<size_t>(first_worker); r < hosts.size(); ++r)
-    devices[r] = assign_device(requested, seen_on[hosts[r]]++, workers_on[hosts[r]], visible_gpus.at(r), allow_sharing,
-                               hosts[r], key);
+  std::map<std::string, int> seen;                    // ranks so far per (host, GPUs it sees)
+  std::map<std::string, std::vector<size_t>> on_gpu;  // physical GPU -> its ranks
+  for (size_t r = static_cast<size_t>(first_worker); r < hosts.size(); ++r) {
+    std::vector<std::string> ids = visible_gpus.at(r);
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (ids[i].empty()) ids[i] = fmt::format("{}/cuda:{}", hosts[r], i);  // unknown UUID: host and index
+    const std::string group = fmt::format("{}|{}", hosts[r], fmt::join(ids, ","));
+    devices[r] = assign_device(requested, seen[group]++, 1, static_cast<int>(ids.size()), true, hosts[r], key);
+    if (devices[r] != "cpu") on_gpu[ids.at(static_cast<size_t>(std::stoi(devices[r].substr(5))))].push_back(r);
+  }
+  if (allow_sharing) return devices;
+  for (const auto& [gpu, ranks] : on_gpu)
+    if (ranks.size() > 1)
+      throw ConfigError(fmt::format(
+          "{} = '{}': worker ranks {} on host {} would share one GPU ({}): launch at most one worker rank per GPU, "
+          "or allow ranks to share a GPU (allow_gpu_sharing: true in the sweep, or --allow-gpu-sharing)",
+          key, requested, fmt::join(ranks, ", "), hosts[ranks.front()], gpu));
   return devices;
 }
 

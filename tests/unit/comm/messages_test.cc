@@ -62,9 +62,9 @@ TEST(ProtocolTest, every_field_of_a_task_a_rank_report_and_an_interrupted_result
   EXPECT_TRUE(b.report_progress);
   EXPECT_EQ(b.time_limit_s, 12.5);
 
-  const RankReport report = decode_rank_report(encode(RankReport{"node7", 4}));
+  const RankReport report = decode_rank_report(encode(RankReport{"node7", {"GPU-1", ""}}));
   EXPECT_EQ(report.host, "node7");
-  EXPECT_EQ(report.gpus, 4);
+  EXPECT_EQ(report.gpus, (std::vector<std::string>{"GPU-1", ""}));
 
   Result r;
   r.id = "id";

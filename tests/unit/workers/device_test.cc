@@ -38,19 +38,40 @@ TEST(DeviceTest, more_workers_than_gpus_missing_or_absent_gpus_are_config_errors
   EXPECT_NE(msg.find("'gpu': must be auto, cpu, cuda or cuda:N"), std::string::npos) << msg;
 }
 
+// Each rank's visible GPUs: `n` of unknown UUID.
+std::vector<std::string> unknown(int n) { return std::vector<std::string>(static_cast<size_t>(n)); }
+
 TEST(DeviceTest, a_map_over_ranks_counts_workers_per_host_and_skips_the_scheduler) {
   // rank 0 schedules on a; ranks 1-2 on a (2 GPUs), ranks 3-4 on b (2 GPUs)
   const std::vector<std::string> hosts = {"a", "a", "a", "b", "b"};
-  const std::vector<int> gpus = {0, 2, 2, 2, 2};
+  const std::vector<std::vector<std::string>> gpus = {{}, unknown(2), unknown(2), unknown(2), unknown(2)};
   EXPECT_EQ(assign_devices("auto", hosts, gpus, 1, false),
             (std::vector<std::string>{"", "cuda:0", "cuda:1", "cuda:0", "cuda:1"}));
-  // A third worker on b with 2 GPUs: refused, then allowed to share.
+  // A third worker on b with 2 GPUs: refused (naming the ranks and the GPU), then allowed to share.
   const std::vector<std::string> crowded = {"a", "a", "b", "b", "b"};
-  EXPECT_THROW(assign_devices("auto", crowded, gpus, 1, false), ConfigError);
+  const std::string msg = testing::message_of<ConfigError>([&] { assign_devices("auto", crowded, gpus, 1, false); });
+  EXPECT_NE(msg.find("worker ranks 2, 4 on host b would share one GPU (b/cuda:0)"), std::string::npos) << msg;
   EXPECT_EQ(assign_devices("auto", crowded, gpus, 1, true),
             (std::vector<std::string>{"", "cuda:0", "cuda:0", "cuda:1", "cuda:0"}));
-  EXPECT_EQ(assign_devices("auto", crowded, {0, 0, 0, 0, 0}, 1, false),
+  EXPECT_EQ(assign_devices("auto", crowded, {{}, {}, {}, {}, {}}, 1, false),
             (std::vector<std::string>{"", "cpu", "cpu", "cpu", "cpu"}));
+}
+
+TEST(DeviceTest, gpus_are_told_apart_by_uuid_so_one_gpu_per_task_is_not_sharing) {
+  // Slurm --gpus-per-task=1: four ranks on one node, each sees its own GPU as cuda:0.
+  const std::vector<std::string> node = {"n", "n", "n", "n", "n"};
+  const std::vector<std::vector<std::string>> own = {{}, {"GPU-a"}, {"GPU-b"}, {"GPU-c"}, {"GPU-d"}};
+  EXPECT_EQ(assign_devices("auto", node, own, 1, false),
+            (std::vector<std::string>{"", "cuda:0", "cuda:0", "cuda:0", "cuda:0"}));
+  // The same one GPU visible to all four: that is sharing.
+  const std::vector<std::vector<std::string>> same = {{}, {"GPU-a"}, {"GPU-a"}, {"GPU-a"}, {"GPU-a"}};
+  const std::string msg = testing::message_of<ConfigError>([&] { assign_devices("cuda", node, same, 1, false); });
+  EXPECT_NE(msg.find("worker ranks 1, 2, 3, 4 on host n would share one GPU (GPU-a)"), std::string::npos) << msg;
+  // Two ranks see GPU-a, two GPU-b (two per GPU): sharing too, though each set has one GPU.
+  const std::vector<std::vector<std::string>> pairs = {{}, {"GPU-a"}, {"GPU-a"}, {"GPU-b"}, {"GPU-b"}};
+  EXPECT_THROW(assign_devices("auto", node, pairs, 1, false), ConfigError);
+  EXPECT_EQ(assign_devices("auto", node, pairs, 1, true),
+            (std::vector<std::string>{"", "cuda:0", "cuda:0", "cuda:0", "cuda:0"}));
 }
 
 }  // namespace
