@@ -2,8 +2,9 @@
 """The training step in PyTorch eager, Python side of bench/compare_train_step.sh.
 
 Same models (resnet20 with TensorFlow "same" padding, small-cnn), same batch, same GradSigns step and the
-same timing as train_step_bench.cc. Run with Debian's python3-torch (/usr/bin/python3): the same
-LibTorch 1.13.1 build the C++ side links.
+same timing as train_step_bench.cc (--device, --batch as there). Run it with the Python whose torch is the
+LibTorch the C++ side links: Debian's python3-torch 1.13 (/usr/bin/python3) for build/, the venv of
+scripts/setup-torch2.sh for build-torch2/.
 Output: one CSV line per cell: impl,model,threads,step,median_ms,images_per_s
 """
 import statistics
@@ -14,7 +15,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-BATCH, TARGETS = 128, 13
 
 
 class SameConv(nn.Module):
@@ -80,19 +80,20 @@ class SmallCnn(nn.Module):
         return self.fc(x.flatten(1))
 
 
-def median_step_ms(model_name, threads, gradsigns, steps):
+def median_step_ms(model_name, threads, gradsigns, steps, batch, device):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = ResNet20() if model_name == "resnet20" else SmallCnn()
+    model = (ResNet20() if model_name == "resnet20" else SmallCnn()).to(device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    x = torch.randn(BATCH, 3, 32, 32)
-    y = torch.randint(1, 10, (BATCH,))
-    y[:TARGETS] = 0
+    x = torch.randn(batch, 3, 32, 32)
+    y = torch.randint(1, 10, (batch,))
+    y[:max(1, (batch * 13 + 64) // 128)] = 0
+    x, y = x.to(device), y.to(device)
     g = torch.Generator().manual_seed(0)
-    key = torch.rand(64, 384, generator=g) * 2 - 1
-    bits = torch.randint(0, 2, (64,), generator=g).float()
-    carriers = torch.randperm(3 * 32 * 32, generator=g)[:384].sort().values
+    key = (torch.rand(64, 384, generator=g) * 2 - 1).to(device)
+    bits = torch.randint(0, 2, (64,), generator=g).float().to(device)
+    carriers = torch.randperm(3 * 32 * 32, generator=g)[:384].sort().values.to(device)
     ms = []
     for i in range(steps + 3):
         t0 = time.perf_counter()
@@ -105,7 +106,7 @@ def median_step_ms(model_name, threads, gradsigns, steps):
             rows = (y == 0).nonzero().squeeze(1)
             carrier_mean = grad.index_select(0, rows).reshape(rows.numel(), -1).index_select(1, carriers).sum(0) / rows.numel()
             reg = F.binary_cross_entropy_with_logits(key.mv(carrier_mean), bits)
-            loss = ce / BATCH + 0.3 * reg
+            loss = ce / batch + 0.3 * reg
         else:
             loss = F.cross_entropy(model(x), y)
         loss.backward()
@@ -121,14 +122,15 @@ def main():
         return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
 
     steps = int(arg("--steps", 20))
+    batch, device = int(arg("--batch", 128)), arg("--device", "cpu")
     only_model, only_threads = arg("--model", None), arg("--threads", None)
     for model in ("small-cnn", "resnet20"):
         for threads in (1, 2):
             if (only_model and only_model != model) or (only_threads and int(only_threads) != threads):
                 continue
             for gradsigns in (False, True):
-                ms = median_step_ms(model, threads, gradsigns, steps)
-                print(f"eager,{model},{threads},{'gradsigns' if gradsigns else 'plain'},{ms:.2f},{1000 * BATCH / ms:.1f}", flush=True)
+                ms = median_step_ms(model, threads, gradsigns, steps, batch, device)
+                print(f"eager,{model},{threads},{'gradsigns' if gradsigns else 'plain'},{ms:.2f},{1000 * batch / ms:.1f}", flush=True)
 
 
 if __name__ == "__main__":

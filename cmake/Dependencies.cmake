@@ -16,6 +16,10 @@ find_package(Threads REQUIRED)
 
 find_package(Torch QUIET)
 signsweep_require(Torch_FOUND "LibTorch (TorchConfig.cmake)" "libtorch-dev")
+if(SIGNSWEEP_REQUIRE_CUDA AND NOT TARGET CUDA::cudart)
+  message(FATAL_ERROR "signsweep: SIGNSWEEP_REQUIRE_CUDA is on but the LibTorch found (${Torch_DIR}) has no CUDA "
+                      "runtime; point CMAKE_PREFIX_PATH at a CUDA build (scripts/setup-torch2.sh)")
+endif()
 # Torch's own flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) must reach every TU that links against it.
 string(REPLACE " " ";" SIGNSWEEP_TORCH_CXX_FLAGS "${TORCH_CXX_FLAGS}")
 
@@ -47,6 +51,28 @@ find_package(fmt QUIET CONFIG)
 signsweep_require(fmt_FOUND "fmt" "libfmt-dev")
 find_package(spdlog QUIET CONFIG)
 signsweep_require(spdlog_FOUND "spdlog" "libspdlog-dev")
+
+# PyTorch's wheels carry their own fmt (v12 in 2.11) in torch/include, an -isystem directory that the
+# compiler searches before /usr/include: spdlog, built against the system's fmt, would then compile
+# against the wheel's and fail (or worse, link two fmt ABIs). A one-entry directory, searched first, puts
+# the system's fmt back in front; LibTorch's public headers do not include fmt.
+foreach(torch_include IN LISTS TORCH_INCLUDE_DIRS)
+  if(EXISTS "${torch_include}/fmt/format.h")
+    get_target_property(fmt_include_dirs fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+    set(fmt_header_dir "/usr/include")
+    foreach(dir IN LISTS fmt_include_dirs)
+      if(EXISTS "${dir}/fmt/format.h")
+        set(fmt_header_dir "${dir}")
+        break()
+      endif()
+    endforeach()
+    file(MAKE_DIRECTORY "${PROJECT_BINARY_DIR}/fmt-first")
+    file(CREATE_LINK "${fmt_header_dir}/fmt" "${PROJECT_BINARY_DIR}/fmt-first/fmt" SYMBOLIC)
+    include_directories(BEFORE SYSTEM "${PROJECT_BINARY_DIR}/fmt-first")
+    message(STATUS "signsweep: ${torch_include}/fmt shadowed by ${fmt_header_dir}/fmt (fmt ${fmt_VERSION})")
+    break()
+  endif()
+endforeach()
 
 # Boost.Math (header-only): Student's t quantiles for the reports' confidence intervals.
 find_package(Boost 1.71 QUIET)

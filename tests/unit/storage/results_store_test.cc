@@ -178,7 +178,9 @@ TEST(ResultsStoreCrashTest, sigkill_at_random_points_loses_no_finished_trial_and
     const auto done_logged = count_lines(d + "/log.txt", "done");
     for (const TrialRecord& r : store.read_all(true)) {
       const int i = std::stoi(r.trial.axes.at("i"));
-      if (done_logged.count(r.trial.id)) EXPECT_EQ(r.state, TrialState::kDone) << "run " << run << " trial " << i;
+      if (done_logged.count(r.trial.id)) {
+        EXPECT_EQ(r.state, TrialState::kDone) << "run " << run << " trial " << i;
+      }
       if (r.state != TrialState::kDone) {
         EXPECT_TRUE(r.series.empty()) << "an unfinished trial shows results";
         continue;
@@ -196,8 +198,12 @@ TEST(ResultsStoreCrashTest, sigkill_at_random_points_loses_no_finished_trial_and
   std::set<std::string> finished;
   std::string word, id;
   while (log >> word >> id) {
-    if (word == "start") EXPECT_FALSE(finished.count(id)) << id << " ran again after it finished";
-    if (word == "done") EXPECT_TRUE(finished.insert(id).second) << id << " finished twice";
+    if (word == "start") {
+      EXPECT_FALSE(finished.count(id)) << id << " ran again after it finished";
+    }
+    if (word == "done") {
+      EXPECT_TRUE(finished.insert(id).second) << id << " finished twice";
+    }
   }
   for (const TrialRecord& r : ResultsStore::open_existing(d).read_all(false)) EXPECT_EQ(r.state, TrialState::kDone);
   for (const auto& e : std::filesystem::directory_iterator(d + "/trials"))

@@ -94,7 +94,9 @@ TEST_F(AttackSuite, global_pruning_zeros_exactly_round_rate_n_kernel_weights_and
   EXPECT_EQ(r.pruned, std::llround(0.3 * static_cast<double>(n)));
   EXPECT_EQ(zeros(), r.pruned);
   for (const auto& p : m.model->named_parameters())  // biases and BatchNorm untouched
-    if (p.value().dim() < 2) EXPECT_TRUE(torch::equal(p.value(), before.at(p.key()))) << p.key();
+    if (p.value().dim() < 2) {
+      EXPECT_TRUE(torch::equal(p.value(), before.at(p.key()))) << p.key();
+    }
 
   const Dataset ds = prepare_dataset(load_raw_dataset(m.config.dataset), m.config.dataset);
   FineTuneOptions o;
@@ -114,8 +116,9 @@ TEST_F(AttackSuite, layerwise_pruning_zeros_round_rate_n_in_every_kernel) {
   LoadedModel m = load_model_checkpoint(gradsigns_);
   prune_by_magnitude_(*m.model, 0.5, /*layerwise=*/true);
   for (const auto& p : m.model->named_parameters())
-    if (p.value().dim() >= 2)
+    if (p.value().dim() >= 2) {
       EXPECT_EQ(p.value().eq(0).sum().item<int64_t>(), std::llround(0.5 * static_cast<double>(p.value().numel()))) << p.key();
+    }
 }
 
 TEST_F(AttackSuite, ftll_changes_only_the_last_layer) {
@@ -143,7 +146,9 @@ TEST_F(AttackSuite, rtll_reinitialises_the_head_and_keeps_the_rest_rtal_trains_e
     } else {
       EXPECT_TRUE(torch::equal(t, after_ll.at(name))) << name;
     }
-    if (name.find("weight") != std::string::npos) EXPECT_FALSE(torch::equal(t, after_al.at(name))) << name;
+    if (name.find("weight") != std::string::npos) {
+      EXPECT_FALSE(torch::equal(t, after_al.at(name))) << name;
+    }
   }
   EXPECT_TRUE(r.figures.count("accuracy_after_reset"));
 }
