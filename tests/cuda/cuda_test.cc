@@ -125,8 +125,9 @@ TEST(CudaTest, white_box_and_remote_extraction_on_the_device_read_what_the_cpu_r
   PredictionApi dev_api(*dev_model, torch::kFloat64);
   const Extraction dev_remote = extract_remote(dev_api, dev_gs, images, 1e-6, 50);
 
-  // float32 white-box: other kernels, other rounding; bits clear of zero must agree.
-  EXPECT_LT(max_relative_difference(dev_white.logits, cpu_white.logits, 1e-3 * cpu_white.logits.abs().max().item<double>()), 1e-3);
+  // float32 white-box: other kernels, other rounding, and cuDNN convolutions in TF32 by default on Ampere
+  // and later (10-bit mantissa); bits clear of zero must agree.
+  EXPECT_LT(max_relative_difference(dev_white.logits, cpu_white.logits, 1e-2 * cpu_white.logits.abs().max().item<double>()), 2e-2);
   EXPECT_EQ(testing::disagreements_beyond_margin(dev_white.logits.cpu(), cpu_white.logits.cpu(), 0.01), 0);
   // Remote answers come from float64 probabilities: the finite differences agree closely.
   EXPECT_LT(max_relative_difference(dev_remote.logits, cpu_remote.logits, 1e-3 * cpu_remote.logits.abs().max().item<double>()), 1e-3);
