@@ -34,6 +34,7 @@ if [[ $mode == cuda ]]; then
   pack_model="model: {name: resnet20}"
   cifar_trainer="epochs: 4, steps_per_epoch: 100"
   cifar_subset=""
+  limit_scale=1
 else
   build=$src/build-torch2
   python=${SIGNSWEEP_TORCH2_VENV:-/opt/signsweep/torch2}/bin/python
@@ -46,6 +47,7 @@ else
   pack_model="model: {name: small-cnn, width: 4}"
   cifar_trainer="epochs: 2, steps_per_epoch: 3"
   cifar_subset=", train_per_class: 60, test_per_class: 20"
+  limit_scale=4  # 2 cores, not 16: the limits are the GPU run's
 fi
 mpirun=(mpirun --allow-run-as-root --oversubscribe --bind-to none)
 bin=$build/signsweep
@@ -53,7 +55,7 @@ bin=$build/signsweep
 declare -a step_rows=()
 # step <name> <limit seconds> <function>: runs it with its output in $out/<name>.log, whatever came before
 step() {
-  local name=$1 limit=$2 fn=$3 t0 rc
+  local name=$1 limit=$(($2 * limit_scale)) fn=$3 t0 rc
   t0=$(date +%s)
   echo "== $name (limit ${limit}s)"
   timeout --signal=TERM --kill-after=10 "$limit" bash -c "$(declare -f "$fn"); $(declare -p src mode out build python device cmake_extra bench_args pack_ranks pack_trials pack_data pack_model cifar_trainer cifar_subset mpirun bin); $fn" \
@@ -131,7 +133,7 @@ Y
     [[ -n $mem_pid ]] && kill "$mem_pid"
     local mem=n/a
     [[ -s $out/pack-mem-$k.csv ]] && mem=$(awk -F', *' '{ if ($2 > m) m = $2 } END { print m + 0 }' "$out/pack-mem-$k.csv")
-    grep -E "^rank [0-9]+ host" "$out/pack-run-$k.log" | head -3
+    grep -E "rank [0-9]+ host" "$out/pack-run-$k.log" | head -3
     local done_trials
     done_trials=$("$bin" export "$out/pack-store-$k" --csv | grep -c ',done,' || true)
     awk -v k="$k" -v n="$done_trials" -v t0="$t0" -v t1="$t1" -v mem="$mem" \
