@@ -40,6 +40,13 @@ double max_relative_difference(const torch::Tensor& a, const torch::Tensor& b, d
   return ((ad - bd).abs() / bd.abs().clamp_min(floor)).max().item<double>();
 }
 
+// `from`'s parameters and buffers copied into `to` (a model of the same architecture).
+void copy_weights(const ClassifierImpl& from, ClassifierImpl& to) {
+  const torch::NoGradGuard no_grad;
+  for (const auto& item : from.named_parameters()) to.named_parameters()[item.key()].copy_(item.value());
+  for (const auto& item : from.named_buffers()) to.named_buffers()[item.key()].copy_(item.value());
+}
+
 struct Problem {
   ImageShape shape{3, 8, 8};
   Classifier model;
@@ -64,11 +71,7 @@ Problem double_precision_problem() {
 std::pair<double, std::vector<torch::Tensor>> regularizer_and_gradients(const Problem& p, const torch::Device& device) {
   const Classifier model = build_model(ModelSpec{"small-cnn", true, 4}, p.shape, 4);
   model->to(torch::kFloat64);
-  {
-    const torch::NoGradGuard no_grad;
-    for (const auto& item : p.model->named_parameters()) model->named_parameters()[item.key()].copy_(item.value());
-    for (const auto& item : p.model->named_buffers()) model->named_buffers()[item.key()].copy_(item.value());
-  }
+  copy_weights(*p.model, *model);
   model->to(device);
   model->train();
   const GradSigns gs(p.secrets, p.shape, 1.0, device);
@@ -113,11 +116,7 @@ TEST(CudaTest, white_box_and_remote_extraction_on_the_device_read_what_the_cpu_r
   const Extraction cpu_remote = extract_remote(cpu_api, cpu_gs, images, 1e-6, 50);
 
   const Classifier dev_model = build_model(ModelSpec{"small-cnn", true, 4}, shape, 3);
-  {
-    const torch::NoGradGuard no_grad;
-    for (const auto& item : cpu_model->named_parameters()) dev_model->named_parameters()[item.key()].copy_(item.value());
-    for (const auto& item : cpu_model->named_buffers()) dev_model->named_buffers()[item.key()].copy_(item.value());
-  }
+  copy_weights(*cpu_model, *dev_model);
   dev_model->to(torch::Device(device));
   dev_model->eval();
   const GradSigns dev_gs(secrets, shape, 1.0, torch::Device(device));
