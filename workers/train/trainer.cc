@@ -150,6 +150,20 @@ void broadcast_model(ClassifierImpl& model, comm::Collective& group) {
   }
 }
 
+namespace {
+
+// loss.backward(), accumulating into the trainable parameters only. With an input-gradient scheme the batch
+// requires grad, and a plain backward() would also compute d loss / d x through the whole double-backward
+// graph: work whose result nobody reads.
+void backward_to_parameters(ClassifierImpl& model, const torch::Tensor& loss) {
+  std::vector<torch::Tensor> trainable;
+  for (const torch::Tensor& p : model.parameters())
+    if (p.requires_grad()) trainable.push_back(p);
+  torch::autograd::backward({loss}, /*grad_tensors=*/{}, /*retain_graph=*/{}, /*create_graph=*/false, trainable);
+}
+
+}  // namespace
+
 StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const Batch& batch,
                       const WatermarkScheme* scheme, double weight_decay, comm::Collective* group,
                       double* allreduce_seconds) {
@@ -176,7 +190,7 @@ StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer,
     out.reg = torch::zeros({}, out.loss.options());
   }
   if (weight_decay > 0.0) out.loss = out.loss + conv_kernel_l2(model, weight_decay / ranks);
-  out.loss.backward();
+  backward_to_parameters(model, out.loss);
   if (ranks > 1) {
     const auto start = std::chrono::steady_clock::now();
     allreduce_gradients(model, *group);
