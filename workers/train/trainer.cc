@@ -155,6 +155,12 @@ namespace {
 // loss.backward(), accumulating into the trainable parameters only. With an input-gradient scheme the batch
 // requires grad, and a plain backward() would also compute d loss / d x through the whole double-backward
 // graph: work whose result nobody reads.
+// Every gradient undefined instead of zeroed (LibTorch 2.x's zero_grad() default; 1.13's writes zeros that
+// backward then adds to): the first backward writes each gradient in place of a memset and an add.
+void clear_gradients(ClassifierImpl& model) {
+  for (torch::Tensor& p : model.parameters()) p.mutable_grad() = torch::Tensor();
+}
+
 void backward_to_parameters(ClassifierImpl& model, const torch::Tensor& loss) {
   std::vector<torch::Tensor> trainable;
   for (const torch::Tensor& p : model.parameters())
@@ -167,7 +173,7 @@ void backward_to_parameters(ClassifierImpl& model, const torch::Tensor& loss) {
 StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const Batch& batch,
                       const WatermarkScheme* scheme, double weight_decay, comm::Collective* group,
                       double* allreduce_seconds) {
-  optimizer.zero_grad();
+  clear_gradients(model);
   const int ranks = group != nullptr ? group->size() : 1;
   const double group_batch = static_cast<double>(batch.y.size(0)) * ranks;  // every rank has the same batch size
   StepOutput out;
