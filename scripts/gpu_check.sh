@@ -9,7 +9,7 @@
 # The CIFAR-10 JPEG copy: ../shared/data/cifar10-jpeg.tar.gz, or carry/cifar10-jpeg.tar.gz (an ignored
 # folder; copy the tarball there and name `carry` in the device tool's carry list when ../shared does not
 # travel), or $SIGNSWEEP_CIFAR10_JPEG_DIR.
-# Steps: build, version, cuda-tests, bench (training step: C++ against PyTorch eager, same GPU), pack
+# Steps: build, version, cuda-tests (and the data-parallel equivalence, 2 ranks on the device), bench (training step: C++ against PyTorch eager, same GPU), pack
 # (a sweep with 1, 4 and 8 worker ranks sharing the GPU: trials per hour, GPU memory per rank), cifar (a
 # short ResNet-20 GradSigns training on the JPEG copy: accuracy and BER per epoch), then the summary.
 set -uo pipefail
@@ -76,7 +76,7 @@ do_build() {
     cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
       -DSIGNSWEEP_REQUIRE_CUDA=ON -DSIGNSWEEP_BUILD_BENCH=ON "${cmake_extra[@]}"
   fi
-  cmake --build "$build" -j "$(nproc)" --target signsweep cuda_tests bench_train_step
+  cmake --build "$build" -j "$(nproc)" --target signsweep cuda_tests dp_equivalence_test bench_train_step
   echo "built $build against torch $("$python" -c 'import torch; print(torch.__version__)')"
 }
 
@@ -92,8 +92,14 @@ do_cuda_tests() {
   "$build/tests/cuda_tests" --gtest_output="xml:$out/cuda_tests.xml" 2>&1 | tee "$out/cuda_tests.txt"
   local rc=${PIPESTATUS[0]}
   grep -q "SKIPPED" "$out/cuda_tests.txt" && { echo "tests were skipped: no device under test"; return 1; }
-  echo "cuda_tests on $device: $(grep -E '^\[  (PASSED|FAILED)' "$out/cuda_tests.txt" | tr '\n' ' ')"
-  return "$rc"
+  # The data-parallel equivalence with two ranks on one device (TF32 off inside the test).
+  local dp_device=cuda:0
+  [[ $mode == cpu ]] && dp_device=cpu
+  SIGNSWEEP_TEST_DEVICE=$dp_device "${mpirun[@]}" -np 2 -x SIGNSWEEP_TEST_DEVICE "$build/tests/dp_equivalence_test" 2>&1 |
+    grep -vE "\] epoch " | tee "$out/dp_equivalence.txt"
+  local dp_rc=${PIPESTATUS[0]}
+  echo "cuda_tests on $device: $(grep -E '^\[  (PASSED|FAILED)' "$out/cuda_tests.txt" | tr '\n' ' '); dp equivalence (2 ranks, $dp_device): $(tail -1 "$out/dp_equivalence.txt")"
+  ((rc == 0 && dp_rc == 0))
 }
 
 do_bench() {

@@ -9,10 +9,13 @@
 //  2. the trainer (train_classifier): 2 epochs of a GradSigns recipe with augmentation and 4 target images
 //     per batch of 24, the group against one process with the same global batch: the group draws the same
 //     batches and augmentations and shares them, so a BatchNorm-free model ends within 1e-5.
+// The device is $SIGNSWEEP_TEST_DEVICE (default cpu): scripts/gpu_check.sh runs it with two ranks on one GPU,
+// TF32 off (cuDNN would round convolution inputs to 10 bits, differently for other batch shapes).
 // Exit 0 = pass.
 #include <mpi.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "comm/collective.h"
 #include "workers/data/dataset_spec.h"
@@ -30,13 +33,20 @@ constexpr int64_t kPerRank = 12;
 constexpr double kWeightDecay = 1e-4;
 const ImageShape kShape{1, 8, 8};
 
+torch::Device test_device() {
+  const char* name = std::getenv("SIGNSWEEP_TEST_DEVICE");
+  return torch::Device(name != nullptr && *name != '\0' ? name : "cpu");
+}
+
 Classifier fresh_model(bool batch_norm) {
   torch::manual_seed(0);
   ModelSpec spec;
   spec.name = "small-cnn";
   spec.width = 4;
   spec.batch_norm = batch_norm;
-  return build_model(spec, kShape, 3);
+  Classifier model = build_model(spec, kShape, 3);
+  model->to(test_device());
+  return model;
 }
 
 // Global batch `step` of kPerRank images per rank; every label occurs in every share.
@@ -44,14 +54,15 @@ Batch global_batch(int64_t step, int ranks) {
   torch::manual_seed(100 + step);
   Batch b;
   b.x = torch::randn({kPerRank * ranks, 1, 8, 8});
-  b.y = torch::arange(kPerRank * ranks, torch::kInt64).remainder(3);
+  b.y = torch::arange(kPerRank * ranks, torch::kInt64).remainder(3).to(test_device());
+  b.x = b.x.to(test_device());
   return b;
 }
 
 Batch rows(const Batch& b, int64_t start, int64_t n) { return {b.x.narrow(0, start, n), b.y.narrow(0, start, n)}; }
 
 torch::Tensor conv_l2(ClassifierImpl& model) {
-  torch::Tensor sum = torch::zeros({});
+  torch::Tensor sum = torch::zeros({}, torch::TensorOptions().device(test_device()));
   for (const auto& p : model.parameters())
     if (p.dim() == 4) sum = sum + p.pow(2).sum();
   return sum * kWeightDecay;
@@ -62,7 +73,7 @@ void ghost_step(ClassifierImpl& model, torch::optim::Optimizer& opt, const Batch
   opt.zero_grad();
   model.train();
   const auto* gs = dynamic_cast<const GradSigns*>(&scheme);  // the test knows which term it builds
-  torch::Tensor ce_total = torch::zeros({}), carrier_sum;
+  torch::Tensor ce_total = torch::zeros({}, torch::TensorOptions().device(test_device())), carrier_sum;
   int64_t targets = 0;
   for (int r = 0; r < ranks; ++r) {
     const Batch share = rows(all, r * kPerRank, kPerRank);
@@ -128,7 +139,7 @@ double trainer_against_one_process(comm::Collective& group) {
   spec.lr = 1e-2;
   spec.weight_decay = kWeightDecay;
   spec.memory_format = MemoryFormat::kNchw;
-  const GradSigns gs(generate_secrets(8, 12, 0, kShape, 3, FlattenOrder::kNhwc, 1), kShape, 1.0);
+  const GradSigns gs(generate_secrets(8, 12, 0, kShape, 3, FlattenOrder::kNhwc, 1), kShape, 1.0, test_device());
   Classifier alone = fresh_model(false), parallel = fresh_model(false);
   train_classifier(*alone, ds, spec, EmbedOptions{&gs, 4});
   train_classifier(*parallel, ds, spec, EmbedOptions{&gs, 4, &group});
@@ -141,13 +152,16 @@ int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   register_builtins();
   torch::set_num_threads(1);
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
   comm::MpiCollective world(MPI_COMM_WORLD);
   int failures = 0;
   const auto report = [&](const char* what, double worst) {
-    if (world.rank() == 0) std::printf("%s: %d ranks: max relative parameter difference %.3g\n", what, world.size(), worst);
+    if (world.rank() == 0)
+      std::printf("%s: %d ranks on %s: max relative parameter difference %.3g\n", what, world.size(), test_device().str().c_str(), worst);
     failures += worst > 1e-5;
   };
-  const GradSigns gs(generate_secrets(8, 12, 0, kShape, 3, FlattenOrder::kNhwc, 1), kShape, 1.0);
+  const GradSigns gs(generate_secrets(8, 12, 0, kShape, 3, FlattenOrder::kNhwc, 1), kShape, 1.0, test_device());
   Classifier probe = fresh_model(true);
   const std::string layer = default_uchida_layer(*probe);
   const Uchida uchida(generate_uchida_secrets(8, uchida_layer_size(*probe, layer), layer, 2), *probe, 0.1);
