@@ -152,15 +152,15 @@ void broadcast_model(ClassifierImpl& model, comm::Collective& group) {
 
 namespace {
 
-// loss.backward(), accumulating into the trainable parameters only. With an input-gradient scheme the batch
-// requires grad, and a plain backward() would also compute d loss / d x through the whole double-backward
-// graph: work whose result nobody reads.
 // Every gradient undefined instead of zeroed (LibTorch 2.x's zero_grad() default; 1.13's writes zeros that
 // backward then adds to): the first backward writes each gradient in place of a memset and an add.
 void clear_gradients(ClassifierImpl& model) {
   for (torch::Tensor& p : model.parameters()) p.mutable_grad() = torch::Tensor();
 }
 
+// loss.backward(), accumulating into the trainable parameters only. With an input-gradient scheme the batch
+// requires grad, and a plain backward() would also compute d loss / d x through the whole double-backward
+// graph: work whose result nobody reads.
 void backward_to_parameters(ClassifierImpl& model, const torch::Tensor& loss) {
   std::vector<torch::Tensor> trainable;
   for (const torch::Tensor& p : model.parameters())
