@@ -1,8 +1,6 @@
 #include "storage/h5.h"
 
-#include <fcntl.h>
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "storage/atomic_file.h"
 
 namespace signsweep::storage {
 namespace {
@@ -513,26 +512,13 @@ int64_t File::int_attribute(const std::string& object_path, const std::string& n
 }
 
 void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable) {
-  const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
-  try {
-    {
-      File f(tmp, OpenMode::kTruncate);
-      fill(f);
-    }  // closed (flushed by HDF5) before the fsync
-    if (durable) {
-      const int fd = ::open(tmp.c_str(), O_RDONLY);
-      if (fd < 0 || ::fsync(fd) != 0) {
-        if (fd >= 0) ::close(fd);
-        throw StorageError(fmt::format("{}: fsync failed", tmp));
-      }
-      ::close(fd);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw StorageError(fmt::format("{}: rename to {} failed", tmp, path));
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
+  replace_file_atomically(
+      path,
+      [&](const std::string& tmp) {
+        File f(tmp, OpenMode::kTruncate);
+        fill(f);
+      },  // closed (flushed by HDF5) before the fsync
+      durable);
 }
 
 }  // namespace signsweep::storage

@@ -98,10 +98,8 @@ class File {
   Handle file_;
 };
 
-// Writes a file atomically: `fill` writes `<path>.tmp-<pid>`, which is closed, fsync'd and renamed over
-// `path`. A crash leaves either the old file or the new one, never a half-written file at `path`.
-// `durable` = false skips the fsync: still safe against a killed process (the page cache survives it),
-// not against a power loss or kernel crash.
+// Writes an HDF5 file atomically (storage/atomic_file.h): `fill` writes the temporary file, which is closed,
+// fsync'd (unless `durable` is false) and renamed over `path`.
 void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable = true);
 
 }  // namespace signsweep::storage

@@ -297,15 +297,7 @@ expect lock-taken-over 124 "took over the lock of a run that died holding it \\(
 
 # ---- resumable trials: SIGKILL between epochs or SIGUSR1 mid-epoch, then a relaunch ends with exactly the model
 # of an uninterrupted run (same machine, same thread count) ----
-cat >"$tmp/resume.yaml" <<'Y'
-name: resume
-base:
-  dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 600, augment: {shift: 0.2, flip: true}}
-  model: {name: small-cnn, width: 8}
-  trainer: {epochs: 40, batch_size: 30, threads: 1, lr: 0.005, select_best: {target_images: 20, other_images: 60}, reduce_on_plateau: {patience: 2}}
-  watermark: {bits: 8, carriers: 16, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 0}}
-grid: {trainer.seed: [0]}
-Y
+cp "$src/tests/support/resume-sweep.yaml" "$tmp/resume.yaml"
 expect resume-reference 0 "done 1" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/resref"
 "$bin" run "$tmp/resume.yaml" --out "$tmp/reskill" >"$tmp/reskill.log" 2>&1 &
 victim=$!

@@ -164,15 +164,7 @@ check "SIGTERM: relaunch completes" "grep -q '^done 30' $tmp/t2.log"
 
 # ---- resumable trials under mpirun: the worker SIGKILLed, SIGUSR1 to rank 0, SIGUSR1 to mpirun (forwarded to every
 # rank, as `sbatch --signal=B:USR1@300` delivers it): the relaunch ends with exactly the model of one process ----
-cat >"$tmp/r.yaml" <<Y
-name: resume
-base:
-  dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 600, augment: {shift: 0.2, flip: true}}
-  model: {name: small-cnn, width: 8}
-  trainer: {epochs: 40, batch_size: 30, threads: 1, lr: 0.005, select_best: {target_images: 20, other_images: 60}, reduce_on_plateau: {patience: 2}}
-  watermark: {bits: 8, carriers: 16, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 0}}
-grid: {trainer.seed: [0]}
-Y
+cp "$src/tests/support/resume-sweep.yaml" "$tmp/r.yaml"
 "$bin" run "$tmp/r.yaml" --out "$tmp/rref" >"$tmp/rref.log" 2>&1
 check "resume: one-process reference done" "grep -q '^done 1' $tmp/rref.log"
 same() { /usr/bin/python3 "$src/tests/support/same_models.py" "$(ls "$tmp"/rref/checkpoints/*.h5)" "$(ls "$1"/checkpoints/*.h5)"; }

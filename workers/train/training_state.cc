@@ -1,15 +1,12 @@
 #include "workers/train/training_state.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <mutex>
 
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "storage/atomic_file.h"
 
 namespace signsweep::workers {
 namespace {
@@ -45,15 +42,6 @@ T read_value(torch::serialize::InputArchive& in, const std::string& key) {
   else return v.toInt();
 }
 
-void fsync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw StorageError(fmt::format("{}: cannot fsync the training state", path));
-  }
-  ::close(fd);
-}
-
 }  // namespace
 
 void save_training_state(const std::string& path, const TrainingState& s, ClassifierImpl& model,
@@ -83,12 +71,8 @@ void save_training_state(const std::string& path, const TrainingState& s, Classi
   out.write("sampler", c10::IValue(sampler.state()));
   out.write("augmentation", c10::IValue(batcher.state()));
   out.write("torch_generator", at::detail::getDefaultCPUGenerator().get_state());
-  const std::string temp = fmt::format("{}.tmp-{}", path, ::getpid());
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  out.save_to(temp);
-  fsync_file(temp);
-  if (std::rename(temp.c_str(), path.c_str()) != 0)
-    throw StorageError(fmt::format("{}: cannot rename the training state into place", path));
+  storage::replace_file_atomically(path, [&](const std::string& temp) { out.save_to(temp); });
 }
 
 TrainingState load_training_state(const std::string& path, ClassifierImpl& model, torch::optim::Optimizer& optimizer,
