@@ -49,7 +49,7 @@ void BM_LoadCifar10Jpeg(benchmark::State& state) {
   DatasetSpec spec;
   spec.name = "image-folder";
   spec.path = dir;
-  spec.channels = 3;
+  spec.image_folder.channels = 3;
   load(state, spec);
 }
 

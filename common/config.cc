@@ -29,8 +29,11 @@ void reject_duplicate_keys(const YAML::Node& node, const std::string& file) {
 std::string short_value(const YAML::Node& v) {
   if (!v.IsDefined() || v.IsNull()) return "null";
   if (v.IsScalar()) return v.Scalar();
-  if (v.IsSequence()) return "[list]";
-  return "{mapping}";
+  YAML::Emitter flow;  // a short list or mapping as written; a long one by its kind
+  flow << YAML::Flow << v;
+  const std::string text = flow.c_str();
+  if (text.size() <= 60) return text;
+  return v.IsSequence() ? "[list]" : "{mapping}";
 }
 
 }  // namespace

@@ -1,6 +1,11 @@
 #include "common/hash.h"
 
+#include <fstream>
+#include <iterator>
+
 #include <fmt/format.h>
+
+#include "common/errors.h"
 
 namespace signsweep::common {
 
@@ -14,5 +19,11 @@ uint64_t fnv1a_64(const std::string& text) {
 }
 
 std::string content_hash(const std::string& text) { return fmt::format("{:016x}", fnv1a_64(text)); }
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open the file", path));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 }  // namespace signsweep::common

@@ -11,5 +11,7 @@ namespace signsweep::common {
 uint64_t fnv1a_64(const std::string& text);
 // fnv1a_64 as 16 hex digits.
 std::string content_hash(const std::string& text);
+// A file's bytes; throws InputError naming the file when it cannot be read.
+std::string read_file_bytes(const std::string& path);
 
 }  // namespace signsweep::common

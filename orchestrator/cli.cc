@@ -114,13 +114,14 @@ void linger(const std::unique_ptr<SweepMetrics>& metrics, double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
 
-// "16 trials: 4 embed, 12 attacks" (+ null models and null checks when the sweep has them).
+// "16 trials: 4 embed, 12 attacks" (+ null models, null checks and given checkpoints when the sweep has them).
 std::string trial_counts(const Sweep& sweep) {
   const int64_t null_models = sweep.count(Stage::kTrain) - sweep.embed_trials();
   std::string s = fmt::format("{} trials: {} embed, {} attacks", sweep.trials.size(), sweep.embed_trials(),
                               sweep.count(Stage::kAttack));
   if (null_models > 0 || sweep.count(Stage::kNullCheck) > 0)
     s += fmt::format(", {} null models, {} null checks", null_models, sweep.count(Stage::kNullCheck));
+  if (sweep.count(Stage::kCheckpoint) > 0) s += fmt::format(", {} given checkpoints", sweep.count(Stage::kCheckpoint));
   return s + "\n";
 }
 
@@ -263,6 +264,13 @@ int cmd_verify(const std::string& checkpoint_path, workers::KerasVerifyOptions k
   return 0;
 }
 
+int cmd_import(const workers::KerasVerifyOptions& keras, const std::string& out) {
+  const workers::KerasVerifyReport r = workers::import_keras_model(keras, out);
+  std::cout << fmt::format("test_accuracy {:.4f}\ntest_images {}\n", r.test_accuracy, r.test_images) << r.verification.text()
+            << "checkpoint " << out << "\n";
+  return 0;
+}
+
 int cmd_data(const std::string& config_path) {
   const auto root = common::ConfigNode::load_file(config_path);
   const workers::DatasetSpec spec = workers::parse_dataset_spec(root.child("dataset"));
@@ -381,6 +389,21 @@ int run_cli(int argc, char** argv) {
   export_cmd->add_option("store", store_dir, "results store directory")->required();
   export_cmd->add_flag("--csv", as_csv, "CSV (the only format so far)")->required();
 
+  workers::KerasVerifyOptions import_options;
+  std::string import_out;
+  auto* import = app.add_subcommand("import", "Convert the GradSigns reference's released Keras model and key files into a "
+                                              "signsweep checkpoint (verify, attack and attack_checkpoints take it)");
+  import->add_option("--keras", import_options.model_path, "the Keras ResNet-20 v1 HDF5 file (model.hdf5)")
+      ->required()->check(CLI::ExistingFile);
+  import->add_option("--keys", import_options.keys_dir, "folder of wm.npy, embed_key.npy, grad_select.npy")
+      ->required()->check(CLI::ExistingDirectory);
+  import->add_option("--data", import_options.data_dir, "image-folder root of CIFAR-10 (train/, test/): the normaliser's "
+                                                       "per-pixel mean and the data the checkpoint's config names")
+      ->required()->check(CLI::ExistingDirectory);
+  import->add_option("--target-class", import_options.target_class, "the watermark's target class")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  import->add_option("--out", import_out, "the checkpoint to write (HDF5)")->required();
+
   auto* data = app.add_subcommand("data", "Load the `dataset:` section of a config and print its summary, load time and memory");
   data->add_option("config", config_path, "config YAML with a dataset section")->required();
 
@@ -404,6 +427,7 @@ int run_cli(int argc, char** argv) {
     workers::register_builtins();
     if (*train) return cmd_train(config_path, checkpoint_path);
     if (*verify) return cmd_verify(checkpoint_path, keras);
+    if (*import) return cmd_import(import_options, import_out);
     if (*attack) {
       const workers::AttackSpec spec = workers::attack_spec_from_cli(attack_name, attack_config, attack_settings);
       attack_options.device = workers::assign_local_device(attack_device, "--device");

@@ -44,6 +44,14 @@ void run_null_check(const comm::Task& task, comm::Result& r) {
                   .to_scalars();
 }
 
+// A model given to the sweep, validated and copied into the store; its recorded metrics become the trial's.
+void run_checkpoint_copy(const comm::Task& task, comm::Result& r) {
+  const common::ConfigNode node = common::ConfigNode::load_string(task.config_yaml, "trial " + task.id);
+  const std::string source = node.get<std::string>("checkpoint");
+  const std::string planned_hash = node.get<std::string>("content_hash", "");
+  r.results = workers::adopt_checkpoint(source, task.checkpoint, planned_hash);
+}
+
 }  // namespace
 
 bool is_training_kind(const std::string& kind) { return kind == storage::kEmbedKind || kind == storage::kNullModelKind; }
@@ -86,9 +94,11 @@ comm::Result execute_task(const comm::Task& task, comm::Collective* group, const
     } else if (is_training_kind(task.kind)) {
       run_training(task, group, progress, device, stop_requested, r);
     } else if (!leader) {
-      // attacks and null checks run on the group's rank 0 alone
+      // attacks, null checks and given checkpoints run on the group's rank 0 alone
     } else if (task.kind == storage::kNullCheckKind) {
       run_null_check(task, r);
+    } else if (task.kind == storage::kCheckpointKind) {
+      run_checkpoint_copy(task, r);
     } else {
       run_attack(task, device, r);
     }

@@ -52,6 +52,8 @@ comm::Task task_of(const Sweep& sweep, const SweepTrial& t, const storage::Resul
   if (t.stage == Stage::kTrain) {
     task.checkpoint = store.checkpoint_path(t.planned.id);
     task.state = store.state_path(t.planned.id);
+  } else if (t.stage == Stage::kCheckpoint) {
+    task.checkpoint = store.checkpoint_path(t.planned.id);
   } else {
     task.parent_checkpoint = store.checkpoint_path(t.planned.parent);
   }
@@ -65,6 +67,7 @@ double expected_cost(const SweepTrial& t) {
   switch (t.stage) {
     case Stage::kAttack: return t.attack.trains() ? 0.2 * static_cast<double>(t.attack.fine_tune.epochs) : 0.05;
     case Stage::kNullCheck: return 0.05 * static_cast<double>(t.planned.needs.size());
+    case Stage::kCheckpoint: return 0.01;
     case Stage::kTrain: break;
   }
   return static_cast<double>(t.config.trainer.epochs) * static_cast<double>(std::max<int64_t>(t.config.trainer.steps_per_epoch, 100));
@@ -202,7 +205,7 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
     };
     const auto start = std::chrono::steady_clock::now();
     const comm::Result result = execute_task(task_of(sweep, t, store, r.attempts), nullptr, sink, device, stop_requested);
-    finish_record(r, result, t.stage == Stage::kTrain, store);
+    finish_record(r, result, writes_model(t.stage), store);
     store.write_trial(r);
     board.set(t.planned.id, r.state);
     board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -255,7 +258,7 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
   };
   callbacks.on_result = [&](const WorkItem& w, const comm::Result& result) {
     TrialRecord& r = records.at(w.task.id);
-    finish_record(r, result, by_id.at(w.task.id)->stage == Stage::kTrain, store);
+    finish_record(r, result, writes_model(by_id.at(w.task.id)->stage), store);
     summary.interrupted += result.interrupted;
     store.write_trial(r);
     board.set(w.task.id, r.state);

@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/hash.h"
+#include "storage/checkpoint.h"
 #include "workers/data/dataset_spec.h"
 #include "workers/data/sampling.h"
 #include "workers/device/device.h"
@@ -176,9 +177,7 @@ auto parse_at(const Parse& parse, const std::string& context) {
 class DataProbes {
  public:
   const workers::DataShape* get(const workers::TrialConfig& c, std::vector<std::string>& warnings) {
-    const std::string key = fmt::format("{}|{}|{}", c.dataset.name, c.dataset.path, c.dataset.channels) +
-                            fmt::format("|{}|{}|{}|{}|{}", c.dataset.synthetic.shape.numel(), c.dataset.synthetic.num_classes,
-                                        c.dataset.synthetic.train_size, c.dataset.synthetic.test_size, c.dataset.synthetic.seed);
+    const std::string key = workers::source_key(c.dataset);
     const auto it = probes_.find(key);
     if (it != probes_.end()) return it->second ? &*it->second : nullptr;
     std::optional<workers::DataShape> probe;
@@ -195,6 +194,15 @@ class DataProbes {
  private:
   std::map<std::string, std::optional<workers::DataShape>> probes_;
 };
+
+// ---- given checkpoints --------------------------------------------------------------------------------
+
+// The trial config a checkpoint recorded (its data set and model, for the attacks' checks).
+workers::TrialConfig recorded_config(const std::string& path) {
+  const storage::Checkpoint c = storage::load_checkpoint(path);
+  if (!c.has_watermark) throw DataError(fmt::format("{}: carries no watermark: attack_checkpoints takes watermarked models", path));
+  return workers::parse_trial_config(common::ConfigNode::load_string(c.config_yaml, path + ":/config"));
+}
 
 // ---- the expansion ------------------------------------------------------------------------------------
 
@@ -235,6 +243,33 @@ class Expansion {
       sweep_.trials.push_back(std::move(embed));
       add_attacks(index, attacks);
       if (embed_trees_.emplace(sweep_.trials[index].planned.id, p.tree).second) embed_order_.push_back(index);
+    }
+  }
+
+  // One trial per given checkpoint (copied into the store when it runs), each followed by its attacks. A
+  // checkpoint readable here has its recorded config checked against the attacks and its content hash
+  // recorded; one that is not (made on another machine, or by an earlier step) is a warning.
+  void add_checkpoints(const std::vector<std::string>& paths, const std::vector<AttackEntry>& attacks, const common::ConfigNode& root) {
+    std::set<std::string> seen;
+    for (const std::string& path : paths) {
+      if (!seen.insert(path).second) root.fail("attack_checkpoints", fmt::format("lists {} twice", path));
+      SweepTrial t;
+      t.stage = Stage::kCheckpoint;
+      t.planned.kind = storage::kCheckpointKind;
+      t.planned.id = common::content_hash(std::string(storage::kCheckpointKind) + "\n" + path);
+      t.planned.label = "checkpoint " + path;
+      t.planned.axes["checkpoint"] = std::filesystem::path(path).stem().string();
+      t.planned.config_yaml = fmt::format("checkpoint: {}\n", path);
+      if (std::filesystem::exists(path)) {
+        t.planned.config_yaml += fmt::format("content_hash: {}\n", common::content_hash(common::read_file_bytes(path)));
+        t.config = recorded_config(path);
+      } else {
+        warn(fmt::format("{}: attack_checkpoints: {} not found here: its attacks run once it exists where the run runs",
+                         file_, path));
+      }
+      const size_t index = sweep_.trials.size();
+      sweep_.trials.push_back(std::move(t));
+      add_attacks(index, attacks);
     }
   }
 
@@ -318,7 +353,8 @@ class Expansion {
         SweepTrial t;
         t.stage = Stage::kAttack;
         t.attack = parse_at([&] { return workers::parse_attack_spec(node); }, context);
-        if (const workers::DataShape* data = probes_.get(parent.config, sweep_.warnings))
+        const bool parent_known = !parent.config.dataset.name.empty();  // a given checkpoint may be unreadable here
+        if (const workers::DataShape* data = parent_known ? probes_.get(parent.config, sweep_.warnings) : nullptr)
           parse_at([&] { workers::check_attack_against_data(node, t.attack, parent.config, *data); return 0; }, context);
         const std::string kind = workers::to_string(t.attack.kind);
         t.planned.id = common::content_hash(parent.planned.id + "\n" + t.attack.yaml);
@@ -386,6 +422,8 @@ NullModels read_null_models(const common::ConfigNode& root) {
 
 }  // namespace
 
+bool writes_model(Stage stage) { return stage == Stage::kTrain || stage == Stage::kCheckpoint; }
+
 int64_t Sweep::count(Stage stage) const {
   return std::count_if(trials.begin(), trials.end(), [&](const SweepTrial& t) { return t.stage == stage; });
 }
@@ -408,15 +446,21 @@ Sweep load_sweep(const std::string& path) {
   sweep.device = root.get<std::string>("device", sweep.device);
   root.require(workers::is_device_name(sweep.device), "device", "must be auto, cpu, cuda or cuda:N");
   sweep.allow_gpu_sharing = root.get<bool>("allow_gpu_sharing", sweep.allow_gpu_sharing);
-  const YAML::Node base = root.raw("base");
-  if (!base.IsMap()) root.fail("base", "must be a mapping: the trial config every grid point starts from");
+  const auto given = root.get<std::vector<std::string>>("attack_checkpoints", {});
+  if (!root.has("base") && given.empty())
+    throw ConfigError(fmt::format("{}: missing required key 'base' (the trial config every grid point starts from), or "
+                                  "attack_checkpoints", path));
+  const YAML::Node base = root.has("base") ? root.raw("base") : YAML::Node();
+  if (root.has("base") && !base.IsMap()) root.fail("base", "must be a mapping: the trial config every grid point starts from");
   const std::vector<Axis> grid = read_grid(root);
+  if (!root.has("base") && !grid.empty()) root.fail("grid", "a grid needs base: (the trial config its points change)");
   const std::vector<AttackEntry> attacks = read_attacks(root);
   const NullModels nulls = read_null_models(root);
   root.check_all_keys_used();
 
   Expansion expansion(sweep, path);
-  expansion.add_grid(base, grid, attacks);
+  if (root.has("base")) expansion.add_grid(base, grid, attacks);
+  expansion.add_checkpoints(given, attacks, root);
   if (nulls.count > 0) expansion.add_null_models(nulls, root.child("null_models"));
 
   // The identity is the set of trials, not the file's formatting: comments, spacing and spellings of equal

@@ -13,6 +13,9 @@
 //     - {attack: quantize, grid: {bits: [8, 4]}}
 //     - {attack: prune, epochs: 2, grid: {rate: [0.3, 0.6]}}
 //   null_models: {count: 30, first_seed: 10000}  # K plain models per recipe; each watermark checked against them
+//   attack_checkpoints: [released.h5]  # models made elsewhere (signsweep train, import): attacked like the grid's;
+//                                      # base and grid are then optional. Each is copied into the store when its
+//                                      # trial runs (id: the path as written; the file's content hash is recorded)
 //   max_retries: 1
 //   ranks_per_trial: 1     # under mpirun: worker group size (data-parallel)
 //   trial_time_limit: 3600 # seconds; a training trial past it fails (checked at epoch ends)
@@ -32,14 +35,17 @@
 
 namespace signsweep::orchestrator {
 
-// What a trial does: train a model (kinds "embed" and "null-model"), attack one, or read one's watermark
-// from the null models of its recipe ("null-check").
-enum class Stage { kTrain, kAttack, kNullCheck };
+// What a trial does: train a model (kinds "embed" and "null-model"), take a given one into the store
+// ("checkpoint"), attack one, or read one's watermark from the null models of its recipe ("null-check").
+enum class Stage { kTrain, kCheckpoint, kAttack, kNullCheck };
+
+// Trials of these stages leave a model in the store (checkpoints/<id>.h5) for the trials after them.
+bool writes_model(Stage stage);
 
 struct SweepTrial {
   storage::PlannedTrial planned;
   Stage stage = Stage::kTrain;
-  workers::TrialConfig config;  // training trials
+  workers::TrialConfig config;  // training trials; a given checkpoint's recorded config (empty when unreadable here)
   workers::AttackSpec attack;   // attack trials
 };
 

@@ -34,7 +34,7 @@ case $suite in
   released-model)
     need_cifar10_jpeg
     steps+=("import|$bin import --keras ../shared/reference/gradsigns-cifar10-64bit/model.hdf5 --keys ../shared/reference/gradsigns-cifar10-64bit --data data/cifar10-jpeg --out runs/released-model.h5")
-    steps+=("verify|$bin verify runs/released-model.h5 --remote")
+    steps+=("verify|$bin verify runs/released-model.h5")
     steps+=("attacks|$bin run experiments/released-model/attacks.yaml --out $store_root/attacks") ;;
   *) echo "run-suite: unknown suite '$suite' (fashion-mnist, cifar10-cpu, released-model)" >&2; exit 2 ;;
 esac
@@ -62,8 +62,8 @@ for step in "${steps[@]}"; do
   [[ -d $store ]] && note="resumed an existing store"
   echo "run-suite: $name: $cmd" >&2
   start=$(date +%s)
-  if [[ $name == verify ]]; then
-    $cmd | tee "$out/verify.txt"
+  if [[ $name == import || $name == verify ]]; then  # their figures on stdout, kept beside the report
+    $cmd | tee "$out/$name.txt"
   else
     $cmd
   fi

@@ -54,6 +54,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
     f.set_attribute("/", "format_version", kCheckpointVersion);
     f.set_attribute("/", "model", c.model);
     f.set_attribute("/", "created_by", c.created_by);
+    if (!c.origin.empty()) f.set_attribute("/", "origin", c.origin);
     f.write_string("/config", c.config_yaml);
     write_named(f, "/model/parameters", c.parameters);
     write_named(f, "/model/buffers", c.buffers);
@@ -96,6 +97,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     Checkpoint c;
     c.model = f.string_attribute("/", "model");
     c.created_by = f.string_attribute("/", "created_by");
+    if (f.has_attribute("/", "origin")) c.origin = f.string_attribute("/", "origin");
     c.config_yaml = f.read_string("/config");
     c.parameters = read_named(f, "/model/parameters");
     c.buffers = read_named(f, "/model/buffers");

@@ -1,5 +1,5 @@
 // Model checkpoints as HDF5 files a user opens with h5py (format "signsweep-checkpoint", version 1):
-//   /                     attrs format, format_version, model, created_by
+//   /                     attrs format, format_version, model, created_by[, origin]
 //   /config               the trial's resolved YAML (string)
 //   /model/parameters/<name>, /model/buffers/<name>   every tensor by its module path (float32 / int64)
 //   /data                 attrs dataset, input_shape (CxHxW), num_classes, normalization
@@ -43,6 +43,7 @@ struct Checkpoint {
   std::string model;       // registry name
   std::string config_yaml;
   std::string created_by;  // signsweep version and commit
+  std::string origin;      // where the model came from when signsweep did not train it (import); "" otherwise
   std::vector<std::pair<std::string, Array>> parameters;
   std::vector<std::pair<std::string, Array>> buffers;
   std::string dataset;

@@ -40,6 +40,7 @@ std::optional<TrialState> trial_state_from_string(const std::string& s);
 inline constexpr const char* kEmbedKind = "embed";            // trains a model (watermarked, or plain in a grid)
 inline constexpr const char* kNullModelKind = "null-model";   // trains a plain model a watermark is checked against
 inline constexpr const char* kNullCheckKind = "null-check";   // reads a watermark from its model and the null models
+inline constexpr const char* kCheckpointKind = "checkpoint";  // a model given to the sweep (attack_checkpoints), copied in
 
 struct PlannedTrial {
   std::string id;      // content hash of the resolved config

@@ -63,7 +63,7 @@ void load_state_into(ClassifierImpl& model, const storage::Checkpoint& c, const 
 
 void save_model_checkpoint(const std::string& path, ClassifierImpl& model, const TrialConfig& config,
                            const Dataset& dataset, const WatermarkScheme* scheme,
-                           const std::map<std::string, double>& metrics) {
+                           const std::map<std::string, double>& metrics, const std::string& origin) {
   storage::Checkpoint c;
   c.model = config.model.name;
   c.config_yaml = config.yaml;
@@ -82,6 +82,7 @@ void save_model_checkpoint(const std::string& path, ClassifierImpl& model, const
     c.watermark = scheme->record();
   }
   c.metrics = metrics;
+  c.origin = origin;
   storage::save_checkpoint(path, c);
 }
 

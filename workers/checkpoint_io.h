@@ -28,7 +28,7 @@ struct LoadedModel {
 
 void save_model_checkpoint(const std::string& path, ClassifierImpl& model, const TrialConfig& config,
                            const Dataset& dataset, const WatermarkScheme* scheme,
-                           const std::map<std::string, double>& metrics);
+                           const std::map<std::string, double>& metrics, const std::string& origin = "");
 
 LoadedModel load_model_checkpoint(const std::string& path, torch::Device device = torch::kCPU);
 

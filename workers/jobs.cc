@@ -2,13 +2,18 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
 
 #include "comm/collective.h"
+#include "common/config.h"
 #include "common/errors.h"
+#include "common/hash.h"
+#include "storage/atomic_file.h"
 #include "workers/checkpoint_io.h"
 #include "workers/data/dataset.h"
 #include "workers/evaluation.h"
@@ -24,6 +29,14 @@ namespace {
 
 constexpr int64_t kNullModelsInTheLiterature = 30;
 
+// A watermark's reading settings with the CLI's overrides.
+WatermarkSpec with_overrides(WatermarkSpec spec, const VerifyOptions& options) {
+  if (!options.h.empty()) spec.remote_h = options.h;
+  if (options.images > 0) spec.verify_images = spec.remote_images = options.images;
+  if (options.repeats > 0) spec.verify_repeats = options.repeats;
+  return spec;
+}
+
 std::string counts_text(const Split& split, int64_t num_classes) {
   return fmt::format("{}", fmt::join(class_counts(split.label_vector(), num_classes), " "));
 }
@@ -31,8 +44,9 @@ std::string counts_text(const Split& split, int64_t num_classes) {
 }  // namespace
 
 std::string VerificationReport::text() const {
-  if (!watermarked) return "watermark none\n";
-  std::string s = fmt::format("scheme {}\nbits {}\n", scheme, bits);
+  std::string s = test_images > 0 ? fmt::format("test_accuracy {:.4f} ({} test images)\n", test_accuracy, test_images) : "";
+  if (!watermarked) return s + "watermark none\n";
+  s += fmt::format("scheme {}\nbits {}\n", scheme, bits);
   if (white_box)
     s += fmt::format(
         "ber_white_box {:.6f}\nbit_accuracy_white_box {:.6f}\nmean_repeat_ber_test {:.6f}\nmean_repeat_ber_train "
@@ -126,11 +140,10 @@ VerificationReport verify_checkpoint(const std::string& checkpoint_path, const V
   WatermarkedModel w = load_watermarked_model(checkpoint_path, options.dataset_path);
   const LoadedModel& m = w.loaded;
   const Dataset& ds = w.dataset;
-  WatermarkSpec spec = m.config.watermark;
-  if (!options.h.empty()) spec.remote_h = options.h;
-  if (options.images > 0) spec.verify_images = spec.remote_images = options.images;
-  if (options.repeats > 0) spec.verify_repeats = options.repeats;
+  const WatermarkSpec spec = with_overrides(m.config.watermark, options);
   VerificationReport r = verify_model(*m.model, *m.scheme, ds, spec, options.remote);
+  r.test_accuracy = evaluate_accuracy(*m.model, ds.test, m.config.trainer.eval_batch_size);
+  r.test_images = ds.test.size();
   if (!options.null_models.empty()) {
     std::vector<double> bers;
     int64_t false_positives = 0;
@@ -162,34 +175,116 @@ VerificationReport verify_checkpoint(const std::string& checkpoint_path, const V
 }  // namespace signsweep::workers
 
 namespace signsweep::workers {
+namespace {
 
-KerasVerifyReport verify_keras_model(const KerasVerifyOptions& options) {
+// The released model as the reference trained it: its recipe (ResNet-20 v1, Adam 1e-3 with the reference's
+// schedule, 200 epochs of 500 steps, L2 1e-4 on kernels) on the data folder, its N and C, lambda 0.3 (the
+// reference's default), the reference's readings (50 images x 20 repeats; h 1e-1..1e-4). The secrets come
+// from the .npy files, not from a seed: seed 0 only fills the field.
+TrialConfig reference_config(const KerasVerifyOptions& o, const ImageShape& shape, const WatermarkSecrets& s) {
+  YAML::Node c;
+  c["dataset"]["name"] = "image-folder";
+  c["dataset"]["path"] = o.data_dir;
+  c["dataset"]["channels"] = shape.channels;
+  c["dataset"]["normalization"] = "per-pixel-mean";
+  c["model"]["name"] = "resnet20";
+  YAML::Node t = c["trainer"];
+  t["optimizer"] = "adam";
+  t["lr"] = 0.001;
+  t["lr_schedule"] = "reference";
+  t["epochs"] = 200;
+  t["steps_per_epoch"] = 500;
+  t["batch_size"] = 100;
+  t["weight_decay"] = 0.0001;
+  YAML::Node w = c["watermark"];
+  w["scheme"] = "gradsigns";
+  w["bits"] = static_cast<int64_t>(s.signature.size());
+  w["carriers"] = static_cast<int64_t>(s.carriers.size());
+  w["lambda"] = 0.3;
+  w["target_class"] = s.target_class;
+  w["flatten"] = "nhwc";
+  w["seed"] = 0;
+  w["verify"]["images"] = 50;
+  w["verify"]["repeats"] = 20;
+  w["verify"]["remote_images"] = 50;
+  for (const double h : {1e-1, 1e-2, 1e-3, 1e-4}) w["verify"]["h"].push_back(h);
+  return parse_trial_config(common::ConfigNode::from_node(c, o.model_path + " (imported)"));
+}
+
+struct ReferenceModel {
+  ImportedModel imported;
+  TrialConfig config;
+  std::unique_ptr<GradSigns> scheme;
+  Dataset dataset;
+};
+
+ReferenceModel load_reference_model(const KerasVerifyOptions& options) {
   TrainSpec threads;
   seed_and_set_threads(threads);
-  const ImportedModel imported = import_keras_resnet20(options.model_path);
-  spdlog::info("imported {}: resnet20, {} parameters, input {}, {} classes", options.model_path,
-               count_parameters(*imported.model), to_string(imported.input_shape), imported.num_classes);
-  const WatermarkSecrets secrets =
-      load_reference_secrets(options.keys_dir, imported.input_shape, imported.num_classes, options.target_class);
-  DatasetSpec data;
-  data.name = "image-folder";
-  data.path = options.data_dir;
-  data.channels = imported.input_shape.channels;
-  data.normalization = Normalization::kPerPixelMean;  // the reference's preprocessing
-  const Dataset ds = load_dataset_logged(data);
-  if (ds.shape != imported.input_shape || ds.num_classes != imported.num_classes)
+  ReferenceModel ref;
+  ref.imported = import_keras_resnet20(options.model_path);
+  const ImportedModel& m = ref.imported;
+  spdlog::info("imported {}: resnet20, {} parameters, input {}, {} classes", options.model_path, count_parameters(*m.model),
+               to_string(m.input_shape), m.num_classes);
+  WatermarkSecrets secrets = load_reference_secrets(options.keys_dir, m.input_shape, m.num_classes, options.target_class);
+  ref.config = reference_config(options, m.input_shape, secrets);
+  ref.scheme = std::make_unique<GradSigns>(std::move(secrets), m.input_shape, ref.config.watermark.lambda);
+  ref.dataset = load_dataset_logged(ref.config.dataset);  // the reference's preprocessing: x/255 - per-pixel train mean
+  if (ref.dataset.shape != m.input_shape || ref.dataset.num_classes != m.num_classes)
     throw DataError(fmt::format("{}: images are {} in {} classes but the model takes {} in {}", options.data_dir,
-                                to_string(ds.shape), ds.num_classes, to_string(imported.input_shape), imported.num_classes));
+                                to_string(ref.dataset.shape), ref.dataset.num_classes, to_string(m.input_shape), m.num_classes));
+  return ref;
+}
+
+KerasVerifyReport read_reference_model(const ReferenceModel& ref, const KerasVerifyOptions& options) {
   KerasVerifyReport r;
-  r.test_accuracy = evaluate_accuracy(*imported.model, ds.test, 1000);
-  r.test_images = ds.test.size();
-  WatermarkSpec spec;
-  spec.remote_h = options.verify.h.empty() ? std::vector<double>{1e-1, 1e-2, 1e-3, 1e-4} : options.verify.h;
-  if (options.verify.images > 0) spec.verify_images = spec.remote_images = options.verify.images;
-  if (options.verify.repeats > 0) spec.verify_repeats = options.verify.repeats;
-  const GradSigns gs(secrets, imported.input_shape, 0.0);
-  r.verification = verify_model(*imported.model, gs, ds, spec, options.verify.remote);
+  r.test_accuracy = evaluate_accuracy(*ref.imported.model, ref.dataset.test, 1000);
+  r.test_images = ref.dataset.test.size();
+  r.verification = verify_model(*ref.imported.model, *ref.scheme, ref.dataset, with_overrides(ref.config.watermark, options.verify),
+                                options.verify.remote);
   return r;
+}
+
+}  // namespace
+
+KerasVerifyReport verify_keras_model(const KerasVerifyOptions& options) {
+  return read_reference_model(load_reference_model(options), options);
+}
+
+KerasVerifyReport import_keras_model(const KerasVerifyOptions& options, const std::string& checkpoint_path) {
+  KerasVerifyOptions remote = options;
+  remote.verify.remote = true;  // the checkpoint's metrics include the remote readings
+  const ReferenceModel ref = load_reference_model(remote);
+  const KerasVerifyReport r = read_reference_model(ref, remote);
+  TrainOutcome outcome;
+  outcome.test_accuracy = r.test_accuracy;
+  outcome.verification = r.verification;
+  const auto parent = std::filesystem::path(checkpoint_path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  save_model_checkpoint(checkpoint_path, *ref.imported.model, ref.config, ref.dataset, ref.scheme.get(),
+                        results_of(outcome).to_scalars(),
+                        fmt::format("keras {} with keys {}", std::filesystem::weakly_canonical(options.model_path).string(),
+                                    std::filesystem::weakly_canonical(options.keys_dir).string()));
+  spdlog::info("checkpoint written: {}", checkpoint_path);
+  return r;
+}
+
+std::map<std::string, double> adopt_checkpoint(const std::string& source, const std::string& destination,
+                                               const std::string& expected_hash) {
+  const std::string bytes = common::read_file_bytes(source);
+  if (const std::string hash = common::content_hash(bytes); !expected_hash.empty() && hash != expected_hash)
+    throw DataError(fmt::format("{}: the file changed since the sweep was planned (content hash {}, planned {}): start a "
+                                "new store for the new model", source, hash, expected_hash));
+  const LoadedModel m = load_model_checkpoint(source);
+  if (!m.scheme) throw DataError(fmt::format("{}: carries no watermark: attack_checkpoints takes watermarked models", source));
+  const auto parent = std::filesystem::path(destination).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  storage::replace_file_atomically(destination, [&](const std::string& temp) {
+    std::ofstream out(temp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) throw Error(fmt::format("{}: cannot write the copy of {}", temp, source));
+  });
+  return m.metrics;
 }
 
 }  // namespace signsweep::workers

@@ -37,6 +37,8 @@ struct RemoteReading {
 };
 
 struct VerificationReport {
+  int64_t test_images = 0;    // > 0: test_accuracy was measured on that many test images (verify)
+  double test_accuracy = 0.0;
   bool watermarked = false;   // the checkpoint/trial carries secrets
   bool white_box = true;      // the white-box figures below were read (an API attack reads only remotely)
   std::string scheme;         // gradsigns | uchida
@@ -116,6 +118,17 @@ struct KerasVerifyReport {
 // Imports the Keras model and the reference's keys, preprocesses the data as the reference does
 // (x/255 minus the training set's per-pixel mean) and reads the watermark back.
 KerasVerifyReport verify_keras_model(const KerasVerifyOptions& options);
+
+// `signsweep import --keras`: the same model, keys and preprocessing written as a signsweep checkpoint
+// (atomically) whose config is the reference's recipe on options.data_dir, with the figures read here as
+// its metrics and the Keras file named in its origin. `verify` and `attack` then take it like any other.
+KerasVerifyReport import_keras_model(const KerasVerifyOptions& options, const std::string& checkpoint_path);
+
+// A model given to a sweep (attack_checkpoints): validated as a watermarked signsweep checkpoint and copied to
+// `destination` (atomically). `expected_hash` (common::content_hash of the file; empty: not checked) guards
+// against a file changed since the sweep was planned. Returns the metrics the checkpoint recorded.
+std::map<std::string, double> adopt_checkpoint(const std::string& source, const std::string& destination,
+                                               const std::string& expected_hash);
 
 struct AttackReport {
   std::string attack;

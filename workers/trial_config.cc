@@ -3,6 +3,18 @@
 #include "common/config.h"
 
 namespace signsweep::workers {
+namespace {
+
+// `watermark: {scheme: none}`: a plain model, so that one grid axis over whole watermark sections can put
+// plain models beside watermarked ones. It takes no other key.
+bool is_plain_section(const common::ConfigNode& wm) {
+  if (wm.get_choice("scheme", {"gradsigns", "uchida", "none"}, "gradsigns") != "none") return false;
+  for (const std::string& key : wm.keys())
+    if (key != "scheme") wm.fail(key, "a plain model (scheme: none) takes no other watermark key");
+  return true;
+}
+
+}  // namespace
 
 TrialConfig parse_trial_config(const common::ConfigNode& root) {
   TrialConfig c;
@@ -10,7 +22,9 @@ TrialConfig parse_trial_config(const common::ConfigNode& root) {
   c.dataset = parse_dataset_spec(root.child("dataset"));
   c.model = parse_model_spec(root.child("model"));
   c.trainer = parse_train_spec(root.child_or_empty("trainer"));
-  if (root.has("watermark")) {
+  if (root.has("watermark") && is_plain_section(root.child("watermark"))) {
+    root.drop_resolved("watermark");  // a plain model is one trial however it is spelt
+  } else if (root.has("watermark")) {
     const common::ConfigNode wm = root.child("watermark");
     c.watermark = parse_watermark_spec(wm);
     if (!wm.has("seed")) {  // independent secrets per trial unless pinned

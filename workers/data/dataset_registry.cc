@@ -15,6 +15,37 @@ auto read_path(const char* fallback) {
   };
 }
 
+// Dimensions past this are refused before anything is decoded (a typo, or a crafted config).
+constexpr int64_t kMaxResizeSide = 4096;
+
+void read_image_folder_keys(const common::ConfigNode& node, DatasetSpec& spec) {
+  ImageFolderOptions& o = spec.image_folder;
+  spec.path = node.get<std::string>("path");
+  o.channels = node.get<int64_t>("channels", o.channels);
+  node.require(o.channels == 1 || o.channels == 3, "channels", "must be 1 or 3");
+  if (node.has("resize")) {
+    const auto size = node.get<std::vector<int64_t>>("resize");
+    node.require(size.size() == 2 && size[0] >= 1 && size[1] >= 1 && size[0] <= kMaxResizeSide && size[1] <= kMaxResizeSide,
+                 "resize", fmt::format("must be [height, width], each in [1, {}]", kMaxResizeSide));
+    o.resize_height = size[0];
+    o.resize_width = size[1];
+  }
+  if (node.has("split")) {
+    const common::ConfigNode split = node.child("split");
+    o.test_fraction = split.get<double>("test_fraction");
+    split.require(o.test_fraction > 0.0 && o.test_fraction < 1.0, "test_fraction", "must be in (0, 1)");
+    o.split_seed = split.get<uint64_t>("seed", o.split_seed);
+  }
+  o.max_classes = node.get<int64_t>("max_classes", 0);
+  node.require(o.max_classes == 0 || o.max_classes >= 2, "max_classes", "must be 0 (every class) or >= 2");
+  o.max_per_class = node.get<int64_t>("max_per_class", 0);
+  node.require(o.max_per_class >= 0, "max_per_class", "must be >= 0 (0 = every image)");
+  // Limits that are off stay out of the resolved config: trials of folders read whole keep their ids.
+  if (o.max_classes == 0) node.drop_resolved("max_classes");
+  if (o.max_per_class == 0) node.drop_resolved("max_per_class");
+  o.sample_seed = node.get<uint64_t>("subset_seed", 0);  // the seed of the dataset's other subsets
+}
+
 }  // namespace
 
 void register_datasets() {
@@ -34,13 +65,9 @@ void register_datasets() {
                              [](const DatasetSpec& s) { return probe_svhn(s.path); }});
   r.add("image-folder",
         DatasetEntry{"root/{train,test}/<class>/*.jpg|png (e.g. the CIFAR-10 JPEG copy, YouTube Faces)",
-                     [](const common::ConfigNode& node, DatasetSpec& spec) {
-                       spec.path = node.get<std::string>("path");
-                       spec.channels = node.get<int64_t>("channels", 3);
-                       node.require(spec.channels == 1 || spec.channels == 3, "channels", "must be 1 or 3");
-                     },
-                     [](const DatasetSpec& s) { return load_image_folder(s.path, s.channels, "image-folder"); },
-                     [](const DatasetSpec& s) { return probe_image_folder(s.path, s.channels); }});
+                     read_image_folder_keys,
+                     [](const DatasetSpec& s) { return load_image_folder(s.path, s.image_folder, "image-folder"); },
+                     [](const DatasetSpec& s) { return probe_image_folder(s.path, s.image_folder); }});
   r.add("synthetic",
         DatasetEntry{"generated, seeded: any shape and class count",
                      [](const common::ConfigNode& node, DatasetSpec& spec) {

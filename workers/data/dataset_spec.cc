@@ -43,6 +43,14 @@ DatasetSpec parse_dataset_spec(const common::ConfigNode& node) {
   return spec;
 }
 
+std::string source_key(const DatasetSpec& s) {
+  const ImageFolderOptions& f = s.image_folder;
+  const SyntheticSpec& syn = s.synthetic;
+  return fmt::format("{}|{}|folder {} {}x{} {} {} {} {} {}|synthetic {} {} {} {} {}", s.name, s.path, f.channels, f.resize_height,
+                     f.resize_width, f.test_fraction, f.split_seed, f.max_classes, f.max_per_class, f.sample_seed,
+                     to_string(syn.shape), syn.num_classes, syn.train_size, syn.test_size, syn.seed);
+}
+
 namespace {
 
 const DatasetEntry& entry_of(const DatasetSpec& spec) {

@@ -30,7 +30,7 @@ struct AugmentOptions {
 struct DatasetSpec {
   std::string name;          // registry name: fashion-mnist, mnist, cifar10, image-folder, svhn, synthetic
   std::string path;          // file-backed formats
-  int64_t channels = 3;      // image-folder
+  ImageFolderOptions image_folder;  // image-folder
   SyntheticSpec synthetic;   // synthetic
   Normalization normalization = Normalization::kPerPixelMean;
   AugmentOptions augment;
@@ -41,6 +41,8 @@ struct DatasetSpec {
 
 // Reads and validates a `dataset:` mapping (throws ConfigError with file:line and key).
 DatasetSpec parse_dataset_spec(const common::ConfigNode& node);
+// What decides the files read and their shape (name, path, format options): equal keys, equal probes.
+std::string source_key(const DatasetSpec& spec);
 // Loads the files the spec names (throws DataError naming the file).
 RawDataset load_raw_dataset(const DatasetSpec& spec);
 // The data set's shape, classes and images per class in its files (before train_per_class / test_per_class

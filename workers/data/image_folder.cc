@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "common/machine.h"
 #include "common/errors.h"
 #include "workers/data/loaders.h"
+#include "workers/data/sampling.h"
 
 namespace signsweep::workers {
 namespace {
@@ -109,10 +111,21 @@ Decoded decode_image(const std::string& path, int64_t channels) {
   throw DataError(fmt::format("{}: undecodable image (neither a JPEG nor a PNG signature)", path));
 }
 
+// The image as the data set holds it: resized when the options say so.
+Decoded prepared_image(const std::string& path, const ImageFolderOptions& o) {
+  Decoded d = decode_image(path, o.channels);
+  if (!o.resizes() || (d.height == o.resize_height && d.width == o.resize_width)) return d;
+  d.hwc = resize_bilinear(d.hwc, d.height, d.width, o.channels, o.resize_height, o.resize_width);
+  d.height = o.resize_height;
+  d.width = o.resize_width;
+  return d;
+}
+
 // Decodes every file into set.pixels (CHW), in parallel; the first error wins.
-ImageSet decode_all(const std::vector<LabelledFile>& files, int64_t channels) {
+ImageSet decode_all(const std::vector<LabelledFile>& files, const ImageFolderOptions& o) {
+  const int64_t channels = o.channels;
   ImageSet set;
-  const Decoded first = decode_image(files.front().path, channels);
+  const Decoded first = prepared_image(files.front().path, o);
   set.shape = ImageShape{channels, first.height, first.width};
   const int64_t plane = first.height * first.width;
   const auto numel = static_cast<size_t>(set.shape.numel());
@@ -125,10 +138,11 @@ ImageSet decode_all(const std::vector<LabelledFile>& files, int64_t channels) {
   auto work = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
       try {
-        const Decoded d = decode_image(files[i].path, channels);
+        const Decoded d = prepared_image(files[i].path, o);
         if (d.height != set.shape.height || d.width != set.shape.width)
-          throw DataError(fmt::format("{}: image is {}x{} but {} is {}x{}: all images must have one size", files[i].path,
-                                      d.height, d.width, files.front().path, set.shape.height, set.shape.width));
+          throw DataError(fmt::format("{}: image is {}x{} but {} is {}x{}: all images must have one size (or set resize: "
+                                      "[H, W])", files[i].path, d.height, d.width, files.front().path, set.shape.height,
+                                      set.shape.width));
         uint8_t* dst = set.pixels.data() + i * numel;
         for (int64_t p = 0; p < plane; ++p)
           for (int64_t c = 0; c < channels; ++c) dst[c * plane + p] = d.hwc[static_cast<size_t>(p * channels + c)];
@@ -149,54 +163,164 @@ ImageSet decode_all(const std::vector<LabelledFile>& files, int64_t channels) {
   return set;
 }
 
-// The folder's splits and classes (sorted folder names of train/), checked.
-struct FolderLayout {
-  fs::path train_dir, test_dir;
-  std::vector<std::string> classes;
-};
-
-FolderLayout folder_layout(const std::string& root, int64_t channels) {
-  if (channels != 1 && channels != 3) throw DataError(fmt::format("{}: channels must be 1 or 3, not {}", root, channels));
-  FolderLayout l{fs::path(root) / "train", fs::path(root) / "test", {}};
-  for (const auto& d : {l.train_dir, l.test_dir})
-    if (!fs::is_directory(d)) throw DataError(fmt::format("{}: directory not found (expected root/train and root/test)", d.string()));
-  l.classes = sorted_subfolders(l.train_dir);
-  if (l.classes.empty()) throw DataError(fmt::format("{}: no class folders", l.train_dir.string()));
-  return l;
-}
-
 std::vector<int64_t> files_per_class(const std::vector<LabelledFile>& files, size_t classes) {
   std::vector<int64_t> counts(classes, 0);
   for (const LabelledFile& f : files) ++counts[static_cast<size_t>(f.label)];
   return counts;
 }
 
+// The files of each split and the classes, after the folder's layout, the split and the limits.
+struct FolderListing {
+  std::vector<std::string> classes;
+  std::vector<LabelledFile> train, test;
+};
+
+std::vector<LabelledFile> pick(const std::vector<LabelledFile>& files, const std::vector<int64_t>& indices) {
+  std::vector<LabelledFile> out;
+  out.reserve(indices.size());
+  for (const int64_t i : indices) out.push_back(files[static_cast<size_t>(i)]);
+  return out;
+}
+
+std::vector<int64_t> labels_of(const std::vector<LabelledFile>& files) {
+  std::vector<int64_t> labels;
+  for (const LabelledFile& f : files) labels.push_back(f.label);
+  return labels;
+}
+
+std::vector<LabelledFile> at_most_per_class(const std::vector<LabelledFile>& files, size_t classes, const ImageFolderOptions& o) {
+  if (o.max_per_class == 0) return files;
+  return pick(files, sample_at_most_per_class(labels_of(files), static_cast<int64_t>(classes), o.max_per_class, o.sample_seed).selected);
+}
+
+std::vector<std::string> limited_classes(const fs::path& dir, const ImageFolderOptions& o) {
+  std::vector<std::string> classes = sorted_subfolders(dir);
+  if (classes.empty()) throw DataError(fmt::format("{}: no class folders", dir.string()));
+  if (o.max_classes > 0 && static_cast<int64_t>(classes.size()) > o.max_classes) classes.resize(static_cast<size_t>(o.max_classes));
+  return classes;
+}
+
+// root/<class>/*: each class split at random (seeded) into test (round(fraction x count)) and train.
+FolderListing split_listing(const fs::path& root, const ImageFolderOptions& o) {
+  if (fs::is_directory(root / "train") && fs::is_directory(root / "test"))
+    throw DataError(fmt::format("{}: has train/ and test/ already: split applies to a folder of class folders (remove split:)",
+                                root.string()));
+  FolderListing l;
+  l.classes = limited_classes(root, o);
+  const std::vector<LabelledFile> files = at_most_per_class(list_split(root, l.classes), l.classes.size(), o);
+  const IndexSplit s = split_fraction_per_class(labels_of(files), static_cast<int64_t>(l.classes.size()), o.test_fraction, o.split_seed);
+  l.test = pick(files, s.selected);
+  l.train = pick(files, s.rest);
+  const std::vector<int64_t> train_counts = files_per_class(l.train, l.classes.size());
+  const std::vector<int64_t> test_counts = files_per_class(l.test, l.classes.size());
+  for (size_t c = 0; c < l.classes.size(); ++c)
+    if (train_counts[c] == 0 || test_counts[c] == 0)
+      throw DataError(fmt::format("{}: {} image(s) are too few for a test fraction of {}: each split needs one", (root / l.classes[c]).string(),
+                                  train_counts[c] + test_counts[c], o.test_fraction));
+  return l;
+}
+
+FolderListing list_folder(const std::string& root_name, const ImageFolderOptions& o) {
+  if (o.channels != 1 && o.channels != 3) throw DataError(fmt::format("{}: channels must be 1 or 3, not {}", root_name, o.channels));
+  const fs::path root(root_name);
+  if (!fs::is_directory(root)) throw DataError(fmt::format("{}: directory not found", root_name));
+  if (o.test_fraction > 0.0) return split_listing(root, o);
+  const fs::path train_dir = root / "train", test_dir = root / "test";
+  for (const auto& d : {train_dir, test_dir})
+    if (!fs::is_directory(d))
+      throw DataError(fmt::format("{}: directory not found (expected root/train and root/test, or split: {{test_fraction: F}} "
+                                  "for a folder of class folders)", d.string()));
+  FolderListing l;
+  l.classes = limited_classes(train_dir, o);
+  l.train = at_most_per_class(list_split(train_dir, l.classes), l.classes.size(), o);
+  l.test = at_most_per_class(list_split(test_dir, l.classes), l.classes.size(), o);
+  return l;
+}
+
+// A triangle filter's weights along one axis, PIL's way: output i is centred at (i + 0.5) x scale in input
+// coordinates; the filter's half-width is max(scale, 1), so shrinking averages every input pixel.
+struct AxisWeights {
+  std::vector<int64_t> first;             // first input index of each output
+  std::vector<std::vector<double>> taps;  // normalised weights from `first` on
+};
+
+AxisWeights triangle_weights(int64_t in, int64_t out) {
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  const double support = std::max(scale, 1.0);
+  AxisWeights w;
+  for (int64_t i = 0; i < out; ++i) {
+    const double center = (static_cast<double>(i) + 0.5) * scale;
+    const auto lo = std::max<int64_t>(0, static_cast<int64_t>(std::floor(center - support)));
+    const auto hi = std::min<int64_t>(in, static_cast<int64_t>(std::ceil(center + support)));
+    std::vector<double> taps;
+    double sum = 0.0;
+    for (int64_t j = lo; j < hi; ++j) {
+      const double t = std::max(0.0, 1.0 - std::abs((static_cast<double>(j) + 0.5 - center) / support));
+      taps.push_back(t);
+      sum += t;
+    }
+    for (double& t : taps) t /= sum;
+    w.first.push_back(lo);
+    w.taps.push_back(std::move(taps));
+  }
+  return w;
+}
+
 }  // namespace
 
-DataShape probe_image_folder(const std::string& root, int64_t channels) {
-  const FolderLayout l = folder_layout(root, channels);
-  const std::vector<LabelledFile> train = list_split(l.train_dir, l.classes);
-  const Decoded first = decode_image(train.front().path, channels);
+std::vector<unsigned char> resize_bilinear(const std::vector<unsigned char>& hwc, int64_t height, int64_t width,
+                                           int64_t channels, int64_t out_height, int64_t out_width) {
+  const AxisWeights across = triangle_weights(width, out_width), down = triangle_weights(height, out_height);
+  std::vector<double> rows(static_cast<size_t>(height * out_width * channels), 0.0);  // resized along x
+  for (int64_t r = 0; r < height; ++r)
+    for (int64_t x = 0; x < out_width; ++x)
+      for (size_t k = 0; k < across.taps[static_cast<size_t>(x)].size(); ++k) {
+        const int64_t src = (r * width + across.first[static_cast<size_t>(x)] + static_cast<int64_t>(k)) * channels;
+        for (int64_t c = 0; c < channels; ++c)
+          rows[static_cast<size_t>((r * out_width + x) * channels + c)] +=
+              across.taps[static_cast<size_t>(x)][k] * hwc[static_cast<size_t>(src + c)];
+      }
+  std::vector<unsigned char> out(static_cast<size_t>(out_height * out_width * channels));
+  for (int64_t y = 0; y < out_height; ++y)
+    for (int64_t x = 0; x < out_width; ++x)
+      for (int64_t c = 0; c < channels; ++c) {
+        double v = 0.0;
+        for (size_t k = 0; k < down.taps[static_cast<size_t>(y)].size(); ++k)
+          v += down.taps[static_cast<size_t>(y)][k] *
+               rows[static_cast<size_t>(((down.first[static_cast<size_t>(y)] + static_cast<int64_t>(k)) * out_width + x) * channels + c)];
+        out[static_cast<size_t>((y * out_width + x) * channels + c)] = static_cast<unsigned char>(std::clamp(std::lround(v), 0L, 255L));
+      }
+  return out;
+}
+
+DataShape probe_image_folder(const std::string& root, const ImageFolderOptions& o) {
+  const FolderListing l = list_folder(root, o);
+  if (l.train.empty()) throw DataError(fmt::format("{}: no training image", root));
   DataShape d;
-  d.shape = ImageShape{channels, first.height, first.width};
+  if (o.resizes()) {
+    d.shape = ImageShape{o.channels, o.resize_height, o.resize_width};
+  } else {
+    const Decoded first = decode_image(l.train.front().path, o.channels);
+    d.shape = ImageShape{o.channels, first.height, first.width};
+  }
   d.num_classes = static_cast<int64_t>(l.classes.size());
-  d.train_per_class = files_per_class(train, l.classes.size());
-  d.test_per_class = files_per_class(list_split(l.test_dir, l.classes), l.classes.size());
+  d.train_per_class = files_per_class(l.train, l.classes.size());
+  d.test_per_class = files_per_class(l.test, l.classes.size());
   return d;
 }
 
-RawDataset load_image_folder(const std::string& root, int64_t channels, const std::string& name) {
-  const FolderLayout l = folder_layout(root, channels);
+RawDataset load_image_folder(const std::string& root, const ImageFolderOptions& o, const std::string& name) {
+  FolderListing l = list_folder(root, o);
   RawDataset ds;
   ds.name = name;
   ds.source = root;
-  ds.class_names = l.classes;
+  ds.class_names = std::move(l.classes);
   ds.num_classes = static_cast<int64_t>(ds.class_names.size());
-  ds.train = decode_all(list_split(l.train_dir, ds.class_names), channels);
-  ds.test = decode_all(list_split(l.test_dir, ds.class_names), channels);
+  ds.train = decode_all(l.train, o);
+  ds.test = decode_all(l.test, o);
   if (ds.train.shape != ds.test.shape)
-    throw DataError(fmt::format("{}: train images are {} but test images are {}", root, to_string(ds.train.shape),
-                                to_string(ds.test.shape)));
+    throw DataError(fmt::format("{}: train images are {} but test images are {} (or set resize: [H, W])", root,
+                                to_string(ds.train.shape), to_string(ds.test.shape)));
   return ds;
 }
 

@@ -34,11 +34,29 @@ RawDataset load_cifar10_binary(const std::string& dir);
 ImageSet read_cifar10_batch(const std::string& path);
 DataShape probe_cifar10_binary(const std::string& dir);
 
-// root/{train,test}/<class>/*.{jpg,jpeg,png}; classes are the sorted folder names of train/.
-// `channels` is 3 (RGB) or 1 (grayscale): every image is converted to it.
-RawDataset load_image_folder(const std::string& root, int64_t channels, const std::string& name);
-// Lists the folders and decodes one image (for its size).
-DataShape probe_image_folder(const std::string& root, int64_t channels);
+// How an image folder becomes a data set (the `image-folder` keys).
+struct ImageFolderOptions {
+  int64_t channels = 3;          // 3 (RGB) or 1 (grayscale, ITU-R BT.601 luma): every image is converted
+  int64_t resize_height = 0;     // both 0: keep the files' size (then every image must have one size)
+  int64_t resize_width = 0;
+  double test_fraction = 0.0;    // > 0: root/<class>/ split per class (seeded) instead of root/{train,test}/
+  uint64_t split_seed = 0;
+  int64_t max_classes = 0;       // 0: every class; K: the first K class folders in sorted order
+  int64_t max_per_class = 0;     // 0: every image; K: at most K per class and folder, a seeded sample
+  uint64_t sample_seed = 0;      // of the max_per_class sample
+  bool resizes() const { return resize_height > 0; }
+};
+
+// root/{train,test}/<class>/*.{jpg,jpeg,png}, or root/<class>/* with a test fraction; classes are the
+// sorted folder names (of train/). Resizing is bilinear with antialiasing, as PIL's Image.resize(BILINEAR):
+// a triangle filter, widened by the scale factor when shrinking so that every input pixel counts.
+RawDataset load_image_folder(const std::string& root, const ImageFolderOptions& options, const std::string& name);
+// Lists the folders and decodes one image (for its size; the resize size when resizing).
+DataShape probe_image_folder(const std::string& root, const ImageFolderOptions& options);
+
+// One HxWxC 8-bit image resized to out_h x out_w as above (exposed for its tests).
+std::vector<unsigned char> resize_bilinear(const std::vector<unsigned char>& hwc, int64_t height, int64_t width,
+                                           int64_t channels, int64_t out_height, int64_t out_width);
 
 // SVHN cropped digits: train_32x32.mat and test_32x32.mat (MATLAB v5: X uint8 32x32x3xN, y double Nx1,
 // label 10 meaning digit 0).

@@ -43,6 +43,10 @@ IndexSplit split_per_class(const std::vector<int64_t>& labels, int64_t num_class
   return split_with_counts(labels, num_classes, seed, [per_class](int64_t) { return per_class; });
 }
 
+IndexSplit sample_at_most_per_class(const std::vector<int64_t>& labels, int64_t num_classes, int64_t cap, uint64_t seed) {
+  return split_with_counts(labels, num_classes, seed, [cap](int64_t n) { return std::min(n, cap); });
+}
+
 IndexSplit split_fraction_per_class(const std::vector<int64_t>& labels, int64_t num_classes, double fraction,
                                     uint64_t seed) {
   if (!(fraction >= 0.0 && fraction <= 1.0)) throw DataError(fmt::format("split fraction {} outside [0, 1]", fraction));

@@ -21,6 +21,9 @@ struct IndexSplit {
 // Throws DataError when a class has fewer than `per_class` images.
 IndexSplit split_per_class(const std::vector<int64_t>& labels, int64_t num_classes, int64_t per_class, uint64_t seed);
 
+// At most `cap` images of every class chosen at random (seeded); classes with fewer keep all of theirs.
+IndexSplit sample_at_most_per_class(const std::vector<int64_t>& labels, int64_t num_classes, int64_t cap, uint64_t seed);
+
 // Each class split at random into round(fraction * count) selected and the remainder (e.g. 0.7/0.3).
 IndexSplit split_fraction_per_class(const std::vector<int64_t>& labels, int64_t num_classes, double fraction,
                                     uint64_t seed);

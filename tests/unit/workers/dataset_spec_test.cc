@@ -56,5 +56,35 @@ TEST(DatasetSpecTest, keys_of_another_format_are_unknown) {
             std::string::npos);
 }
 
+TEST(DatasetSpecTest, image_folder_reads_resize_split_and_limits) {
+  const DatasetSpec s = parse(
+      "dataset:\n  name: image-folder\n  path: /data/ytf\n  channels: 1\n  resize: [55, 47]\n"
+      "  split: {test_fraction: 0.2, seed: 3}\n  max_classes: 100\n  max_per_class: 50\n  subset_seed: 9\n");
+  const ImageFolderOptions& o = s.image_folder;
+  EXPECT_EQ(o.channels, 1);
+  EXPECT_EQ(o.resize_height, 55);
+  EXPECT_EQ(o.resize_width, 47);
+  EXPECT_DOUBLE_EQ(o.test_fraction, 0.2);
+  EXPECT_EQ(o.split_seed, 3U);
+  EXPECT_EQ(o.max_classes, 100);
+  EXPECT_EQ(o.max_per_class, 50);
+  EXPECT_EQ(o.sample_seed, 9U);
+  EXPECT_NE(source_key(s), source_key(parse("dataset:\n  name: image-folder\n  path: /data/ytf\n  channels: 1\n")));
+}
+
+TEST(DatasetSpecTest, image_folder_bad_values_name_key_and_value) {
+  const std::string head = "dataset:\n  name: image-folder\n  path: /data/ytf\n";
+  EXPECT_NE(error_of(head + "  resize: [32]\n").find("d.yaml:4:11: dataset.resize = '[32]': must be [height, width], each in [1, 4096]"),
+            std::string::npos) << error_of(head + "  resize: [32]\n");
+  EXPECT_NE(error_of(head + "  resize: [32, 100000]\n").find("dataset.resize"), std::string::npos);
+  EXPECT_NE(error_of(head + "  split: {test_fraction: 1.5}\n").find("dataset.split.test_fraction = '1.5': must be in (0, 1)"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "  split: {seed: 1}\n").find("missing required key 'dataset.split.test_fraction'"), std::string::npos);
+  EXPECT_NE(error_of(head + "  max_classes: 1\n").find("dataset.max_classes = '1': must be 0 (every class) or >= 2"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "  max_per_class: -3\n").find("dataset.max_per_class = '-3'"), std::string::npos);
+  EXPECT_NE(error_of(head + "  split: {test_fraction: 0.2, ratio: 1}\n").find("unknown key 'dataset.split.ratio'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace signsweep::workers
