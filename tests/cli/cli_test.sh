@@ -27,7 +27,7 @@ expect() {
 }
 
 expect help 0 "Subcommands:" -- "$bin" --help
-for sub in train verify attack run status report export data list; do
+for sub in train verify attack run status report export data list import; do
   expect "help-$sub" 0 "Usage: .*$sub" -- "$bin" "$sub" --help
 done
 expect version 0 "signsweep [0-9.]+ \(git [0-9a-f]{7,}|unknown" -- "$bin" --version
@@ -173,10 +173,17 @@ expect attack-plain-model 2 "tiny.h5: the checkpoint carries no watermark" -- "$
 expect attack-not-hdf5 2 "junk.h5: not an HDF5 file" -- "$bin" attack "$tmp/junk.h5" --attack quantize
 
 # ---- every shipped sweep validates (strict parse of every trial, no training) ----
-for f in "$src"/experiments/*.yaml; do
-  grep -q '^grid:' "$f" || continue  # trial configs (signsweep train) have no grid
-  expect "dry-run-$(basename "$f")" 0 "[0-9]+ trials: [0-9]+ embed" -- "$bin" run "$f" --dry-run
-done
+# Run from an empty folder: data sets and checkpoints the sweeps name by relative paths (data/..., runs/...)
+# are absent, which makes warnings (their trials would fail when they run), not errors.
+sweeps=0
+while IFS= read -r f; do
+  grep -q '^name:' "$f" || continue  # trial configs (signsweep train) are not sweeps
+  sweeps=$((sweeps + 1))
+  expect "dry-run-${f#"$src"/experiments/}" 0 "[0-9]+ trials: [0-9]+ embed" -- bash -c 'cd "$1" && "$2" run "$3" --dry-run' _ "$tmp" "$bin" "$f"
+done < <(find "$src/experiments" -name '*.yaml' | sort)
+if ((sweeps >= 17)); then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: only $sweeps sweeps found under experiments/"; fi
+expect dry-run-user-data-warned 0 "data/ytf: directory not found" -- bash -c 'cd "$1" && "$2" run "$3" --dry-run' _ "$tmp" "$bin" "$src/experiments/ytf/robustness.yaml"
+expect dry-run-checkpoint-warned 0 "runs/released-model.h5 not found here.*27 attacks, 1 given checkpoints" -- bash -c 'cd "$1" && "$2" run "$3" --dry-run 2>&1 | tr "\n" " "' _ "$tmp" "$bin" "$src/experiments/released-model/attacks.yaml"
 
 # ---- sweeps: run, resume, refusal, failures, status / report / export ----
 write_sweep() {  # write_sweep <file> <grid mapping> [extra top-level line]
@@ -282,6 +289,63 @@ expect null-report-columns 0 "^watermark.bits,n,null_models_mean,.*,null_min_ber
 expect null-report-row 0 "^8,2,3,[0-9.e-]*,[0-9.e-]*," -- "$bin" report "$tmp/nullstore" --table null --format csv
 write_sweep "$tmp/nulloverlap.yaml" "{trainer.seed: [0, 1]}" "null_models: {count: 3, first_seed: 1}"
 expect null-seed-overlap 2 "nulloverlap.yaml:[0-9]+:[0-9]+: null_models.first_seed = '1': the null models' seeds 1..3 include trainer.seed 1" -- "$bin" run "$tmp/nulloverlap.yaml" --dry-run
+
+# ---- given models: attack_checkpoints copies a checkpoint into the store (content hash recorded), attacks it ----
+cat >"$tmp/given.yaml" <<Y
+name: given
+attack_checkpoints: [$tmp/ok.h5]
+attacks:
+  - {attack: quantize, grid: {bits: [8, 4]}}
+Y
+expect given-dry-run 0 "3 trials: 0 embed, 2 attacks, 1 given checkpoints" -- "$bin" run "$tmp/given.yaml" --dry-run
+expect given-run 0 "done 3" -- "$bin" run "$tmp/given.yaml" --out "$tmp/givenstore"
+expect given-copied-with-its-hash 0 "^copy identical, content hash recorded, 2 attacks read it$" -- /usr/bin/python3 - "$tmp/givenstore" "$tmp/ok.h5" <<'PY'
+import glob, sys, h5py
+store, source = sys.argv[1], sys.argv[2]
+data = open(source, "rb").read()
+h = 14695981039346656037  # FNV-1a 64 (common/hash.h)
+for b in data:
+    h = ((h ^ b) * 1099511628211) % 2**64
+trials = [h5py.File(f, "r")["trial"] for f in glob.glob(store + "/trials/*.h5")]
+given = [t for t in trials if t.attrs["kind"] == "checkpoint"]
+assert len(given) == 1 and given[0].attrs["state"] == "done", [t.attrs["kind"] for t in trials]
+config = given[0]["config"][()].decode()
+assert f"content_hash: {h:016x}" in config and f"checkpoint: {source}" in config, config
+assert open(store + "/" + given[0].attrs["checkpoint"], "rb").read() == data
+attacks = [t for t in trials if t.attrs["parent"] == given[0].attrs["id"] and t.attrs["state"] == "done"]
+print(f"copy identical, content hash recorded, {len(attacks)} attacks read it")
+PY
+expect given-report 0 "\\| quantize \\| 4 \\|" -- "$bin" report "$tmp/givenstore" --table attacks
+expect given-rerun-runs-nothing 0 "done 3" -- bash -c '"$1" run "$2" --out "$3" 2>&1 | grep -v "trial [0-9]*/3"' _ "$bin" "$tmp/given.yaml" "$tmp/givenstore"
+sed 's/{attack: quantize, grid: {bits: \[8, 4\]}}/{attack: ftal, images_per_class: 5000}/' "$tmp/given.yaml" >"$tmp/given-budget.yaml"
+expect given-checked-against-its-data 2 "images_per_class = 5000 is more than the training set holds" -- "$bin" run "$tmp/given-budget.yaml" --dry-run
+sed "s#$tmp/ok.h5#$tmp/tiny.h5#" "$tmp/given.yaml" >"$tmp/given-plain.yaml"
+expect given-plain-refused 2 "tiny.h5: carries no watermark: attack_checkpoints takes watermarked models" -- "$bin" run "$tmp/given-plain.yaml" --dry-run
+sed "s#$tmp/ok.h5#$tmp/later.h5#" "$tmp/given.yaml" >"$tmp/given-later.yaml"
+expect given-missing-warned 0 "later.h5 not found here" -- "$bin" run "$tmp/given-later.yaml" --dry-run
+expect given-missing-fails-its-trial 1 "later.h5: cannot open the file" -- "$bin" run "$tmp/given-later.yaml" --out "$tmp/laterstore"
+printf 'name: nothing\nattacks: [{attack: quantize}]\n' >"$tmp/nobase.yaml"
+expect given-or-base-required 2 "nobase.yaml: missing required key 'base' .*or attack_checkpoints" -- "$bin" run "$tmp/nobase.yaml" --dry-run
+
+# ---- plain models in a grid: watermark {scheme: none} is the trial without a watermark section ----
+write_sweep "$tmp/plain.yaml" "{watermark: [{scheme: none}, {bits: 8, carriers: 6, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 0}}]}"
+expect plain-grid-dry-run 0 "8 trials: 2 embed, 6 attacks" -- "$bin" run "$tmp/plain.yaml" --dry-run
+expect plain-grid-config-has-no-watermark 0 "^1$" -- bash -c '"$1" run "$2" --print-config 2>/dev/null | grep -c "^  *watermark:\|^watermark:"' _ "$bin" "$tmp/plain.yaml"
+write_sweep "$tmp/plainbad.yaml" "{watermark: [{scheme: none, bits: 8}]}"
+expect plain-grid-extra-key 2 "watermark.bits = '8': a plain model \\(scheme: none\\) takes no other watermark key" -- "$bin" run "$tmp/plainbad.yaml" --dry-run
+
+# ---- the authors' released model: import, verify, attack (needs ../shared/reference and the CIFAR-10 JPEG copy) ----
+ref=$src/../shared/reference/gradsigns-cifar10-64bit
+if [[ -d $ref && -n ${SIGNSWEEP_CIFAR10_JPEG_DIR:-} ]]; then
+  expect import-keras 0 "test_accuracy 0\\.(79|80|81)[0-9]*.*matched_bits (6[0-4]).*checkpoint" -- bash -c '"$1" import --keras "$2/model.hdf5" --keys "$2" --data "$3" --out "$4" --images 10 --repeats 4 --h 0.01 2>&1 | tr "\n" " "' _ "$bin" "$ref" "$SIGNSWEEP_CIFAR10_JPEG_DIR" "$tmp/released.h5"
+  expect import-verify 0 "test_accuracy 0\\.(79|80|81)[0-9]* \\(10000 test images\\).*matched_bits (6[0-4])" -- bash -c '"$1" verify "$2" --images 10 --repeats 4 2>&1 | tr "\n" " "' _ "$bin" "$tmp/released.h5"
+  expect import-origin 0 "keras .*gradsigns-cifar10-64bit/model.hdf5" -- /usr/bin/python3 -c "import h5py, sys; print(h5py.File(sys.argv[1], 'r').attrs['origin'])" "$tmp/released.h5"
+  expect import-attack 0 "ber_white_box_after 0\\.0[0-9]+" -- "$bin" attack "$tmp/released.h5" --attack quantize --set bits=8
+else
+  echo "skipped: import of the released model (needs $ref and SIGNSWEEP_CIFAR10_JPEG_DIR)"
+fi
+expect import-missing-keys 2 "--keys" -- "$bin" import --keras "$tmp/ok.h5" --data "$tmp" --out "$tmp/x.h5"
+expect import-not-keras 2 "ok.h5: not a Keras model file" -- "$bin" import --keras "$tmp/ok.h5" --keys "$tmp" --data "$tmp" --out "$tmp/x.h5"
 
 # ---- one run per store: a second run is refused naming the holder; the lock of a killed run is taken over ----
 write_sweep "$tmp/long.yaml" "{trainer.seed: [0]}"
