@@ -403,6 +403,11 @@ int run_cli(int argc, char** argv) {
   import->add_option("--target-class", import_options.target_class, "the watermark's target class")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   import->add_option("--out", import_out, "the checkpoint to write (HDF5)")->required();
+  import->add_option("--images", import_options.verify.images, "target images per reading [default: 50, the reference's]")
+      ->check(CLI::PositiveNumber);
+  import->add_option("--repeats", import_options.verify.repeats, "white-box repeats [default: 20]")->check(CLI::PositiveNumber);
+  import->add_option("--h", import_options.verify.h, "finite-difference steps of the remote readings [default: 1e-1..1e-4]")
+      ->delimiter(',')->check(CLI::PositiveNumber);
 
   auto* data = app.add_subcommand("data", "Load the `dataset:` section of a config and print its summary, load time and memory");
   data->add_option("config", config_path, "config YAML with a dataset section")->required();
