@@ -240,8 +240,9 @@ class Expansion {
       if (const auto warning = workers::unreachable_verdict_warning(embed.config.watermark); warning && embed.config.watermark.enabled)
         warn(*warning);
       const size_t index = sweep_.trials.size();
+      const bool watermarked = embed.config.watermark.enabled;
       sweep_.trials.push_back(std::move(embed));
-      add_attacks(index, attacks);
+      if (watermarked) add_attacks(index, attacks);  // a plain grid point ({scheme: none}) has nothing to remove
       if (embed_trees_.emplace(sweep_.trials[index].planned.id, p.tree).second) embed_order_.push_back(index);
     }
   }

@@ -8,6 +8,9 @@
 # ../shared/data/cifar10-jpeg.tar.gz into data/cifar10-jpeg/ (ignored by git) unless it is there.
 # Pin it to cores with taskset to keep others free: `taskset -c 1 bash scripts/run-suite.sh ...`.
 set -euo pipefail
+# The whole script is one function, called on the last line: bash has then read all of it before anything
+# runs, so editing this file while a suite runs (for an hour) cannot change what the run does.
+main() {
 cd "$(dirname "$0")/.."
 suite=${1:?usage: run-suite.sh fashion-mnist|cifar10-cpu|released-model}
 bin=${SIGNSWEEP_BIN:-build/signsweep}
@@ -78,3 +81,5 @@ echo >> "$log"
 echo "Finished $(date -u +%Y-%m-%dT%H:%M:%SZ)." >> "$log"
 mv "$log" "$out/RUN.md"
 echo "run-suite: $out/RUN.md" >&2
+}
+main "$@"

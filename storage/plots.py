@@ -57,11 +57,16 @@ class Trial:
         self.parent = planned["parent"]
         self.axes = planned["axes"]
         self.results = results
+        self.series = {}
         attack = self.parent != "" and self.kind != "null-check"
         remote_after = any(re.fullmatch(r"ber_remote_h[^_]+", k) for k in results)
         if format_version == 1 and attack and remote_after:  # format 1 copied the white-box figures (report.cc)
             for k in ("ber_white_box", "p_value", "owned"):
                 results.pop(k, None)
+
+    def curve(self, name):
+        """A per-epoch series of a training trial (empty when it has none)."""
+        return self.series.get(name, [])
 
     def remote(self, suffix=""):
         """{h: BER through the prediction API} (suffix "_before": before an attack)."""
@@ -71,6 +76,16 @@ class Trial:
             if m and (suffix or not k.endswith("_before")):
                 out[float(m.group(1))] = v
         return out
+
+
+def read_series(trial):
+    """{name: per-epoch values}: one table with a field per series, or (the first layout) a dataset each."""
+    if "series" not in trial:
+        return {}
+    table = trial["series"]
+    if isinstance(table, h5py.Dataset):
+        return {name: [float(v) for v in table[name]] for name in (table.dtype.names or ())}
+    return {name: [float(v) for v in table[name][()]] for name in table}
 
 
 def read_store(store):
@@ -95,6 +110,8 @@ def read_store(store):
                 continue
             results = {k: float(v) for k, v in trial["results"].attrs.items()}
             trials.append(Trial(planned, results, version))
+            if planned["kind"] in ("embed", "null-model"):
+                trials[-1].series = read_series(trial)
     return trials
 
 
@@ -334,6 +351,36 @@ def lambda_cost_figure(trials, over):
     return fig if curves else None
 
 
+def training_figure(trials, over):
+    """Test accuracy (and the signature's bit accuracy) at each epoch end, one curve per recipe: the accuracy
+    cost of a watermark is the gap to the plain models' curve. Drawn for at most 6 curves of 2+ epochs."""
+    chosen = [t for t in trials if t.kind in ("embed", "null-model") and len(t.curve("test_accuracy")) >= 2]
+    axes, rows = group(chosen, over)
+    if not chosen or len(rows) > 6:
+        return None
+    fig = Figure("training", "Training: test accuracy and the white-box bit accuracy of the signature (watermarked "
+                 "models) at each epoch end, one curve per recipe; error bars: 95% CI over the pooled runs.", [], "epoch")
+    panels = OrderedDict((("test_accuracy", OrderedDict()), ("bit_accuracy", OrderedDict())))
+    for key, members in rows.items():
+        label = curve_label(axes, key, set())
+        if all(t.kind == "null-model" for t in members):  # the null-model stage's plain models
+            label = "plain (null models)" if label == "all" else f"{label}, plain (null models)"
+        for epoch in range(max(len(t.curve("test_accuracy")) for t in members)):
+            row = dict(zip(axes, key))
+            row.update({"epoch": epoch + 1, "n": len(members)})
+            for metric, plain_too in (("test_accuracy", True), ("bit_accuracy", False)):
+                values = [t.curve(metric)[epoch] for t in members
+                          if epoch < len(t.curve(metric)) and (plain_too or not is_plain(t))]
+                stat = summarize(values)
+                if stat is not None:
+                    row.update(cell_columns(metric, stat))
+                    panels[metric].setdefault(label, []).append((epoch + 1, stat))
+            fig.rows.append(row)
+    fig.panels = [(m, ylabel, panels[m]) for m, ylabel in (("test_accuracy", "test accuracy"),
+                                                           ("bit_accuracy", "bit accuracy (white-box)")) if panels[m]]
+    return fig if fig.panels else None
+
+
 def all_figures(trials, over):
     ber = ("ber_white_box", "white-box BER", lambda t: t.results.get("ber_white_box"))
     acc = ("test_accuracy", "test accuracy", lambda t: t.results.get("test_accuracy"))
@@ -351,6 +398,7 @@ def all_figures(trials, over):
                     "capacity", "Capacity: white-box BER and test accuracy of the watermarked models against the "
                     "signature length N, one curve per scheme.", "signature length N (bits)", logx=True),
         lambda_cost_figure(trials, over),
+        training_figure(trials, over),
     ]
     return [f for f in figures if f is not None]
 

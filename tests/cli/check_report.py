@@ -70,6 +70,8 @@ for name in figures:
     rows = list(csv.DictReader(open(os.path.join(plots, f"{name}.csv"))))
     if not rows:
         fail(f"{name}.csv is empty")
+    if name == "training":  # per-epoch series: the report's tables hold final figures, not series
+        continue
     source = embed if name == "capacity" else attacks
     if name == "lambda-cost":
         continue  # differences of two tables: no report cell to compare with

@@ -318,7 +318,7 @@ PY
 expect given-report 0 "\\| quantize \\| 4 \\|" -- "$bin" report "$tmp/givenstore" --table attacks
 expect given-rerun-runs-nothing 0 "done 3" -- bash -c '"$1" run "$2" --out "$3" 2>&1 | grep -v "trial [0-9]*/3"' _ "$bin" "$tmp/given.yaml" "$tmp/givenstore"
 sed 's/{attack: quantize, grid: {bits: \[8, 4\]}}/{attack: ftal, images_per_class: 5000}/' "$tmp/given.yaml" >"$tmp/given-budget.yaml"
-expect given-checked-against-its-data 2 "images_per_class = 5000 is more than the training set holds" -- "$bin" run "$tmp/given-budget.yaml" --dry-run
+expect given-checked-against-its-data 2 "given-budget.yaml:4:[0-9]+: images_per_class = .5000.: 5000 images per class: the smallest class of the training split holds 100" -- "$bin" run "$tmp/given-budget.yaml" --dry-run
 sed "s#$tmp/ok.h5#$tmp/tiny.h5#" "$tmp/given.yaml" >"$tmp/given-plain.yaml"
 expect given-plain-refused 2 "tiny.h5: carries no watermark: attack_checkpoints takes watermarked models" -- "$bin" run "$tmp/given-plain.yaml" --dry-run
 sed "s#$tmp/ok.h5#$tmp/later.h5#" "$tmp/given.yaml" >"$tmp/given-later.yaml"
@@ -329,8 +329,17 @@ expect given-or-base-required 2 "nobase.yaml: missing required key 'base' .*or a
 
 # ---- plain models in a grid: watermark {scheme: none} is the trial without a watermark section ----
 write_sweep "$tmp/plain.yaml" "{watermark: [{scheme: none}, {bits: 8, carriers: 6, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 0}}]}"
-expect plain-grid-dry-run 0 "8 trials: 2 embed, 6 attacks" -- "$bin" run "$tmp/plain.yaml" --dry-run
+expect plain-grid-dry-run-attacks-only-the-watermark 0 "5 trials: 2 embed, 3 attacks" -- "$bin" run "$tmp/plain.yaml" --dry-run
 expect plain-grid-config-has-no-watermark 0 "^1$" -- bash -c '"$1" run "$2" --print-config 2>/dev/null | grep -c "^  *watermark:\|^watermark:"' _ "$bin" "$tmp/plain.yaml"
+sed -e 's/trainer: {epochs: 1,/trainer: {epochs: 2,/' "$tmp/plain.yaml" >"$tmp/plain2.yaml"
+expect plain-grid-run 0 "done 5" -- "$bin" run "$tmp/plain2.yaml" --out "$tmp/plainstore"
+expect plain-grid-training-figure 0 "figure training: training.png" -- "$bin" report "$tmp/plainstore" --plots "$tmp/plainplots"
+expect plain-grid-training-curves 0 "^4 rows, epochs 1-2, plain and gradsigns$" -- /usr/bin/python3 -c "
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+kinds = sorted({'plain' if 'none' in r['watermark'] else 'gradsigns' for r in rows})
+print(f\"{len(rows)} rows, epochs {min(r['epoch'] for r in rows)}-{max(r['epoch'] for r in rows)}, {' and '.join(reversed(kinds))}\")" "$tmp/plainplots/training.csv"
+expect plain-grid-report-check 0 "checked 2 figures: quantization, training" -- /usr/bin/python3 "$src/tests/cli/check_report.py" "$bin" "$tmp/plainstore" "$tmp/plainplots"
 write_sweep "$tmp/plainbad.yaml" "{watermark: [{scheme: none, bits: 8}]}"
 expect plain-grid-extra-key 2 "watermark.bits = '8': a plain model \\(scheme: none\\) takes no other watermark key" -- "$bin" run "$tmp/plainbad.yaml" --dry-run
 
