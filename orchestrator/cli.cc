@@ -46,9 +46,9 @@ std::string version_text() {
   MPI_Get_library_version(mpi_version, &len);  // allowed before MPI_Init
   std::string mpi(mpi_version, static_cast<size_t>(len));
   mpi = mpi.substr(0, mpi.find_first_of(",\n"));
-  return fmt::format("signsweep {} (git {}{})\n{}\nMPI: {}\ngpus {} (visible to LibTorch)\n", common::signsweep_version(),
-                     common::git_commit(), common::git_dirty() ? ", dirty" : "", common::library_versions(), mpi,
-                     workers::visible_gpu_count());
+  return fmt::format("signsweep {} (git {}{})\n{}\nMPI: {}\ngpus {} (visible to LibTorch)\ndata {}\n",
+                     common::signsweep_version(), common::git_commit(), common::git_dirty() ? ", dirty" : "",
+                     common::library_versions(), mpi, workers::visible_gpu_count(), data_directory());
 }
 
 // runs/<config file stem>.h5

@@ -37,10 +37,27 @@ std::string python_interpreter() {
   return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 }
 
-// SIGNSWEEP_PLOTS_SCRIPT overrides the script of the source tree this binary was built from.
+}  // namespace
+
+// An installed binary (<prefix>/bin/signsweep) reads <prefix>/share/signsweep; one in a build tree reads
+// the source tree it was built from.
+std::string data_directory() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = (exe.parent_path() / SIGNSWEEP_DATA_FROM_BIN).lexically_normal();
+    if (fs::exists(installed / "plots.py")) return installed.string();
+  }
+  return SIGNSWEEP_SOURCE_DIR;
+}
+
+namespace {
+
+// SIGNSWEEP_PLOTS_SCRIPT overrides the installed script (or the source tree's, see data_directory).
 std::string plots_script() {
-  if (const char* p = std::getenv("SIGNSWEEP_PLOTS_SCRIPT")) return p;
-  return SIGNSWEEP_PLOTS_SCRIPT;
+  if (const char* p = std::getenv("SIGNSWEEP_PLOTS_SCRIPT"); p != nullptr && *p != 0) return p;
+  const fs::path dir = data_directory();
+  return (fs::exists(dir / "plots.py") ? dir / "plots.py" : dir / "storage" / "plots.py").string();
 }
 
 // Runs argv[0] (looked up on PATH) with its output on ours; returns its exit status.

@@ -11,6 +11,10 @@
 
 namespace signsweep::orchestrator {
 
+// Where this binary's own files are (plots.py, experiments/, dashboards/): <prefix>/share/signsweep when it
+// runs installed (cmake --install, the .deb), else the source tree it was built from.
+std::string data_directory();
+
 // Throws Error when the script fails (its own message is on stderr), DataError for a missing store.
 void write_report_folder(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir);
 
