@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `cmake --install` into a temporary prefix, then the installed binary run from outside the source tree: it
 # finds its own files relative to where it is installed (--version's "data" line, report --plots drawn by the
-# installed plots.py), runs a sweep and validates the installed experiments. Usage: install_test.sh <build dir>
+# installed plots.py), runs a sweep and validates the installed experiments.
+# Usage: install_test.sh <build dir> <source dir>
 set -euo pipefail
 build=$1
+src=$(cd "$2" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
@@ -19,16 +21,7 @@ cd "$tmp"  # nothing of the source tree is reachable from here by relative paths
 grep -qx "data $share" version.txt || { echo "FAIL: the installed binary does not read $share:"; cat version.txt; exit 1; }
 "$bin" run "$share/experiments/quickstart-sweep.yaml" --dry-run >dry.txt 2>&1
 grep -q "42 trials: 6 embed, 36 attacks" dry.txt || { echo "FAIL: the installed quickstart sweep does not validate"; cat dry.txt; exit 1; }
-cat >tiny.yaml <<'Y'
-name: tiny
-base:
-  dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}
-  model: {name: small-cnn, width: 4}
-  trainer: {epochs: 1, batch_size: 30, threads: 1, lr: 0.01}
-  watermark: {bits: 8, carriers: 6, lambda: 1.0, verify: {images: 10, repeats: 2, remote_images: 0}}
-attacks:
-  - {attack: quantize, grid: {bits: [8, 4]}}
-Y
+cp "$src/tests/support/tiny-sweep.yaml" tiny.yaml
 "$bin" run tiny.yaml --out store >run.log 2>&1 || { echo "FAIL: run"; cat run.log; exit 1; }
 env -u SIGNSWEEP_PLOTS_SCRIPT "$bin" report store --plots plots >report.txt 2>&1
 grep -q "figure quantization" report.txt || { echo "FAIL: report --plots with the installed plots.py"; cat report.txt; exit 1; }
