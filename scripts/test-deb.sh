@@ -32,7 +32,7 @@ chroot "$root" /bin/bash -euo pipefail -c "
   apt-get update -qq
   apt-get install -y -qq /tmp/$(basename "$deb") dataset-fashion-mnist >/dev/null
   cd /tmp
-  signsweep --version | grep "^data "
+  signsweep --version | grep '^data '
   signsweep run /usr/share/signsweep/experiments/quickstart-sweep.yaml --out /tmp/quickstart >/tmp/run.txt 2>&1
   grep -E '^(done|failed) ' /tmp/run.txt
   signsweep report /tmp/quickstart --plots /tmp/quickstart-report | tail -1
