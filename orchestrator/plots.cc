@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -37,27 +38,26 @@ std::string python_interpreter() {
   return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 }
 
-}  // namespace
-
-// An installed binary (<prefix>/bin/signsweep) reads <prefix>/share/signsweep; one in a build tree reads
-// the source tree it was built from.
-std::string data_directory() {
+// <prefix>/share/signsweep when this binary runs installed (<prefix>/bin/signsweep); none in a build tree.
+std::optional<fs::path> installed_data_directory() {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = (exe.parent_path() / SIGNSWEEP_DATA_FROM_BIN).lexically_normal();
-    if (fs::exists(installed / "plots.py")) return installed.string();
-  }
-  return SIGNSWEEP_SOURCE_DIR;
+  if (ec) return std::nullopt;
+  const fs::path installed = (exe.parent_path() / SIGNSWEEP_DATA_FROM_BIN).lexically_normal();
+  return fs::exists(installed / "plots.py") ? std::optional<fs::path>(installed) : std::nullopt;
 }
+
+}  // namespace
+
+std::string data_directory() { return installed_data_directory().value_or(SIGNSWEEP_SOURCE_DIR).string(); }
 
 namespace {
 
-// SIGNSWEEP_PLOTS_SCRIPT overrides the installed script (or the source tree's, see data_directory).
+// SIGNSWEEP_PLOTS_SCRIPT overrides the installed script, or in a build tree the source tree's.
 std::string plots_script() {
   if (const char* p = std::getenv("SIGNSWEEP_PLOTS_SCRIPT"); p != nullptr && *p != 0) return p;
-  const fs::path dir = data_directory();
-  return (fs::exists(dir / "plots.py") ? dir / "plots.py" : dir / "storage" / "plots.py").string();
+  const std::optional<fs::path> installed = installed_data_directory();
+  return (installed ? *installed / "plots.py" : fs::path(SIGNSWEEP_SOURCE_DIR) / "storage" / "plots.py").string();
 }
 
 // Runs argv[0] (looked up on PATH) with its output on ours; returns its exit status.
