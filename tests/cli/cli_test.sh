@@ -374,7 +374,9 @@ cp "$src/tests/support/resume-sweep.yaml" "$tmp/resume.yaml"
 expect resume-reference 0 "done 1" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/resref"
 "$bin" run "$tmp/resume.yaml" --out "$tmp/reskill" >"$tmp/reskill.log" 2>&1 &
 victim=$!
-for _ in $(seq 1 300); do [[ -n $(ls "$tmp/reskill/states" 2>/dev/null) ]] && break; sleep 0.02; done
+# a complete state (<id>.pt), not the temporary file it is written through (<id>.pt.tmp-<pid>, same folder);
+# up to 30 s: a loaded machine (ctest -j) starts the run slowly
+for _ in $(seq 1 1500); do compgen -G "$tmp/reskill/states/*.pt" >/dev/null && break; sleep 0.02; done
 kill -9 "$victim"
 wait "$victim" 2>/dev/null
 expect resume-after-sigkill 0 "resuming from .*states/[0-9a-f]{16}\\.pt: epoch [0-9]+ of 40" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/reskill"
@@ -382,7 +384,7 @@ expect resume-sigkill-bit-identical 0 "bit-identical" -- /usr/bin/python3 "$src/
 [[ -z $(ls "$tmp/reskill/states") ]] || { failed=$((failed + 1)); echo "FAIL: a finished trial left its resumable state"; }
 "$bin" run "$tmp/resume.yaml" --out "$tmp/resusr1" >"$tmp/resusr1.log" 2>&1 &
 victim=$!
-for _ in $(seq 1 300); do grep -q "epoch 2/40" "$tmp/resusr1.log" && break; sleep 0.02; done
+for _ in $(seq 1 1500); do grep -q "epoch 2/40" "$tmp/resusr1.log" && break; sleep 0.02; done
 kill -USR1 "$victim"
 wait "$victim"
 rc=$?
