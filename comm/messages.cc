@@ -4,9 +4,11 @@
 #include <cmath>
 #include <numeric>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/errors.h"
+#include "common/json.h"
 
 namespace signsweep::comm {
 namespace {
@@ -52,7 +54,7 @@ DurationBins bins_from(const nlohmann::json& j) {
   b.counts = j.at("counts").get<std::vector<int64_t>>();
   b.sum = number(j.at("sum"));
   if (!b.counts.empty() && b.counts.size() != duration_bucket_bounds().size() + 1)
-    throw Error("progress message: duration bins of another bucket layout");
+    throw ProtocolError("duration bins of another bucket layout");
   return b;
 }
 
@@ -76,60 +78,83 @@ std::string encode(const Result& r) {
 
 std::string encode(const RankReport& r) { return nlohmann::json{{"host", r.host}, {"gpus", r.gpus}}.dump(); }
 
+namespace {
+
+// Decodes one message with `read`; anything that does not decode (invalid JSON, past the limits, a missing
+// key or one of another type) is a ProtocolError naming the message kind.
+template <typename F>
+auto decoded(const char* kind, const std::string& s, F&& read) -> decltype(read(nlohmann::json())) {
+  try {
+    return read(common::parse_json(s, kind));
+  } catch (const ProtocolError& e) {
+    throw ProtocolError(fmt::format("malformed {} message: {}", kind, e.what()));
+  } catch (const InputError& e) {
+    throw ProtocolError(fmt::format("malformed {} message: {}", kind, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw ProtocolError(fmt::format("malformed {} message: {}", kind, e.what()));
+  }
+}
+
+}  // namespace
+
 RankReport decode_rank_report(const std::string& s) {
-  const auto j = nlohmann::json::parse(s);
-  return {j.at("host"), j.at("gpus").get<std::vector<std::string>>()};
+  return decoded("rank report", s, [](const nlohmann::json& j) {
+    return RankReport{j.at("host"), j.at("gpus").get<std::vector<std::string>>()};
+  });
 }
 
 Task decode_task(const std::string& s) {
-  const auto j = nlohmann::json::parse(s);
-  Task t;
-  t.id = j.at("id");
-  t.kind = j.at("kind");
-  t.label = j.at("label");
-  t.config_yaml = j.at("config");
-  t.checkpoint = j.at("checkpoint");
-  t.parent_checkpoint = j.at("parent_checkpoint");
-  t.null_checkpoints = j.at("null_checkpoints").get<std::vector<std::string>>();
-  t.state = j.at("state");
-  t.attempt = j.at("attempt");
-  t.report_progress = j.at("report_progress");
-  t.time_limit_s = j.at("time_limit_s");
-  return t;
+  return decoded("task", s, [](const nlohmann::json& j) {
+    Task t;
+    t.id = j.at("id");
+    t.kind = j.at("kind");
+    t.label = j.at("label");
+    t.config_yaml = j.at("config");
+    t.checkpoint = j.at("checkpoint");
+    t.parent_checkpoint = j.at("parent_checkpoint");
+    t.null_checkpoints = j.at("null_checkpoints").get<std::vector<std::string>>();
+    t.state = j.at("state");
+    t.attempt = j.at("attempt");
+    t.report_progress = j.at("report_progress");
+    t.time_limit_s = j.at("time_limit_s");
+    return t;
+  });
 }
 
 Progress decode_progress(const std::string& s) {
-  const auto j = nlohmann::json::parse(s);
-  Progress p;
-  p.id = j.at("id");
-  p.group = j.at("group");
-  p.epoch = j.at("epoch");
-  p.step = j.at("step");
-  p.steps = j.at("steps");
-  p.loss = number(j.at("loss"));
-  p.accuracy = number(j.at("accuracy"));
-  p.bit_accuracy = number(j.at("bit_accuracy"));
-  p.images_per_second = number(j.at("images_per_second"));
-  p.step_times = bins_from(j.at("step_times"));
-  p.allreduce_times = bins_from(j.at("allreduce_times"));
-  return p;
+  return decoded("progress", s, [](const nlohmann::json& j) {
+    Progress p;
+    p.id = j.at("id");
+    p.group = j.at("group");
+    p.epoch = j.at("epoch");
+    p.step = j.at("step");
+    p.steps = j.at("steps");
+    p.loss = number(j.at("loss"));
+    p.accuracy = number(j.at("accuracy"));
+    p.bit_accuracy = number(j.at("bit_accuracy"));
+    p.images_per_second = number(j.at("images_per_second"));
+    p.step_times = bins_from(j.at("step_times"));
+    p.allreduce_times = bins_from(j.at("allreduce_times"));
+    return p;
+  });
 }
 
 Result decode_result(const std::string& s) {
-  const auto j = nlohmann::json::parse(s);
-  Result r;
-  r.id = j.at("id");
-  r.ok = j.at("ok");
-  r.interrupted = j.at("interrupted");
-  r.error = j.at("error");
-  for (const auto& [k, v] : j.at("results").items()) r.results[k] = number(v);
-  for (const auto& [k, v] : j.at("series").items()) {
-    std::vector<double>& values = r.series[k];
-    for (const auto& x : v) values.push_back(number(x));
-  }
-  r.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
-  r.checkpoint = j.at("checkpoint");
-  return r;
+  return decoded("result", s, [](const nlohmann::json& j) {
+    Result r;
+    r.id = j.at("id");
+    r.ok = j.at("ok");
+    r.interrupted = j.at("interrupted");
+    r.error = j.at("error");
+    for (const auto& [k, v] : j.at("results").items()) r.results[k] = number(v);
+    for (const auto& [k, v] : j.at("series").items()) {
+      std::vector<double>& values = r.series[k];
+      for (const auto& x : v) values.push_back(number(x));
+    }
+    r.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
+    r.checkpoint = j.at("checkpoint");
+    return r;
+  });
 }
 
 }  // namespace signsweep::comm

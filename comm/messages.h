@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "common/errors.h"
+
 namespace signsweep::comm {
 
 enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kProgress = 4, kResult = 5, kInterrupt = 6 };
@@ -80,6 +82,13 @@ struct Result {
 struct RankReport {
   std::string host;
   std::vector<std::string> gpus;  // the GPUs it sees, by UUID ("" when unknown), in cuda:N order
+};
+
+// A message that does not decode (corrupt, of another signsweep version, or past common/limits.h): the run
+// fails with this error naming the message kind; decoders throw nothing else.
+class ProtocolError : public Error {
+ public:
+  using Error::Error;
 };
 
 std::string encode(const Task& t);

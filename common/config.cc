@@ -6,25 +6,44 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.h"
+#include "common/limits.h"
+
 namespace signsweep::common {
 namespace {
 
-// yaml-cpp 0.7 keeps the first of two equal keys silently; a sweep with `lr` twice must not run.
-void reject_duplicate_keys(const YAML::Node& node, const std::string& file) {
-  if (node.IsMap()) {
-    std::set<std::string> seen;
-    for (const auto& kv : node) {
-      const std::string key = kv.first.Scalar();
-      if (!seen.insert(key).second) {
-        const YAML::Mark m = kv.first.Mark();
-        throw ConfigError(fmt::format("{}:{}:{}: duplicate key '{}'", file, m.line + 1, m.column + 1, key));
+// Walks a parsed document once before anything reads it:
+// - duplicate keys: yaml-cpp 0.7 keeps the first of two equal keys silently; a sweep with `lr` twice must not run;
+// - nesting deeper than limits::kMaxNestingDepth;
+// - more than limits::kMaxConfigNodes nodes with aliases expanded: yaml-cpp shares an aliased node, but every
+//   reader after this one (the resolved config, the sweep's grid) walks it once per alias, so a few lines of
+//   nested aliases ("billion laughs") would expand to billions of nodes there.
+class DocumentCheck {
+ public:
+  explicit DocumentCheck(const std::string& file) : file_(file) {}
+  void visit(const YAML::Node& node, int64_t depth) {
+    limits::check(file_, "YAML nesting depth", depth, limits::kMaxNestingDepth);
+    limits::check(file_, "YAML node count (aliases expanded)", ++nodes_, limits::kMaxConfigNodes);
+    if (node.IsMap()) {
+      std::set<std::string> seen;
+      for (const auto& kv : node) {
+        const std::string key = kv.first.Scalar();
+        if (!seen.insert(key).second) {
+          const YAML::Mark m = kv.first.Mark();
+          throw ConfigError(fmt::format("{}:{}:{}: duplicate key '{}'", file_, m.line + 1, m.column + 1, key));
+        }
+        visit(kv.first, depth + 1);
+        visit(kv.second, depth + 1);
       }
-      reject_duplicate_keys(kv.second, file);
+    } else if (node.IsSequence()) {
+      for (const auto& item : node) visit(item, depth + 1);
     }
-  } else if (node.IsSequence()) {
-    for (const auto& item : node) reject_duplicate_keys(item, file);
   }
-}
+
+ private:
+  const std::string& file_;
+  int64_t nodes_ = 0;
+};
 
 std::string short_value(const YAML::Node& v) {
   if (!v.IsDefined() || v.IsNull()) return "null";
@@ -42,6 +61,7 @@ ConfigNode::ConfigNode(std::shared_ptr<State> state, YAML::Node node, std::strin
     : state_(std::move(state)), node_(std::move(node)), path_(std::move(path)) {}
 
 ConfigNode ConfigNode::load_string(const std::string& text, const std::string& origin) {
+  limits::check(origin, "YAML bytes", static_cast<int64_t>(text.size()), limits::kMaxConfigBytes);
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -50,7 +70,7 @@ ConfigNode ConfigNode::load_string(const std::string& text, const std::string& o
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ConfigError(fmt::format("{}: the top level must be a mapping of keys", origin));
-  reject_duplicate_keys(root, origin);
+  DocumentCheck(origin).visit(root, 0);
   auto state = std::make_shared<State>();
   state->file = origin;
   return ConfigNode(std::move(state), root, "");

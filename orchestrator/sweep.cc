@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/hash.h"
+#include "common/limits.h"
 #include "storage/checkpoint.h"
 #include "workers/data/dataset_spec.h"
 #include "workers/data/sampling.h"
@@ -227,8 +228,8 @@ class Expansion {
     for (const auto& choice : grid_points(grid)) {
       const Point p = apply_point(base, grid, choice);
       const std::string context = fmt::format("grid point {}", p.label);
-      const YAML::Node trainer = p.tree["trainer"];
-      if (trainer.IsMap() && trainer["device"])
+      const YAML::Node trainer = p.tree["trainer"];  // an invalid node when absent: IsDefined() first
+      if (trainer.IsDefined() && trainer.IsMap() && trainer["device"])
         throw ConfigError(fmt::format("{}: trainer.device is a setting of the run in a sweep, not of a trial: use the "
                                       "top-level key device: (auto, cpu, cuda or cuda:N) ({})",
                                       position(file_, trainer["device"]), context));
@@ -433,7 +434,28 @@ int64_t Sweep::embed_trials() const {
   return std::count_if(trials.begin(), trials.end(), [](const SweepTrial& t) { return t.planned.kind == storage::kEmbedKind; });
 }
 
-Sweep load_sweep(const std::string& path) {
+namespace {
+
+// The number of points of a grid (limits::kSaturated when it does not fit in 64 bits).
+int64_t point_count(const std::vector<Axis>& axes) {
+  int64_t points = 1;
+  for (const Axis& a : axes) points = limits::saturated_product(points, static_cast<int64_t>(a.values.size()));
+  return points;
+}
+
+// The trials the grid, the attacks (each with its own grid) and the null models would expand into, within
+// limits::kMaxSweepTrials before any is made: a few short lists multiply (ten axes of ten values are ten
+// billion points).
+void check_trial_count(const std::string& path, const std::vector<Axis>& grid, const std::vector<AttackEntry>& attacks,
+                       int64_t null_models) {
+  int64_t per_point = 1;  // the model, then every attack's points
+  for (const AttackEntry& a : attacks) per_point = limits::saturated_sum(per_point, point_count(a.grid));
+  const int64_t trials = limits::saturated_sum(limits::saturated_product(point_count(grid), per_point), std::max<int64_t>(0, null_models));
+  limits::check(path, "trial count (grid points x (1 + attack points))", trials, limits::kMaxSweepTrials);
+}
+
+// The sweep file's trial DAG (load_sweep, which names the file in any error of yaml-cpp's).
+Sweep expand_sweep(const std::string& path) {
   const common::ConfigNode root = common::ConfigNode::load_file(path);
   Sweep sweep;
   sweep.file = path;
@@ -458,6 +480,7 @@ Sweep load_sweep(const std::string& path) {
   const std::vector<AttackEntry> attacks = read_attacks(root);
   const NullModels nulls = read_null_models(root);
   root.check_all_keys_used();
+  check_trial_count(path, grid, attacks, nulls.count);
 
   Expansion expansion(sweep, path);
   if (root.has("base")) expansion.add_grid(base, grid, attacks);
@@ -470,6 +493,18 @@ Sweep load_sweep(const std::string& path) {
   for (const SweepTrial& t : sweep.trials) canonical += t.planned.id + "\n";
   sweep.identity = {common::content_hash(canonical), path, root.dump()};
   return sweep;
+}
+
+}  // namespace
+
+Sweep load_sweep(const std::string& path) {
+  try {
+    return expand_sweep(path);
+  } catch (const YAML::Exception& e) {
+    // A structure no check above anticipated (yaml-cpp throws on an absent node it is asked the type of):
+    // still the user's file, named, not a crash.
+    throw ConfigError(fmt::format("{}: unexpected YAML structure: {}", path, e.what()));
+  }
 }
 
 void check_group_shares(const Sweep& sweep, int ranks_per_trial) {

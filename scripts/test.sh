@@ -3,6 +3,10 @@
 #   bash scripts/test.sh           Debian's LibTorch 1.13 (CPU), build/  (the README's command, CI)
 #   bash scripts/test.sh --torch2  PyTorch's LibTorch 2.11 with CUDA, build-torch2/ (scripts/setup-torch2.sh,
 #                                  scripts/build-torch2.sh); CUDA-labelled tests report SKIPPED without a GPU
+#   bash scripts/test.sh --sanitize  AddressSanitizer (leaks included) + UndefinedBehaviorSanitizer, clang,
+#                                  build-sanitize/ (scripts/build-sanitize.sh); a finding fails its test. Leaks of
+#                                  third-party libraries only are suppressed, each with its reason:
+#                                  tests/sanitizers/lsan.supp. Run it before a change to a reader, the store or the protocol.
 # Extra arguments go to ctest (e.g. -L cuda, -R cli). Tests that read the real CIFAR-10 JPEG copy use
 # ../shared/data/cifar10-jpeg.tar.gz when it is there.
 set -euo pipefail
@@ -13,6 +17,14 @@ if [[ ${1:-} == --torch2 ]]; then
   bash scripts/setup-torch2.sh
   bash scripts/build-torch2.sh
   build=build-torch2
+elif [[ ${1:-} == --sanitize ]]; then
+  shift
+  bash scripts/build-sanitize.sh
+  build=build-sanitize
+  # Every process the suite starts (tests, signsweep under mpirun, the store's crash child) reads these.
+  export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=0
+  export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 else
   bash scripts/build.sh
 fi

@@ -123,7 +123,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     if (f.exists("/metrics"))
       for (const auto& name : f.attribute_names("/metrics")) c.metrics[name] = f.double_attribute("/metrics", name);
     return c;
-  } catch (const StorageError& e) {
+  } catch (const DataError& e) {  // opened read-only: what HDF5 cannot read in it is bad input
     throw DataError(fmt::format("{}: incomplete or corrupt checkpoint: {}", path, e.what()));
   }
 }

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "common/limits.h"
 #include "storage/atomic_file.h"
 
 namespace signsweep::storage {
@@ -62,6 +63,18 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
+// Whether an attribute holds exactly one value (a scalar, or an array of one): every attribute signsweep
+// reads is one, and reading a longer one into a single value would write past it.
+bool attribute_holds_one_value(hid attr) {
+  const Handle space(H5Aget_space(attr));
+  return space.id() >= 0 && H5Sget_simple_extent_npoints(space.id()) == 1;
+}
+
+bool dataset_holds_one_value(hid dataset) {
+  const Handle space(H5Dget_space(dataset));
+  return space.id() >= 0 && H5Sget_simple_extent_npoints(space.id()) == 1;
+}
+
 // Reads a string attribute or dataset in the type it was stored with: variable or fixed length, ASCII or
 // UTF-8 (Keras writes ASCII; HDF5 refuses to convert between the two character sets).
 template <typename Reader>
@@ -77,6 +90,7 @@ std::optional<std::string> read_stored_string(hid file_type, Reader read) {  // 
     return s;
   }
   const size_t size = H5Tget_size(file_type);
+  if (size == 0 || size > static_cast<size_t>(limits::kMaxStringBytes)) return std::nullopt;
   H5Tset_size(mem.id(), size);
   std::string s(size, '\0');
   if (read(mem.id(), static_cast<void*>(s.data())) < 0) return std::nullopt;
@@ -131,7 +145,7 @@ Handle& Handle::operator=(Handle&& o) noexcept {
   return *this;
 }
 
-File::File(const std::string& path, OpenMode mode) : path_(path) {
+File::File(const std::string& path, OpenMode mode) : path_(path), mode_(mode) {
   silence_hdf5();
   hid id = -1;
   if (mode == OpenMode::kTruncate) {
@@ -156,7 +170,16 @@ File::File(const std::string& path, OpenMode mode) : path_(path) {
 
 void File::fail(const std::string& object_path, const std::string& operation) const {
   const std::string stack = hdf5_error_stack();
-  throw StorageError(fmt::format("{}:{}: {} failed{}{}", path_, object_path, operation, stack.empty() ? "" : ": ", stack));
+  const std::string message = fmt::format("{}:{}: {} failed{}{}", path_, object_path, operation, stack.empty() ? "" : ": ", stack);
+  if (mode_ == OpenMode::kReadOnly) throw DataError(message);
+  throw StorageError(message);
+}
+
+size_t File::checked_numel(hid space, const std::string& object_path, const std::string& what) const {
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  if (n < 0) fail(object_path, "read the shape of " + what);
+  limits::check(path_ + ":" + object_path, what + " element count", n, limits::kMaxTensorElements);
+  return static_cast<size_t>(n);
 }
 
 bool File::exists(const std::string& object_path) const {
@@ -290,7 +313,10 @@ std::map<std::string, std::vector<double>> File::read_table(const std::string& o
   const Handle mem_type(H5Tcreate(H5T_COMPOUND, std::max<size_t>(1, names.size()) * sizeof(double)));
   for (size_t i = 0; i < names.size(); ++i) H5Tinsert(mem_type.id(), names[i].c_str(), i * sizeof(double), H5T_NATIVE_DOUBLE);
   const Handle space(H5Dget_space(ds.id()));
-  const auto rows = static_cast<size_t>(H5Sget_simple_extent_npoints(space.id()));
+  const size_t rows = checked_numel(space.id(), object_path, "table");
+  limits::check(path_ + ":" + object_path, "table cell count",
+                limits::saturated_product(static_cast<int64_t>(rows), static_cast<int64_t>(names.size())),
+                limits::kMaxTensorElements);
   std::vector<double> records(rows * names.size());
   if (rows > 0 && !names.empty() && H5Dread(ds.id(), mem_type.id(), H5S_ALL, H5S_ALL, small_transfer(), records.data()) < 0)
     fail(object_path, "read table");
@@ -326,6 +352,7 @@ std::vector<int64_t> File::shape(const std::string& object_path) const {
   if (rank < 0) fail(object_path, "read shape");
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
+  checked_numel(space.id(), object_path, "data set");  // callers allocate the product of these
   return {dims.begin(), dims.end()};
 }
 
@@ -366,6 +393,7 @@ std::string File::read_string(const std::string& object_path) const {
   if (ds.id() < 0) fail(object_path, "open dataset");
   const Handle type(H5Dget_type(ds.id()));
   if (H5Tget_class(type.id()) != H5T_STRING) fail(object_path, "read string (not a string dataset)");
+  if (!dataset_holds_one_value(ds.id())) fail(object_path, "read string (not one string)");
   std::optional<std::string> s = read_stored_string(type.id(), [&](hid mem, void* buf) {
     return H5Dread(ds.id(), mem, H5S_ALL, H5S_ALL, small_transfer(), buf);
   });
@@ -439,6 +467,7 @@ std::string File::string_attribute_of(hid obj, const std::string& object_path, c
   if (attr.id() < 0) fail(object_path, "open attribute " + name);
   const Handle type(H5Aget_type(attr.id()));
   if (H5Tget_class(type.id()) != H5T_STRING) fail(object_path, "read attribute " + name + " (not a string)");
+  if (!attribute_holds_one_value(attr.id())) fail(object_path, "read attribute " + name + " (not one string)");
   std::optional<std::string> s = read_stored_string(type.id(), [&](hid mem, void* buf) { return H5Aread(attr.id(), mem, buf); });
   if (!s) fail(object_path, "read attribute " + name);
   return *s;
@@ -447,7 +476,8 @@ std::string File::string_attribute_of(hid obj, const std::string& object_path, c
 double File::double_attribute_of(hid obj, const std::string& object_path, const std::string& name) const {
   const Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
   double v = 0;
-  if (attr.id() < 0 || H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v) < 0) fail(object_path, "read attribute " + name);
+  if (attr.id() < 0 || !attribute_holds_one_value(attr.id()) || H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v) < 0)
+    fail(object_path, "read attribute " + name + " (one number)");
   return v;
 }
 
@@ -484,6 +514,7 @@ std::map<std::string, std::string> File::string_attributes(const std::string& ob
   const bool ok = for_each_attribute(obj.id(), [&](const std::string& name, hid attr) {
     const Handle type(H5Aget_type(attr));
     if (H5Tget_class(type.id()) != H5T_STRING) return true;  // not a string: not asked for
+    if (!attribute_holds_one_value(attr)) return false;
     std::optional<std::string> s = read_stored_string(type.id(), [&](hid mem, void* buf) { return H5Aread(attr, mem, buf); });
     if (s) out[name] = std::move(*s);
     return s.has_value();
@@ -497,7 +528,7 @@ std::map<std::string, double> File::double_attributes(const std::string& object_
   if (object_path != "/" && !exists(object_path)) return out;
   const Handle obj = open_object(object_path);
   const bool ok = for_each_attribute(obj.id(), [&](const std::string& name, hid attr) {
-    return H5Aread(attr, H5T_NATIVE_DOUBLE, &out[name]) >= 0;
+    return attribute_holds_one_value(attr) && H5Aread(attr, H5T_NATIVE_DOUBLE, &out[name]) >= 0;
   });
   if (!ok) fail(object_path, "read attributes");
   return out;
@@ -507,7 +538,8 @@ int64_t File::int_attribute(const std::string& object_path, const std::string& n
   const Handle obj = open_object(object_path);
   const Handle attr(H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT));
   int64_t v = 0;
-  if (attr.id() < 0 || H5Aread(attr.id(), H5T_NATIVE_INT64, &v) < 0) fail(object_path, "read attribute " + name);
+  if (attr.id() < 0 || !attribute_holds_one_value(attr.id()) || H5Aread(attr.id(), H5T_NATIVE_INT64, &v) < 0)
+    fail(object_path, "read attribute " + name + " (one integer)");
   return v;
 }
 

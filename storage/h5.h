@@ -92,9 +92,14 @@ class File {
   Handle open_or_create_group(const std::string& group_path);
   std::string string_attribute_of(hid obj, const std::string& object_path, const std::string& name) const;
   double double_attribute_of(hid obj, const std::string& object_path, const std::string& name) const;
+  // What failed, with HDF5's error stack: a DataError for a file opened read-only (a file someone gave us:
+  // bad input, exit 2), a StorageError for one signsweep writes.
   [[noreturn]] void fail(const std::string& object_path, const std::string& operation) const;
+  // The element count of a data set's or attribute's dataspace, within common/limits.h's kMaxTensorElements.
+  size_t checked_numel(hid space, const std::string& object_path, const std::string& what) const;
 
   std::string path_;
+  OpenMode mode_;
   Handle file_;
 };
 

@@ -6,50 +6,54 @@
 
 #include "common/errors.h"
 #include "storage/h5.h"
+#include "common/json.h"
 
 namespace signsweep::storage {
+
+KerasModel parse_keras_config(const std::string& json_text, const std::string& origin) {
+  const nlohmann::json config = common::parse_json(json_text, origin + ": model_config");
+  KerasModel model;
+  try {
+    const auto& layers = config.at("config").at("layers");
+    if (!layers.is_array()) throw DataError(fmt::format("{}: model_config: config.layers is not a list", origin));
+    for (const auto& layer : layers) {
+      KerasLayer l;
+      l.class_name = layer.at("class_name").get<std::string>();
+      const auto& c = layer.at("config");
+      l.name = c.at("name").get<std::string>();
+      if (l.class_name == "InputLayer") {
+        const auto& shape = c.at("batch_input_shape");
+        for (size_t i = 1; i < shape.size(); ++i) model.input_shape.push_back(shape.at(i).get<int64_t>());
+      }
+      if (c.contains("padding")) l.padding = c["padding"].get<std::string>();
+      if (c.contains("strides")) l.strides = c["strides"].get<std::vector<int64_t>>();
+      if (c.contains("epsilon")) l.epsilon = c["epsilon"].get<double>();
+      model.layers.push_back(std::move(l));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(fmt::format("{}: unexpected model_config layout: {}", origin, e.what()));
+  }
+  return model;
+}
 
 KerasModel read_keras_model(const std::string& path) {
   const File f(path, OpenMode::kReadOnly);
   if (!f.has_attribute("/", "model_config") || !f.exists("/model_weights"))
     throw DataError(fmt::format("{}: not a Keras model file (no model_config attribute or /model_weights group)", path));
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(f.string_attribute("/", "model_config"));
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(fmt::format("{}: model_config is not valid JSON: {}", path, e.what()));
-  }
-  KerasModel model;
+  KerasModel model = parse_keras_config(f.string_attribute("/", "model_config"), path);
   if (f.has_attribute("/", "keras_version")) model.keras_version = f.string_attribute("/", "keras_version");
-  try {
-    for (const auto& layer : config.at("config").at("layers")) {
-      KerasLayer l;
-      l.class_name = layer.at("class_name").get<std::string>();
-      l.name = layer.at("config").at("name").get<std::string>();
-      const auto& c = layer.at("config");
-      if (l.class_name == "InputLayer") {
-        const auto shape = c.at("batch_input_shape");
-        for (size_t i = 1; i < shape.size(); ++i) model.input_shape.push_back(shape[i].get<int64_t>());
-      }
-      if (c.contains("padding")) l.padding = c["padding"].get<std::string>();
-      if (c.contains("strides")) l.strides = c["strides"].get<std::vector<int64_t>>();
-      if (c.contains("epsilon")) l.epsilon = c["epsilon"].get<double>();
-      const std::string group = "/model_weights/" + l.name + "/" + l.name;
-      if (f.exists(group)) {
-        for (const auto& member : f.list(group)) {
-          const std::string p = group + "/" + member;
-          Array a;
-          a.shape = f.shape(p);
-          a.f32 = f.read_floats(p);
-          std::string key = member;
-          if (const auto colon = key.find(':'); colon != std::string::npos) key = key.substr(0, colon);
-          l.weights[key] = std::move(a);
-        }
-      }
-      model.layers.push_back(std::move(l));
+  for (KerasLayer& l : model.layers) {
+    const std::string group = "/model_weights/" + l.name + "/" + l.name;
+    if (!f.exists(group)) continue;
+    for (const auto& member : f.list(group)) {
+      const std::string p = group + "/" + member;
+      Array a;
+      a.shape = f.shape(p);
+      a.f32 = f.read_floats(p);
+      std::string key = member;
+      if (const auto colon = key.find(':'); colon != std::string::npos) key = key.substr(0, colon);
+      l.weights[key] = std::move(a);
     }
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(fmt::format("{}: unexpected model_config layout: {}", path, e.what()));
   }
   return model;
 }

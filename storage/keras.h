@@ -30,5 +30,7 @@ struct KerasModel {
 
 // Throws DataError naming the file and the layer for anything missing or malformed.
 KerasModel read_keras_model(const std::string& path);
+// The layer list and input shape of a model_config JSON text (no weights); `origin` names the file in errors.
+KerasModel parse_keras_config(const std::string& json_text, const std::string& origin);
 
 }  // namespace signsweep::storage

@@ -3,15 +3,20 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "common/limits.h"
 
 namespace signsweep::storage {
 namespace {
+
+// NumPy's own bounds: np.load refuses headers past 10000 bytes (max_header_size), arrays past 64 dimensions.
+constexpr int64_t kMaxHeaderBytes = 10000;
+constexpr int64_t kMaxRank = 64;
 
 struct Header {
   std::string descr;
@@ -19,23 +24,44 @@ struct Header {
   std::vector<int64_t> shape;
 };
 
+// The quoted string or parenthesised tuple after `'key':` in NumPy's header dict (a Python literal that
+// NumPy writes in one fixed form), or nullopt when the key is absent. Plain string scanning: the header is
+// untrusted text, and a backtracking regex recurses once per character.
+std::optional<std::string> header_value(const std::string& text, const std::string& key, char open, char close) {
+  const size_t k = text.find("'" + key + "'");
+  if (k == std::string::npos) return std::nullopt;
+  size_t i = text.find_first_not_of(" \t", k + key.size() + 2);
+  if (i == std::string::npos || text[i] != ':') return std::nullopt;
+  i = text.find_first_not_of(" \t", i + 1);
+  if (i == std::string::npos || text[i] != open) return std::nullopt;
+  const size_t end = text.find(close, i + 1);
+  if (end == std::string::npos) return std::nullopt;
+  return text.substr(i + 1, end - i - 1);
+}
+
 Header parse_header(const std::string& text, const std::string& origin) {
   const auto fail = [&](const std::string& what) -> Header {
     throw DataError(fmt::format("{}: malformed .npy header ({}): {}", origin, what, text));
   };
   Header h;
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex(R"('descr'\s*:\s*'([^']+)')"))) return fail("no 'descr'");
-  h.descr = m[1];
-  if (!std::regex_search(text, m, std::regex(R"('fortran_order'\s*:\s*(True|False))"))) return fail("no 'fortran_order'");
-  h.fortran = m[1] == "True";
-  if (!std::regex_search(text, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) return fail("no 'shape'");
-  std::stringstream dims(m[1].str());
+  const auto descr = header_value(text, "descr", '\'', '\'');
+  if (!descr) return fail("no 'descr'");
+  h.descr = *descr;
+  const size_t f = text.find("'fortran_order'");
+  if (f == std::string::npos) return fail("no 'fortran_order'");
+  const size_t value = text.find_first_not_of(" \t:", f + 15);
+  if (value == std::string::npos || (text.compare(value, 4, "True") != 0 && text.compare(value, 5, "False") != 0))
+    return fail("'fortran_order' is neither True nor False");
+  h.fortran = text.compare(value, 4, "True") == 0;
+  const auto shape = header_value(text, "shape", '(', ')');
+  if (!shape) return fail("no 'shape'");
+  std::stringstream dims(*shape);
   for (std::string d; std::getline(dims, d, ',');) {
     d.erase(std::remove_if(d.begin(), d.end(), ::isspace), d.end());
     if (d.empty()) continue;
-    if (!std::all_of(d.begin(), d.end(), ::isdigit)) return fail("shape entry '" + d + "'");
+    if (!std::all_of(d.begin(), d.end(), ::isdigit) || d.size() > 18) return fail("shape entry '" + d + "'");
     h.shape.push_back(std::stoll(d));
+    limits::check(origin, "rank", static_cast<int64_t>(h.shape.size()), kMaxRank);
   }
   return h;
 }
@@ -110,12 +136,14 @@ NpyArray parse_npy(const std::string& bytes, const std::string& origin) {
   } else {
     throw DataError(fmt::format("{}: unsupported .npy format version {}", origin, major));
   }
+  limits::check(origin, ".npy header bytes", static_cast<int64_t>(header_len), kMaxHeaderBytes);
   if (bytes.size() < header_start + header_len)
     throw DataError(fmt::format("{}: truncated .npy header ({} of {} bytes)", origin, bytes.size() - header_start, header_len));
   const Header h = parse_header(bytes.substr(header_start, header_len), origin);
   if (h.descr.size() < 3) throw DataError(fmt::format("{}: unsupported dtype '{}'", origin, h.descr));
   const char order = h.descr[0], kind = h.descr[1];
-  const size_t size = static_cast<size_t>(std::stoul(h.descr.substr(2)));
+  const std::string size_text = h.descr.substr(2);
+  const size_t size = size_text == "1" || size_text == "2" || size_text == "4" || size_text == "8" ? std::stoul(size_text) : 0;
   const Loader load = loader_for(kind, size);
   if (load == nullptr || (order != '<' && order != '>' && order != '|'))
     throw DataError(fmt::format("{}: unsupported dtype '{}' (float, int, uint and bool are read)", origin, h.descr));
@@ -123,7 +151,10 @@ NpyArray parse_npy(const std::string& bytes, const std::string& origin) {
   NpyArray a;
   a.shape = h.shape;
   a.dtype = h.descr;
-  const auto n = static_cast<size_t>(a.numel());
+  int64_t elements = 1;
+  for (const int64_t d : h.shape) elements = limits::saturated_product(elements, d);
+  limits::check(origin, "element count", elements, limits::kMaxTensorElements);
+  const auto n = static_cast<size_t>(elements);
   const size_t data_start = header_start + header_len;
   if (bytes.size() - data_start != n * size)
     throw DataError(fmt::format("{}: {} data bytes, expected {} for shape ({}) of {} (truncated?)", origin,

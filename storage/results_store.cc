@@ -1,5 +1,7 @@
 #include "storage/results_store.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <optional>
 
@@ -8,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/errors.h"
+#include "common/json.h"
 #include "storage/h5.h"
 #include "storage/store_lock.h"
 
@@ -25,14 +28,24 @@ nlohmann::json plan_to_json(const std::vector<PlannedTrial>& plan) {
   return j;
 }
 
+// Trial ids name files (trials/<id>.h5, checkpoints/<id>.h5): in a store someone else made, an id must be
+// what signsweep writes (a hex content hash), never a path such as ../../x.
+void require_trial_id(const std::string& id, const std::string& origin) {
+  const bool hex = !id.empty() && id.size() <= 64 &&
+                   std::all_of(id.begin(), id.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'); });
+  if (!hex) throw DataError(fmt::format("{}: /plan names a trial '{}': not a trial id (hex digits)", origin, id.substr(0, 80)));
+}
+
 std::vector<PlannedTrial> plan_from_json(const std::string& text, const std::string& origin) {
   std::vector<PlannedTrial> plan;
   try {
-    for (const auto& e : nlohmann::json::parse(text)) {
+    for (const auto& e : common::parse_json(text, origin + ": /plan")) {
       PlannedTrial t{e.at("id"), e.at("kind"), e.at("label"), e.at("parent"),
                      e.at("axes").get<std::map<std::string, std::string>>(), e.at("config"), {}};
       if (e.contains("needs")) t.needs = e.at("needs").get<std::vector<std::string>>();
       else if (!t.parent.empty()) t.needs = {t.parent};  // format 1: an attack needs its parent
+      require_trial_id(t.id, origin);
+      for (const std::string& need : t.needs) require_trial_id(need, origin);
       plan.push_back(std::move(t));
     }
   } catch (const nlohmann::json::exception& e) {

@@ -103,15 +103,32 @@ void write_jpeg(const std::string& path, int height, int width, int channels, co
   tjDestroy(tj);
 }
 
-void write_svhn_mat(const std::string& path, int h, int w, const std::vector<uint8_t>& x_colmajor, const std::vector<double>& y) {
+std::string npy_bytes(const std::string& dict, const std::string& data, int major) {
+  std::string header = dict;
+  const size_t prefix = major == 1 ? 10 : 12;
+  while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += static_cast<char>(major);
+  out += '\0';
+  const size_t len = header.size();
+  out += static_cast<char>(len & 0xFF);
+  out += static_cast<char>((len >> 8) & 0xFF);
+  if (major != 1) out += std::string(2, '\0');
+  return out + header + data;
+}
+
+void write_svhn_mat(const std::string& path, int h, int w, const std::vector<uint8_t>& x_colmajor, const std::vector<double>& y,
+                    bool compressed) {
   mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
   if (!mat) throw std::runtime_error("cannot create " + path);
   size_t xdims[4] = {static_cast<size_t>(h), static_cast<size_t>(w), 3, y.size()};
   matvar_t* x = Mat_VarCreate("X", MAT_C_UINT8, MAT_T_UINT8, 4, xdims, const_cast<uint8_t*>(x_colmajor.data()), 0);
   size_t ydims[2] = {y.size(), 1};
   matvar_t* yv = Mat_VarCreate("y", MAT_C_DOUBLE, MAT_T_DOUBLE, 2, ydims, const_cast<double*>(y.data()), 0);
-  Mat_VarWrite(mat, x, MAT_COMPRESSION_NONE);
-  Mat_VarWrite(mat, yv, MAT_COMPRESSION_NONE);
+  const matio_compression compression = compressed ? MAT_COMPRESSION_ZLIB : MAT_COMPRESSION_NONE;
+  Mat_VarWrite(mat, x, compression);
+  Mat_VarWrite(mat, yv, compression);
   Mat_VarFree(x);
   Mat_VarFree(yv);
   Mat_Close(mat);

@@ -38,9 +38,14 @@ void write_cifar10_batch(const std::string& path, const std::vector<uint8_t>& la
 void write_png(const std::string& path, int height, int width, int channels, const std::vector<uint8_t>& hwc);
 void write_jpeg(const std::string& path, int height, int width, int channels, const std::vector<uint8_t>& hwc);
 
-// SVHN: X uint8 [h, w, 3, n] column-major, y double [n, 1] with labels 1..10 (10 = digit 0).
+// SVHN: X uint8 [h, w, 3, n] column-major, y double [n, 1] with labels 1..10 (10 = digit 0); zlib-compressed
+// variables (as MATLAB's default -v7 writes them, the released SVHN files among them) when `compressed`.
 void write_svhn_mat(const std::string& path, int h, int w, const std::vector<uint8_t>& x_colmajor,
-                    const std::vector<double>& y);
+                    const std::vector<double>& y, bool compressed = false);
+
+// A .npy file as NumPy writes it: magic, version (1, or 2 with a 4-byte header length), little-endian header
+// length, the header dict padded with spaces to a multiple of 64 bytes and ended by '\n', then the raw data.
+std::string npy_bytes(const std::string& dict, const std::string& data, int major = 1);
 
 // The message of the E that `f` throws, or "" when it throws nothing (another exception type propagates).
 template <typename E>

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "common/limits.h"
 #include "workers/data/loaders.h"
 
 namespace signsweep::workers {
@@ -34,6 +35,7 @@ int64_t record_count(const std::string& path) {
   if (size == 0 || size % kRecordBytes != 0)
     throw DataError(fmt::format("{}: size {} bytes is not a whole number of {}-byte CIFAR-10 records "
                                 "(record {} is incomplete)", path, size, kRecordBytes, size / kRecordBytes));
+  limits::check(path, "record count", size / kRecordBytes, limits::kMaxImages);
   return size / kRecordBytes;
 }
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "common/limits.h"
 #include "workers/data/loaders.h"
 
 namespace signsweep::workers {
@@ -46,6 +47,17 @@ class IdxReader {
       throw DataError(fmt::format("{}: wrong magic number 0x{:08x} at offset 0 (expected 0x{:08x}): not an IDX {} file",
                                   path_, got, magic, magic == kImagesMagic ? "image" : "label"));
   }
+  // The decompressed bytes this file can hold at most: its size when plain, deflate's largest ratio (1032:1)
+  // times it when gzipped. A header that promises more is truncated: refused before anything is allocated.
+  void expect_at_most_available(uint64_t bytes, const char* what) {
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(path_, ec);
+    if (ec) return;
+    const uint64_t available = gzdirect(file_.get()) ? size : size * 1032;
+    if (bytes > available)
+      throw DataError(fmt::format("{}: header promises {} bytes of {} but the file holds at most {}: truncated or corrupt",
+                                  path_, bytes, what, available));
+  }
   void expect_end() {
     char extra = 0;
     if (gzread(file_.get(), &extra, 1) > 0)
@@ -58,6 +70,17 @@ class IdxReader {
   GzFile file_;
   size_t offset_ = 0;
 };
+
+// The bytes of `n` images of rows x cols from an image file's header, within signsweep's limits.
+int64_t checked_pixel_bytes(const std::string& path, uint32_t n, uint32_t rows, uint32_t cols) {
+  if (rows == 0 || cols == 0) throw DataError(fmt::format("{}: image size {}x{} in header", path, rows, cols));
+  limits::check(path, "image count", n, limits::kMaxImages);
+  limits::check(path, "image height", rows, limits::kMaxImageSide);
+  limits::check(path, "image width", cols, limits::kMaxImageSide);
+  const int64_t bytes = limits::saturated_product(int64_t{n}, int64_t{rows} * cols);
+  limits::check(path, "pixel bytes", bytes, limits::kMaxDatasetBytes);
+  return bytes;
+}
 
 std::string find_idx_file(const std::string& dir, const std::string& stem) {
   namespace fs = std::filesystem;
@@ -77,10 +100,10 @@ ImageSet read_idx_pair(const std::string& images_path, const std::string& labels
   const uint32_t n = images.read_u32("image count");
   const uint32_t rows = images.read_u32("row count");
   const uint32_t cols = images.read_u32("column count");
-  if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096)
-    throw DataError(fmt::format("{}: implausible image size {}x{} in header", images_path, rows, cols));
+  const int64_t pixel_bytes = checked_pixel_bytes(images_path, n, rows, cols);
+  images.expect_at_most_available(static_cast<uint64_t>(pixel_bytes), "pixels");
   set.shape = ImageShape{1, rows, cols};
-  set.pixels.resize(static_cast<size_t>(n) * rows * cols);
+  set.pixels.resize(static_cast<size_t>(pixel_bytes));
   images.read(set.pixels.data(), set.pixels.size(), "pixels");
   images.expect_end();
 
@@ -89,6 +112,7 @@ ImageSet read_idx_pair(const std::string& images_path, const std::string& labels
   const uint32_t n_labels = labels.read_u32("label count");
   if (n_labels != n)
     throw DataError(fmt::format("{}: {} labels but {} has {} images", labels_path, n_labels, images_path, n));
+  labels.expect_at_most_available(n_labels, "labels");
   std::vector<uint8_t> raw(n);
   labels.read(raw.data(), raw.size(), "labels");
   labels.expect_end();
@@ -114,12 +138,16 @@ void require_directory(const std::string& dir, const std::string& name) {
 ImageShape probe_idx_split(const std::string& images_path, const std::string& labels_path, std::vector<int64_t>& counts) {
   IdxReader images(images_path);
   images.expect_magic(kImagesMagic);
-  images.read_u32("image count");
+  const uint32_t n = images.read_u32("image count");
   const uint32_t rows = images.read_u32("row count");
   const uint32_t cols = images.read_u32("column count");
+  checked_pixel_bytes(images_path, n, rows, cols);
   IdxReader labels(labels_path);
   labels.expect_magic(kLabelsMagic);
-  std::vector<uint8_t> raw(labels.read_u32("label count"));
+  const uint32_t n_labels = labels.read_u32("label count");
+  limits::check(labels_path, "label count", n_labels, limits::kMaxImages);
+  labels.expect_at_most_available(n_labels, "labels");
+  std::vector<uint8_t> raw(n_labels);
   labels.read(raw.data(), raw.size(), "labels");
   counts.assign(kIdxClasses, 0);
   for (size_t i = 0; i < raw.size(); ++i) {

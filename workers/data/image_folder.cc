@@ -17,6 +17,7 @@
 
 #include "common/machine.h"
 #include "common/errors.h"
+#include "common/limits.h"
 #include "workers/data/loaders.h"
 #include "workers/data/sampling.h"
 
@@ -71,6 +72,12 @@ struct Decoded {
   std::vector<unsigned char> hwc;  // height * width * channels
 };
 
+// A header's image size, checked against signsweep's limits before the decoded image is allocated.
+void check_image_size(const std::string& path, int64_t height, int64_t width) {
+  limits::check(path, "image height", height, limits::kMaxImageSide);
+  limits::check(path, "image width", width, limits::kMaxImageSide);
+}
+
 struct TjDeleter {
   void operator()(void* h) const { tjDestroy(h); }
 };
@@ -80,6 +87,7 @@ Decoded decode_jpeg(const std::string& path, std::vector<unsigned char>& bytes, 
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (!tj || tjDecompressHeader3(tj.get(), bytes.data(), bytes.size(), &w, &h, &subsamp, &colorspace) != 0)
     throw DataError(fmt::format("{}: undecodable JPEG: {}", path, tjGetErrorStr2(tj.get())));
+  check_image_size(path, h, w);
   Decoded d{h, w, std::vector<unsigned char>(static_cast<size_t>(w) * h * channels)};
   const int fmt = channels == 1 ? TJPF_GRAY : TJPF_RGB;
   if (tjDecompress2(tj.get(), bytes.data(), bytes.size(), d.hwc.data(), w, 0, h, fmt, TJFLAG_ACCURATEDCT) != 0 &&
@@ -94,6 +102,12 @@ Decoded decode_png(const std::string& path, std::vector<unsigned char>& bytes, i
   if (!png_image_begin_read_from_memory(&img, bytes.data(), bytes.size()))
     throw DataError(fmt::format("{}: undecodable PNG: {}", path, img.message));
   img.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+  try {
+    check_image_size(path, img.height, img.width);
+  } catch (const DataError&) {
+    png_image_free(&img);
+    throw;
+  }
   Decoded d{img.height, img.width, std::vector<unsigned char>(PNG_IMAGE_SIZE(img))};
   if (!png_image_finish_read(&img, nullptr, d.hwc.data(), 0, nullptr)) {
     const std::string msg = img.message;
@@ -129,6 +143,11 @@ ImageSet decode_all(const std::vector<LabelledFile>& files, const ImageFolderOpt
   set.shape = ImageShape{channels, first.height, first.width};
   const int64_t plane = first.height * first.width;
   const auto numel = static_cast<size_t>(set.shape.numel());
+  const std::string& folder = files.front().path;
+  limits::check(folder, "image count of its split", static_cast<int64_t>(files.size()), limits::kMaxImages);
+  limits::check(folder, "decoded bytes of its split",
+                limits::saturated_product(static_cast<int64_t>(files.size()), set.shape.numel()),
+                limits::kMaxDatasetBytes);
   set.pixels.resize(files.size() * numel);
   set.labels.resize(files.size());
 

@@ -10,7 +10,9 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "common/limits.h"
 #include "workers/data/loaders.h"
+#include "workers/data/mat_check.h"
 
 namespace signsweep::workers {
 namespace {
@@ -32,23 +34,51 @@ MatVar read_var(mat_t* mat, const std::string& path, const char* name) {
 
 MatFile open_mat(const std::string& path) {
   if (!std::filesystem::exists(path)) throw DataError(fmt::format("{}: file not found", path));
+  check_mat_v5_headers(path);  // before matio allocates what the headers say
   MatFile mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   if (!mat) throw DataError(fmt::format("{}: not a MATLAB .mat file", path));
   return mat;
 }
 
-// X's header (HxWx3xN uint8), checked; Mat_VarReadInfo reads no pixel.
+// X's header (HxWx3xN uint8), checked against the format and signsweep's limits; Mat_VarReadInfo reads no
+// pixel, so a header asking for more is refused before matio allocates it.
 void check_images(const matvar_t& x, const std::string& path) {
-  if (x.rank != 4 || x.data_type != MAT_T_UINT8 || x.dims[2] != 3)
+  if (x.rank != 4 || x.class_type != MAT_C_UINT8 || x.dims[2] != 3)
     throw DataError(fmt::format("{}: X must be uint8 HxWx3xN (rank {}, class {})", path, x.rank,
                                 static_cast<int>(x.class_type)));
+  limits::check(path, "image height", static_cast<int64_t>(x.dims[0]), limits::kMaxImageSide);
+  limits::check(path, "image width", static_cast<int64_t>(x.dims[1]), limits::kMaxImageSide);
+  limits::check(path, "image count", static_cast<int64_t>(x.dims[3]), limits::kMaxImages);
+  const int64_t image_bytes = static_cast<int64_t>(x.dims[0] * x.dims[1] * 3);
+  limits::check(path, "pixel bytes", limits::saturated_product(image_bytes, static_cast<int64_t>(x.dims[3])),
+                limits::kMaxDatasetBytes);
+}
+
+// The header of variable `name`, without its data.
+MatVar read_info(mat_t* mat, const std::string& path, const char* name) {
+  MatVar v(Mat_VarReadInfo(mat, name));
+  if (!v) throw DataError(fmt::format("{}: variable '{}' missing or unreadable", path, name));
+  return v;
+}
+
+// A variable read with its data: matio must have read every element its header promises, of `type`.
+void require_data(const matvar_t& v, const std::string& path, const char* name, matio_types type, size_t element_bytes) {
+  size_t numel = 1;
+  for (int d = 0; d < v.rank; ++d) numel *= v.dims[d];
+  if (v.data == nullptr || v.data_type != type || v.data_size != static_cast<int>(element_bytes) ||
+      v.nbytes < numel * element_bytes)
+    throw DataError(fmt::format("{}: variable '{}' holds less data than its header promises (truncated or corrupt)", path, name));
 }
 
 // y as digits 0..9 (10 means 0), checked against X's image count `n`.
 std::vector<int64_t> read_labels(mat_t* mat, const std::string& path, int64_t n) {
-  const MatVar y = read_var(mat, path, "y");
-  if (y->class_type != MAT_C_DOUBLE || static_cast<int64_t>(y->dims[0] * y->dims[1]) != n)
+  const MatVar info = read_info(mat, path, "y");
+  if (info->class_type != MAT_C_DOUBLE || info->rank != 2 || static_cast<int64_t>(info->dims[0] * info->dims[1]) != n)
     throw DataError(fmt::format("{}: y must be double Nx1 with N = {} (X's image count)", path, n));
+  const MatVar y = read_var(mat, path, "y");
+  if (y->class_type != MAT_C_DOUBLE || y->rank != 2 || static_cast<int64_t>(y->dims[0] * y->dims[1]) != n)
+    throw DataError(fmt::format("{}: y must be double Nx1 with N = {} (X's image count)", path, n));
+  require_data(*y, path, "y", MAT_T_DOUBLE, sizeof(double));
   const auto* values = static_cast<const double*>(y->data);
   std::vector<int64_t> labels;
   labels.reserve(static_cast<size_t>(n));
@@ -65,8 +95,7 @@ constexpr int64_t kSvhnClasses = 10;
 
 ImageShape probe_svhn_mat(const std::string& path, std::vector<int64_t>& counts) {
   const MatFile mat = open_mat(path);
-  const MatVar x(Mat_VarReadInfo(mat.get(), "X"));
-  if (!x) throw DataError(fmt::format("{}: variable 'X' missing or unreadable", path));
+  const MatVar x = read_info(mat.get(), path, "X");
   check_images(*x, path);
   counts = class_counts(read_labels(mat.get(), path, static_cast<int64_t>(x->dims[3])), kSvhnClasses);
   return ImageShape{3, static_cast<int64_t>(x->dims[0]), static_cast<int64_t>(x->dims[1])};
@@ -91,8 +120,10 @@ DataShape probe_svhn(const std::string& dir) {
 
 ImageSet read_svhn_mat(const std::string& path) {
   const MatFile mat = open_mat(path);
+  check_images(*read_info(mat.get(), path, "X"), path);
   const MatVar x = read_var(mat.get(), path, "X");
   check_images(*x, path);
+  require_data(*x, path, "X", MAT_T_UINT8, 1);
   const auto h = static_cast<int64_t>(x->dims[0]);
   const auto w = static_cast<int64_t>(x->dims[1]);
   const auto n = static_cast<int64_t>(x->dims[3]);

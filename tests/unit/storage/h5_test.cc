@@ -80,7 +80,7 @@ TEST(H5Test, tables_and_attribute_maps_round_trip_exactly) {
   EXPECT_TRUE(f.string_attributes("/absent").empty());
   EXPECT_TRUE(f.is_group("/t"));
   EXPECT_FALSE(f.is_group("/t/series"));
-  EXPECT_THROW(f.read_table("/t"), StorageError);
+  EXPECT_THROW(f.read_table("/t"), DataError);  // opened read-only: a file given to us, so bad input
   // h5dump shows one chunked, gzip'd, resizable dataset with a field per column.
   const std::string out = dir.file("dump.txt");
   ASSERT_EQ(std::system(("h5dump -p -H -d /t/series " + path + " > " + out).c_str()), 0);
@@ -124,13 +124,16 @@ TEST(H5Test, not_hdf5_truncated_and_missing_files_are_input_errors) {
 TEST(H5Test, missing_object_names_file_and_path) {
   testing::TempDir dir;
   { File f(dir.file("m.h5"), OpenMode::kTruncate); }
-  const File f(dir.file("m.h5"), OpenMode::kReadOnly);
-  try {
-    f.read_doubles("/nothing/here");
-    FAIL();
-  } catch (const StorageError& e) {
-    EXPECT_NE(std::string(e.what()).find("m.h5:/nothing/here: open dataset failed"), std::string::npos) << e.what();
+  {
+    // Read-only: a file someone gave us; what it lacks is bad input (exit 2).
+    const File f(dir.file("m.h5"), OpenMode::kReadOnly);
+    const std::string message = testing::message_of<DataError>([&] { f.read_doubles("/nothing/here"); });
+    EXPECT_NE(message.find("m.h5:/nothing/here: open dataset failed"), std::string::npos) << message;
   }
+  // Opened for writing: a file signsweep keeps; a failure there is a storage failure (exit 1).
+  const File f(dir.file("m.h5"), OpenMode::kReadWrite);
+  const std::string message = testing::message_of<StorageError>([&] { f.read_doubles("/nothing/here"); });
+  EXPECT_NE(message.find("m.h5:/nothing/here: open dataset failed"), std::string::npos) << message;
 }
 
 TEST(H5Test, atomic_write_leaves_old_file_when_filling_throws) {

@@ -29,6 +29,31 @@ TEST(SvhnTest, transposes_matlab_order_to_chw_and_maps_label_10_to_0) {
   EXPECT_EQ(ds.train.image(2)[1 * 20 + 3 * 5 + 4], 101);
 }
 
+TEST(SvhnTest, compressed_variables_read_as_uncompressed_ones) {
+  testing::TempDir dir;
+  testing::write_svhn_mat(dir.file("plain.mat"), 4, 5, x_colmajor(3), {1, 10, 5}, false);
+  testing::write_svhn_mat(dir.file("zlib.mat"), 4, 5, x_colmajor(3), {1, 10, 5}, true);
+  EXPECT_NE(testing::read_bytes(dir.file("plain.mat")), testing::read_bytes(dir.file("zlib.mat")));
+  const ImageSet plain = read_svhn_mat(dir.file("plain.mat"));
+  const ImageSet zlib = read_svhn_mat(dir.file("zlib.mat"));
+  EXPECT_EQ(plain.pixels, zlib.pixels);
+  EXPECT_EQ(plain.labels, zlib.labels);
+}
+
+TEST(SvhnTest, headers_claiming_more_than_the_file_holds_are_refused_before_matio_reads_them) {
+  testing::TempDir dir;
+  testing::write_svhn_mat(dir.file("a.mat"), 4, 5, x_colmajor(1), {3});
+  std::vector<uint8_t> bytes = testing::read_bytes(dir.file("a.mat"));
+  // The first variable's dimensions element (after the 128-byte header, the matrix tag and the array flags):
+  // its byte count set to 1.3 GB, which matio would allocate as a dimension list.
+  const size_t dims_size = 128 + 8 + 16 + 4;
+  bytes[dims_size] = 0x08, bytes[dims_size + 1] = 0x00, bytes[dims_size + 2] = 0x00, bytes[dims_size + 3] = 0x4D;
+  testing::write_bytes(dir.file("a.mat"), bytes);
+  const std::string message = testing::message_of<DataError>([&] { read_svhn_mat(dir.file("a.mat")); });
+  EXPECT_NE(message.find("a.mat: not a MATLAB v5 file signsweep reads: dimensions claims 1291845640 bytes"), std::string::npos)
+      << message;
+}
+
 TEST(SvhnTest, label_out_of_range_and_non_mat_file_are_named) {
   testing::TempDir dir;
   testing::write_svhn_mat(dir.file("train_32x32.mat"), 4, 5, x_colmajor(2), {3, 11});

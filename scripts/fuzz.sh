@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets (<reader>_fuzz, one per reader of fuzz/readers.h; scripts/build-sanitize.sh --fuzz:
+# clang, ASan + UBSan, libFuzzer, into build-fuzz/) and runs each for a
+# while on its corpus: seeds written by fuzz_seeds (valid files from the tests' and signsweep's own writers)
+# plus everything earlier runs kept, with the format's dictionary (fuzz/dict). Findings (crash, leak, hang past
+# -timeout, allocation past -malloc_limit_mb) land in build-fuzz/fuzz/findings/<target>/; a table of
+# executions per second and coverage in build-fuzz/fuzz/report.md.
+#   bash scripts/fuzz.sh [seconds per target, default 300] [reader ...]   (all readers when none is named)
+# Runs `nproc` targets at a time (SIGNSWEEP_FUZZ_JOBS to change). Each finding is re-run and attributed to the
+# code its report points at; exit 1 when any is in signsweep's (those in a library are listed, README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-300}
+shift || true
+bash scripts/build-sanitize.sh --fuzz >/dev/null
+out=$PWD/build-fuzz/fuzz
+# The readers (fuzz/readers.h) and their dictionaries (fuzz/dict/<name>.dict; none: no magic words).
+declare -A dict=([idx]=idx [cifar10_binary]=none [svhn_mat]=mat [image_folder]=image [npy]=npy [keras_hdf5]=hdf5
+                 [keras_config]=json [checkpoint]=hdf5 [store_index]=hdf5 [store_trial]=hdf5 [trial_yaml]=yaml
+                 [sweep_yaml]=yaml [messages]=json)
+targets=("$@")
+((${#targets[@]})) || targets=(idx cifar10_binary svhn_mat image_folder npy keras_hdf5 keras_config checkpoint store_index
+                               store_trial trial_yaml sweep_yaml messages)
+rm -rf "$out/seeds" && "$out/fuzz_seeds" "$out/seeds" "$PWD" >/dev/null
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+run_target() {
+  local t=$1 d=$2
+  mkdir -p "$out/corpus/$t" "$out/findings/$t"
+  cp -n "$out/seeds/$t"/* "$out/corpus/$t"/ 2>/dev/null || true
+  # One fuzzing process at a time per target (-fork=1), restarted after every finding (each is saved, then
+  # attributed below) so that a crash or hang inside a library (HDF5's, README) does not end the run.
+  # Findings: a sanitizer report, an uncaught exception, a leak, 10 s on one input, or an allocation past
+  # 2 GiB: far above what any valid seed needs, far below what a crafted header would ask for without
+  # signsweep's limits (common/limits.h).
+  "$out/${t}_fuzz" "$out/corpus/$t" $([[ $d == none ]] || echo "-dict=$PWD/fuzz/dict/$d.dict") -max_total_time="$seconds" \
+    -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+    -artifact_prefix="$out/findings/$t/" >"$out/$t.log" 2>&1 || true
+}
+export -f run_target
+export out seconds
+for t in "${targets[@]}"; do echo "$t ${dict[$t]}"; done |
+  xargs -P "${SIGNSWEEP_FUZZ_JOBS:-$(nproc)}" -L 1 bash -c 'run_target "$@"' _
+
+# Whose code a finding is in: the first frame of its report past the sanitizer, libFuzzer, libc and libstdc++
+# (the allocator, memcpy, the throw): "signsweep" when that frame is in this source tree, else the library.
+triage() {
+  local t=$1 artifact=$2
+  "$out/${t}_fuzz" -runs=1 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 |
+    awk -v src="$PWD/" '
+      /^ +#[0-9]+ 0x/ {
+        if ($0 ~ /__sanitizer|__asan|__interceptor|__lsan|fuzzer::|LLVMFuzzer|libc\.so|libstdc\+\+|libc-start|nptl|in (malloc|calloc|realloc|memcpy|memmove|memset|free|abort|raise|operator new)/) next
+        if (index($0, src) || $0 ~ /in signsweep::/) { print "signsweep"; exit }
+        if (match($0, /\/lib[^\/ ]*\.so[.0-9]*/)) { print substr($0, RSTART + 1, RLENGTH - 1); exit }
+      }
+      END { }'
+}
+
+report=$out/report.md
+found=0
+{
+  echo "| reader | seconds | executions | exec/s | coverage (edges) | features | corpus | findings (kind in whose code) |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for t in "${targets[@]}"; do
+    # fork mode's last status line: "#<execs>: cov: <edges> ft: <features> corp: <units> exec/s: <rate> ..."
+    last=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | tail -1)
+    execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+    rate=$(grep -oE 'exec/s: [0-9]+' <<<"$last" | cut -d' ' -f2)
+    cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | cut -d' ' -f2)
+    ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | cut -d' ' -f2)
+    corpus=$(find "$out/corpus/$t" -type f | wc -l)
+    findings=()
+    for artifact in "$out/findings/$t"/*; do
+      [[ -f $artifact ]] || continue
+      where=$(triage "$t" "$artifact")  # empty: it no longer reproduces (fixed since it was found)
+      findings+=("$(basename "$artifact" | cut -d- -f1) in ${where:-nothing now (fixed)}")
+      [[ $where == signsweep ]] && found=1
+    done
+    summary=$( ((${#findings[@]})) && printf '%s\n' "${findings[@]}" | sort | uniq -c | sed -E 's/^ *([0-9]+) /\1 /' | paste -sd ';' || echo none)
+    echo "| $t | $seconds | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | $corpus | $summary |"
+  done
+} >"$report"
+cat "$report"
+exit $found

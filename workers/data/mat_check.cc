@@ -1,0 +1,134 @@
+#include "workers/data/mat_check.h"
+
+#include <zlib.h>
+
+#include <cstdint>
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/errors.h"
+#include "common/hash.h"
+
+namespace signsweep::workers {
+namespace {
+
+constexpr size_t kHeaderBytes = 128;  // descriptive text, subsystem offset, version, endian indicator
+constexpr uint32_t kMiInt8 = 1, kMiInt32 = 5, kMiUint32 = 6, kMiMatrix = 14, kMiCompressed = 15;
+constexpr uint32_t kMaxRank = 32;        // MATLAB's arrays have far fewer dimensions
+constexpr uint32_t kMaxNameBytes = 4096;  // MATLAB names are at most 63 characters
+constexpr size_t kInflatedHeaderBytes = 4096;  // of a compressed variable: its flags, dimensions and name
+
+// Numeric classes (mxDOUBLE_CLASS 6 .. mxUINT64_CLASS 15) and char (4); cells, structs, objects, sparse refused.
+bool numeric_or_char_class(uint32_t c) { return c == 4 || (c >= 6 && c <= 15); }
+
+struct Tag {
+  uint32_t type = 0;
+  uint32_t nbytes = 0;
+  size_t data = 0;  // offset of the element's data
+  size_t next = 0;  // offset of the next element (8-byte aligned)
+};
+
+class Reader {
+ public:
+  Reader(const std::string& path, const std::vector<uint8_t>& bytes, bool swap) : path_(path), bytes_(bytes), swap_(swap) {}
+
+  uint32_t u32(size_t at) const {
+    uint32_t v = 0;
+    std::memcpy(&v, bytes_.data() + at, 4);
+    return swap_ ? __builtin_bswap32(v) : v;
+  }
+
+  // The tag at `at` within [at, end): the small format (type and size in one word, data in the tag) or the
+  // full one (two words, then nbytes of data padded to 8; compressed data is not padded), its data inside
+  // [at, end) unless `sized_elsewhere` (a compressed variable's matrix, of which only the start is inflated).
+  Tag tag(size_t at, size_t end, const char* what, size_t base, bool sized_elsewhere = false) const {
+    if (at + 8 > end) fail(at + base, fmt::format("{} tag past the end of its element", what));
+    Tag t;
+    const uint32_t word = u32(at);
+    if (word >> 16 != 0) {
+      t.type = word & 0xFFFF;
+      t.nbytes = word >> 16;
+      t.data = at + 4;
+      if (t.nbytes > 4) fail(at + base, fmt::format("{} small element of {} bytes (at most 4)", what, t.nbytes));
+      t.next = at + 8;
+      return t;
+    }
+    t.type = word;
+    t.nbytes = u32(at + 4);
+    t.data = at + 8;
+    if (!sized_elsewhere && t.nbytes > end - t.data)
+      fail(at + base, fmt::format("{} claims {} bytes but {} remain: truncated or corrupt", what, t.nbytes, end - t.data));
+    t.next = t.data + (t.type == kMiCompressed ? t.nbytes : (static_cast<size_t>(t.nbytes) + 7) / 8 * 8);
+    return t;
+  }
+
+  // A variable's array flags, dimensions and name, within [at, end) of its miMATRIX data (for a compressed
+  // variable, the inflated start of it).
+  void matrix_headers(size_t at, size_t end, size_t base) const {
+    const Tag flags = tag(at, end, "array flags", base);
+    if (flags.type != kMiUint32 || flags.nbytes != 8) fail(at + base, "array flags are not two uint32 words");
+    const uint32_t array_class = u32(flags.data) & 0xFF;
+    if (!numeric_or_char_class(array_class))
+      fail(at + base, fmt::format("variable of MATLAB class {}: only numeric arrays are read", array_class));
+    const Tag dims = tag(flags.next, end, "dimensions", base);
+    if (dims.type != kMiInt32 || dims.nbytes % 4 != 0 || dims.nbytes / 4 < 2 || dims.nbytes / 4 > kMaxRank)
+      fail(flags.next + base, fmt::format("dimensions element of {} bytes (2 to {} int32 values)", dims.nbytes, kMaxRank));
+    const Tag name = tag(dims.next, end, "name", base);
+    if (name.type != kMiInt8 || name.nbytes > kMaxNameBytes)
+      fail(dims.next + base, fmt::format("variable name of {} bytes (at most {})", name.nbytes, kMaxNameBytes));
+  }
+
+  [[noreturn]] void fail(size_t offset, const std::string& what) const {
+    throw DataError(fmt::format("{}: not a MATLAB v5 file signsweep reads: {} (offset {})", path_, what, offset));
+  }
+
+ private:
+  const std::string& path_;
+  const std::vector<uint8_t>& bytes_;
+  bool swap_;
+};
+
+// The first bytes of a zlib stream (at most `limit`), or what it holds when shorter.
+std::vector<uint8_t> inflate_start(const uint8_t* data, size_t size, size_t limit) {
+  std::vector<uint8_t> out(limit);
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) return {};
+  z.next_in = const_cast<Bytef*>(data);
+  z.avail_in = static_cast<uInt>(size);
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(limit);
+  inflate(&z, Z_SYNC_FLUSH);
+  out.resize(limit - z.avail_out);
+  inflateEnd(&z);
+  return out;
+}
+
+}  // namespace
+
+void check_mat_v5_headers(const std::string& path) {
+  const std::string text = common::read_file_bytes(path);
+  const std::vector<uint8_t> bytes(text.begin(), text.end());
+  if (bytes.size() < kHeaderBytes || (std::memcmp(&bytes[126], "IM", 2) != 0 && std::memcmp(&bytes[126], "MI", 2) != 0))
+    throw DataError(fmt::format("{}: not a MATLAB v5 .mat file (no 128-byte header with an endian indicator)", path));
+  const bool swap = bytes[126] == 'M';  // written big-endian: "MI" read on this little-endian machine
+  const Reader file(path, bytes, swap);
+  for (size_t at = kHeaderBytes; at < bytes.size();) {
+    const Tag element = file.tag(at, bytes.size(), "variable", 0);
+    if (element.type == kMiMatrix) {
+      file.matrix_headers(element.data, element.data + element.nbytes, 0);
+    } else if (element.type == kMiCompressed) {
+      const std::vector<uint8_t> start = inflate_start(&bytes[element.data], element.nbytes, kInflatedHeaderBytes);
+      const Reader inner(path, start, swap);
+      const Tag matrix = inner.tag(0, start.size(), "compressed variable", element.data, true);
+      if (matrix.type != kMiMatrix) file.fail(element.data, "a compressed element that is not a variable");
+      // The inflated start holds the headers; the matrix's own size is checked by matio against its stream.
+      inner.matrix_headers(matrix.data, start.size(), element.data);
+    }
+    at = std::max(element.next, at + 8);
+  }
+}
+
+}  // namespace signsweep::workers
