@@ -11,6 +11,7 @@
 
 #include "common/errors.h"
 #include "common/hash.h"
+#include "common/limits.h"
 
 namespace signsweep::workers {
 namespace {
@@ -66,8 +67,8 @@ class Reader {
   }
 
   // A variable's array flags, dimensions and name, within [at, end) of its miMATRIX data (for a compressed
-  // variable, the inflated start of it).
-  void matrix_headers(size_t at, size_t end, size_t base) const {
+  // variable, the inflated start of it); returns its element count (the product of its dimensions).
+  int64_t matrix_headers(size_t at, size_t end, size_t base) const {
     const Tag flags = tag(at, end, "array flags", base);
     if (flags.type != kMiUint32 || flags.nbytes != 8) fail(at + base, "array flags are not two uint32 words");
     const uint32_t array_class = u32(flags.data) & 0xFF;
@@ -79,6 +80,23 @@ class Reader {
     const Tag name = tag(dims.next, end, "name", base);
     if (name.type != kMiInt8 || name.nbytes > kMaxNameBytes)
       fail(dims.next + base, fmt::format("variable name of {} bytes (at most {})", name.nbytes, kMaxNameBytes));
+    int64_t elements = 1;
+    for (uint32_t i = 0; i < dims.nbytes / 4; ++i) {
+      const auto d = static_cast<int32_t>(u32(dims.data + 4 * i));
+      if (d < 0) fail(dims.data + 4 * i + base, fmt::format("negative dimension {}", d));
+      elements = limits::saturated_product(elements, d);
+    }
+    return elements;
+  }
+
+  // The element count `elements` against the bytes that hold them: matio allocates the product of the
+  // dimensions, whatever the data element holds. Every element takes at least one byte stored, and deflate
+  // expands at most 1032:1.
+  void require_data_for(int64_t elements, uint64_t stored_bytes, size_t offset) const {
+    if (static_cast<uint64_t>(elements) > stored_bytes)
+      fail(offset, fmt::format("dimensions of {} elements but {} bytes to hold them: truncated or corrupt",
+                               elements == limits::kSaturated ? std::string("more than 2^63 - 1") : std::to_string(elements),
+                               stored_bytes));
   }
 
   [[noreturn]] void fail(size_t offset, const std::string& what) const {
@@ -118,14 +136,16 @@ void check_mat_v5_headers(const std::string& path) {
   for (size_t at = kHeaderBytes; at < bytes.size();) {
     const Tag element = file.tag(at, bytes.size(), "variable", 0);
     if (element.type == kMiMatrix) {
-      file.matrix_headers(element.data, element.data + element.nbytes, 0);
+      const int64_t elements = file.matrix_headers(element.data, element.data + element.nbytes, 0);
+      file.require_data_for(elements, element.nbytes, element.data);
     } else if (element.type == kMiCompressed) {
       const std::vector<uint8_t> start = inflate_start(&bytes[element.data], element.nbytes, kInflatedHeaderBytes);
       const Reader inner(path, start, swap);
       const Tag matrix = inner.tag(0, start.size(), "compressed variable", element.data, true);
       if (matrix.type != kMiMatrix) file.fail(element.data, "a compressed element that is not a variable");
-      // The inflated start holds the headers; the matrix's own size is checked by matio against its stream.
-      inner.matrix_headers(matrix.data, start.size(), element.data);
+      // The inflated start holds the headers; the data is checked against what the compressed bytes can hold.
+      const int64_t elements = inner.matrix_headers(matrix.data, start.size(), element.data);
+      file.require_data_for(elements, uint64_t{element.nbytes} * 1032, element.data);
     }
     at = std::max(element.next, at + 8);
   }
