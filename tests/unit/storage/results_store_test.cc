@@ -146,17 +146,32 @@ std::map<std::string, int> count_lines(const std::string& path, const std::strin
   return counts;
 }
 
-int run_child(const std::string& dir, int trials, int kill_after_ms) {
+uintmax_t size_or_zero(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+// Runs the writer and SIGKILLs it `kill_after_ms` after it started, or (`from_first_trial`) after it began
+// writing trials: its start-up (seconds in a sanitizer build on a loaded machine) must not swallow the delay.
+int run_child(const std::string& dir, int trials, int kill_after_ms, bool from_first_trial = false) {
+  const std::string log = dir + "/log.txt";
+  const uintmax_t logged = size_or_zero(log);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::execl(SIGNSWEEP_STORE_CRASH_CHILD, "store_crash_child", dir.c_str(), std::to_string(trials).c_str(), nullptr);
     ::_exit(127);
   }
+  int status = 0;
   if (kill_after_ms >= 0) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (from_first_trial && size_or_zero(log) == logged && std::chrono::steady_clock::now() < give_up) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) return status;  // ended before writing a trial
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
     ::kill(pid, SIGKILL);
   }
-  int status = 0;
   ::waitpid(pid, &status, 0);
   return status;
 }
@@ -169,7 +184,9 @@ TEST(ResultsStoreCrashTest, sigkill_at_random_points_loses_no_finished_trial_and
   std::uniform_int_distribution<int> delay(0, 60);
   int interrupted = 0;
   for (int run = 0; run < 25; ++run) {
-    run_child(d, kTrials, delay(rng));
+    // Every fifth kill counts from the start (it may land while the store is created), the rest from the
+    // first trial the writer begins.
+    run_child(d, kTrials, delay(rng), run % 5 != 0);
     // A kill before the writer got to create the store leaves nothing to lose (and nothing to open).
     if (!std::filesystem::exists(d + "/sweep.h5")) continue;
     const ResultsStore store = ResultsStore::open_existing(d);  // opens whenever it exists
