@@ -61,8 +61,10 @@ MatVar read_info(mat_t* mat, const std::string& path, const char* name) {
   return v;
 }
 
-// A variable read with its data: matio must have read every element its header promises, of `type`.
+// A variable read with its data: matio must have read every element its header promises, of `type`, and
+// real (a complex variable's data is matio's pair of pointers to its parts, not its elements).
 void require_data(const matvar_t& v, const std::string& path, const char* name, matio_types type, size_t element_bytes) {
+  if (v.isComplex != 0) throw DataError(fmt::format("{}: variable '{}' is complex; SVHN's are real", path, name));
   size_t numel = 1;
   for (int d = 0; d < v.rank; ++d) numel *= v.dims[d];
   if (v.data == nullptr || v.data_type != type || v.data_size != static_cast<int>(element_bytes) ||
@@ -70,14 +72,18 @@ void require_data(const matvar_t& v, const std::string& path, const char* name, 
     throw DataError(fmt::format("{}: variable '{}' holds less data than its header promises (truncated or corrupt)", path, name));
 }
 
-// y as digits 0..9 (10 means 0), checked against X's image count `n`.
+// y's header: double Nx1 with N = X's image count `n`.
+void check_labels(const matvar_t& y, const std::string& path, int64_t n) {
+  if (y.class_type != MAT_C_DOUBLE || y.rank != 2 || static_cast<int64_t>(y.dims[0] * y.dims[1]) != n)
+    throw DataError(fmt::format("{}: y must be double Nx1 with N = {} (X's image count)", path, n));
+}
+
+// y as digits 0..9 (10 means 0), checked against X's image count `n`. matio parses a header again when it
+// reads the data; both parses are checked, because the second one's dims are what the data is indexed by.
 std::vector<int64_t> read_labels(mat_t* mat, const std::string& path, int64_t n) {
-  const MatVar info = read_info(mat, path, "y");
-  if (info->class_type != MAT_C_DOUBLE || info->rank != 2 || static_cast<int64_t>(info->dims[0] * info->dims[1]) != n)
-    throw DataError(fmt::format("{}: y must be double Nx1 with N = {} (X's image count)", path, n));
+  check_labels(*read_info(mat, path, "y"), path, n);
   const MatVar y = read_var(mat, path, "y");
-  if (y->class_type != MAT_C_DOUBLE || y->rank != 2 || static_cast<int64_t>(y->dims[0] * y->dims[1]) != n)
-    throw DataError(fmt::format("{}: y must be double Nx1 with N = {} (X's image count)", path, n));
+  check_labels(*y, path, n);
   require_data(*y, path, "y", MAT_T_DOUBLE, sizeof(double));
   const auto* values = static_cast<const double*>(y->data);
   std::vector<int64_t> labels;
@@ -120,9 +126,9 @@ DataShape probe_svhn(const std::string& dir) {
 
 ImageSet read_svhn_mat(const std::string& path) {
   const MatFile mat = open_mat(path);
-  check_images(*read_info(mat.get(), path, "X"), path);
+  check_images(*read_info(mat.get(), path, "X"), path);  // before matio allocates the pixels
   const MatVar x = read_var(mat.get(), path, "X");
-  check_images(*x, path);
+  check_images(*x, path);  // the header of the read, whose dims index the pixels below
   require_data(*x, path, "X", MAT_T_UINT8, 1);
   const auto h = static_cast<int64_t>(x->dims[0]);
   const auto w = static_cast<int64_t>(x->dims[1]);
