@@ -63,17 +63,11 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-// Whether an attribute holds exactly one value (a scalar, or an array of one): every attribute signsweep
-// reads is one, and reading a longer one into a single value would write past it.
-bool attribute_holds_one_value(hid attr) {
-  const Handle space(H5Aget_space(attr));
-  return space.id() >= 0 && H5Sget_simple_extent_npoints(space.id()) == 1;
-}
-
-bool dataset_holds_one_value(hid dataset) {
-  const Handle space(H5Dget_space(dataset));
-  return space.id() >= 0 && H5Sget_simple_extent_npoints(space.id()) == 1;
-}
+// Whether an attribute's or data set's dataspace holds exactly one value (a scalar, or an array of one): every
+// attribute and string signsweep reads is one, and reading a longer one into a single value would write past it.
+bool holds_one_value(const Handle& space) { return space.id() >= 0 && H5Sget_simple_extent_npoints(space.id()) == 1; }
+bool attribute_holds_one_value(hid attr) { return holds_one_value(Handle(H5Aget_space(attr))); }
+bool dataset_holds_one_value(hid dataset) { return holds_one_value(Handle(H5Dget_space(dataset))); }
 
 // Reads a string attribute or dataset in the type it was stored with: variable or fixed length, ASCII or
 // UTF-8 (Keras writes ASCII; HDF5 refuses to convert between the two character sets).

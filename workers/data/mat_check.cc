@@ -34,11 +34,12 @@ struct Tag {
 
 class Reader {
  public:
-  Reader(const std::string& path, const std::vector<uint8_t>& bytes, bool swap) : path_(path), bytes_(bytes), swap_(swap) {}
+  // `bytes`: the file (or an inflated start of it); the tags' own bounds checks keep every read inside it.
+  Reader(const std::string& path, const uint8_t* bytes, bool swap) : path_(path), bytes_(bytes), swap_(swap) {}
 
   uint32_t u32(size_t at) const {
     uint32_t v = 0;
-    std::memcpy(&v, bytes_.data() + at, 4);
+    std::memcpy(&v, bytes_ + at, 4);
     return swap_ ? __builtin_bswap32(v) : v;
   }
 
@@ -105,7 +106,7 @@ class Reader {
 
  private:
   const std::string& path_;
-  const std::vector<uint8_t>& bytes_;
+  const uint8_t* bytes_;
   bool swap_;
 };
 
@@ -128,19 +129,20 @@ std::vector<uint8_t> inflate_start(const uint8_t* data, size_t size, size_t limi
 
 void check_mat_v5_headers(const std::string& path) {
   const std::string text = common::read_file_bytes(path);
-  const std::vector<uint8_t> bytes(text.begin(), text.end());
-  if (bytes.size() < kHeaderBytes || (std::memcmp(&bytes[126], "IM", 2) != 0 && std::memcmp(&bytes[126], "MI", 2) != 0))
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t size = text.size();
+  if (size < kHeaderBytes || (std::memcmp(&bytes[126], "IM", 2) != 0 && std::memcmp(&bytes[126], "MI", 2) != 0))
     throw DataError(fmt::format("{}: not a MATLAB v5 .mat file (no 128-byte header with an endian indicator)", path));
   const bool swap = bytes[126] == 'M';  // written big-endian: "MI" read on this little-endian machine
   const Reader file(path, bytes, swap);
-  for (size_t at = kHeaderBytes; at < bytes.size();) {
-    const Tag element = file.tag(at, bytes.size(), "variable", 0);
+  for (size_t at = kHeaderBytes; at < size;) {
+    const Tag element = file.tag(at, size, "variable", 0);
     if (element.type == kMiMatrix) {
       const int64_t elements = file.matrix_headers(element.data, element.data + element.nbytes, 0);
       file.require_data_for(elements, element.nbytes, element.data);
     } else if (element.type == kMiCompressed) {
-      const std::vector<uint8_t> start = inflate_start(&bytes[element.data], element.nbytes, kInflatedHeaderBytes);
-      const Reader inner(path, start, swap);
+      const std::vector<uint8_t> start = inflate_start(bytes + element.data, element.nbytes, kInflatedHeaderBytes);
+      const Reader inner(path, start.data(), swap);
       const Tag matrix = inner.tag(0, start.size(), "compressed variable", element.data, true);
       if (matrix.type != kMiMatrix) file.fail(element.data, "a compressed element that is not a variable");
       // The inflated start holds the headers; the data is checked against what the compressed bytes can hold.
