@@ -9,6 +9,7 @@
 #include <csignal>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -24,6 +25,7 @@
 #include "common/build_info.h"
 #include "common/config.h"
 #include "common/errors.h"
+#include "common/isolated.h"
 #include "common/launch.h"
 #include "common/log.h"
 #include "orchestrator/metrics.h"
@@ -31,6 +33,7 @@
 #include "orchestrator/run_sweep.h"
 #include "orchestrator/worker.h"
 #include "orchestrator/sweep.h"
+#include "storage/foreign.h"
 #include "storage/report.h"
 #include "storage/store_views.h"
 #include "workers/device/device.h"
@@ -219,19 +222,29 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
   return s.failed > 0 ? 1 : 0;
 }
 
+// The text a reader for people makes of a store, made in a child process (storage/foreign.h): a crafted or
+// corrupt store ends the child, not this process.
+std::string text_of_store(const std::string& store_dir, const std::function<std::string(const storage::ResultsStore&)>& text) {
+  return common::run_isolated_for(store_dir, storage::store_read_limits(store_dir),
+                                  [&] { return text(storage::ResultsStore::open_existing(store_dir)); });
+}
+
 // Reads the store afresh each time (the writer replaces trial files atomically: every read is consistent).
 int cmd_status(const std::string& store_dir, double watch_seconds) {
   while (true) {
-    const storage::ResultsStore store = storage::ResultsStore::open_existing(store_dir);
-    const std::string text = storage::status_text(store);
+    // The status, then a last line saying whether trials are still pending or running.
+    std::string text = text_of_store(store_dir, [](const storage::ResultsStore& store) {
+      const auto all = store.read_all(false);
+      const bool busy = std::any_of(all.begin(), all.end(), [](const storage::TrialRecord& r) {
+        return r.state == storage::TrialState::kPending || r.state == storage::TrialState::kRunning;
+      });
+      return storage::status_text(store) + (busy ? "1" : "0");
+    });
+    const bool busy = text.back() == '1';
+    text.pop_back();
     if (watch_seconds > 0.0 && ::isatty(STDOUT_FILENO)) std::cout << "\033[H\033[2J";  // clear the terminal
     std::cout << text << std::flush;
-    if (watch_seconds <= 0.0) return 0;
-    const auto all = store.read_all(false);
-    const bool busy = std::any_of(all.begin(), all.end(), [](const storage::TrialRecord& r) {
-      return r.state == storage::TrialState::kPending || r.state == storage::TrialState::kRunning;
-    });
-    if (!busy) return 0;
+    if (watch_seconds <= 0.0 || !busy) return 0;
     std::this_thread::sleep_for(std::chrono::duration<double>(watch_seconds));
   }
 }
@@ -448,11 +461,11 @@ int run_cli(int argc, char** argv) {
         write_report_folder(store_dir, report_options, plots_dir);
         return 0;
       }
-      std::cout << storage::report_text(storage::ResultsStore::open_existing(store_dir), report_options);
+      std::cout << text_of_store(store_dir, [&](const storage::ResultsStore& store) { return storage::report_text(store, report_options); });
       return 0;
     }
     if (*export_cmd) {
-      std::cout << storage::export_csv(storage::ResultsStore::open_existing(store_dir));
+      std::cout << text_of_store(store_dir, storage::export_csv);
       return 0;
     }
     if (*data) return cmd_data(config_path);

@@ -18,6 +18,8 @@
 #include <fmt/ranges.h>
 
 #include "common/errors.h"
+#include "common/isolated.h"
+#include "storage/foreign.h"
 
 extern char** environ;
 
@@ -75,11 +77,9 @@ int run_program(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-}  // namespace
-
-void write_report_folder(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir) {
+// Every table of the report as <table>.csv and <table>.md in `dir`.
+void write_tables(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir) {
   const storage::ResultsStore store = storage::ResultsStore::open_existing(store_dir);
-  fs::create_directories(dir);
   for (const std::string& table : storage::report_tables()) {
     storage::ReportOptions o = options;
     o.table = table;
@@ -90,6 +90,14 @@ void write_report_folder(const std::string& store_dir, const storage::ReportOpti
     o.format = "md";
     write_text_file(fs::path(dir) / (table + ".md"), storage::report_text(store, o));
   }
+}
+
+}  // namespace
+
+void write_report_folder(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir) {
+  fs::create_directories(dir);
+  // The store is read in a child process (storage/foreign.h); plots.py reads it in its own.
+  common::run_isolated(store_dir, storage::store_read_limits(store_dir), [&] { write_tables(store_dir, options, dir); });
   const int rc =
       run_program({python_interpreter(), plots_script(), store_dir, dir, "--over", fmt::format("{}", fmt::join(options.over, ","))});
   if (rc == 2) throw InputError(fmt::format("report --plots: {} refused its input (its message is above)", plots_script()));

@@ -14,7 +14,7 @@
 #include "common/errors.h"
 #include "common/hash.h"
 #include "common/limits.h"
-#include "storage/checkpoint.h"
+#include "storage/foreign.h"
 #include "workers/data/dataset_spec.h"
 #include "workers/data/sampling.h"
 #include "workers/device/device.h"
@@ -200,7 +200,7 @@ class DataProbes {
 
 // The trial config a checkpoint recorded (its data set and model, for the attacks' checks).
 workers::TrialConfig recorded_config(const std::string& path) {
-  const storage::Checkpoint c = storage::load_checkpoint(path);
+  const storage::Checkpoint c = storage::load_foreign_checkpoint(path);
   if (!c.has_watermark) throw DataError(fmt::format("{}: carries no watermark: attack_checkpoints takes watermarked models", path));
   return workers::parse_trial_config(common::ConfigNode::load_string(c.config_yaml, path + ":/config"));
 }

@@ -58,4 +58,42 @@ KerasModel read_keras_model(const std::string& path) {
   return model;
 }
 
+namespace {
+
+// model_config as parse_keras_config reads it.
+std::string keras_config_json(const KerasModel& model) {
+  nlohmann::json layers = nlohmann::json::array();
+  bool shape_written = false;
+  for (const KerasLayer& l : model.layers) {
+    nlohmann::json c = {{"name", l.name}};
+    if (!l.padding.empty()) c["padding"] = l.padding;
+    if (!l.strides.empty()) c["strides"] = l.strides;
+    if (l.epsilon != 0.0) c["epsilon"] = l.epsilon;
+    if (l.class_name == "InputLayer") {
+      nlohmann::json shape = nlohmann::json::array({nullptr});  // the batch dimension
+      if (!shape_written)
+        for (const int64_t d : model.input_shape) shape.push_back(d);
+      c["batch_input_shape"] = shape;
+      shape_written = true;
+    }
+    layers.push_back({{"class_name", l.class_name}, {"config", c}});
+  }
+  return nlohmann::json{{"class_name", "Model"}, {"config", {{"layers", layers}}}}.dump();
+}
+
+}  // namespace
+
+void write_keras_model(const std::string& path, const KerasModel& model) {
+  write_atomically(path, [&](File& f) {
+    f.set_attribute("/", "model_config", keras_config_json(model));
+    if (!model.keras_version.empty()) f.set_attribute("/", "keras_version", model.keras_version);
+    f.create_group("/model_weights");
+    for (const KerasLayer& l : model.layers) {
+      const std::string group = "/model_weights/" + l.name + "/" + l.name;
+      if (f.exists(group)) continue;  // a name used twice: read_keras_model gives both layers this group's weights
+      for (const auto& [name, array] : l.weights) f.write(group + "/" + name + ":0", array.shape, array.f32.data());
+    }
+  });
+}
+
 }  // namespace signsweep::storage

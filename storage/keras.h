@@ -1,4 +1,4 @@
-// Reader of Keras HDF5 model files (Keras 2.x `model.save`): the layer list from the root attribute
+// Reader (and writer, for a copy: storage/foreign.h) of Keras HDF5 model files (Keras 2.x `model.save`): the layer list from the root attribute
 // `model_config` (JSON, in creation order) and every layer's weights from /model_weights/<layer>/<layer>/
 // <name>:0 in Keras' own layouts (conv kernels HWIO, dense kernels (in, out)). Mapping the layers onto a
 // signsweep model is the workers' job (workers/keras_import.h). Torch-free.
@@ -30,6 +30,10 @@ struct KerasModel {
 
 // Throws DataError naming the file and the layer for anything missing or malformed.
 KerasModel read_keras_model(const std::string& path);
+// Writes `model` as Keras lays it out (model_config with each layer's name, class, padding, strides, epsilon and
+// the input shape on the first InputLayer; weights at /model_weights/<layer>/<layer>/<name>:0), so that
+// read_keras_model gives `model` back. Atomic (storage/atomic_file.h).
+void write_keras_model(const std::string& path, const KerasModel& model);
 // The layer list and input shape of a model_config JSON text (no weights); `origin` names the file in errors.
 KerasModel parse_keras_config(const std::string& json_text, const std::string& origin);
 

@@ -6,6 +6,7 @@
 #include "common/build_info.h"
 #include "common/config.h"
 #include "common/errors.h"
+#include "storage/foreign.h"
 #include "workers/schemes/scheme_factory.h"
 
 namespace signsweep::workers {
@@ -87,7 +88,7 @@ void save_model_checkpoint(const std::string& path, ClassifierImpl& model, const
 }
 
 LoadedModel load_model_checkpoint(const std::string& path, torch::Device device) {
-  const storage::Checkpoint c = storage::load_checkpoint(path);
+  const storage::Checkpoint c = storage::load_foreign_checkpoint(path);
   LoadedModel m;
   m.config = parse_trial_config(common::ConfigNode::load_string(c.config_yaml, path + ":/config"));
   if (c.input_shape.size() != 3) throw DataError(fmt::format("{}: /data/input_shape must hold C, H, W", path));

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "storage/foreign.h"
 #include "storage/npy.h"
 
 namespace signsweep::workers {
@@ -62,7 +63,7 @@ storage::NpyArray read_required(const std::filesystem::path& dir, const char* na
 }  // namespace
 
 ImportedModel import_keras_resnet20(const std::string& path) {
-  const storage::KerasModel km = storage::read_keras_model(path);
+  const storage::KerasModel km = storage::read_foreign_keras_model(path);
   std::vector<const storage::KerasLayer*> convs, bns, dense;
   for (const auto& l : km.layers) {
     if (l.class_name == "Conv2D") convs.push_back(&l);

@@ -142,6 +142,9 @@ expect verify-remote 0 "ber_remote h=0.001 [01]\\.[0-9]+ \\(70 queries\\)" -- "$
 expect verify-missing 2 "nothing.h5" -- "$bin" verify "$tmp/nothing.h5"
 printf 'not hdf5' >"$tmp/junk.h5"
 expect verify-not-hdf5 2 "junk.h5: not an HDF5 file" -- "$bin" verify "$tmp/junk.h5"
+# A Keras file that crashes HDF5 1.10.8 itself (fuzz/known/): read in a child process, its death is exit 2, not ours.
+known=$src/fuzz/known/hdf5-1.10.8
+expect verify-keras-hdf5-fault 2 "keras_hdf5-H5HG_read-memcpy-overlap: the process reading it (died of SIG[A-Z]+|exited with status [0-9]+ without a report)" -- "$bin" verify --keras "$known/keras_hdf5-H5HG_read-memcpy-overlap" --keys "$tmp" --data "$tmp"
 expect verify-bad-h 2 "--h" -- "$bin" verify "$tmp/ok.h5" --remote --h -1
 expect verify-plain-model 2 "tiny.h5: the checkpoint carries no watermark" -- "$bin" verify "$tmp/tiny.h5"
 
@@ -219,6 +222,12 @@ expect sweep-report-attacks 0 "prune" -- "$bin" report "$tmp/store" --table atta
 expect sweep-export 0 "^id,kind,label,parent,state" -- "$bin" export "$tmp/store" --csv
 expect sweep-report-unknown-table 2 "--table nope: unknown table" -- "$bin" report "$tmp/store" --table nope
 expect sweep-status-not-a-store 2 "no results store here" -- "$bin" status "$tmp"
+# A store whose index asks HDF5 1.10.8 for a 4 GiB string (fuzz/known/): status, report and export read it in a
+# child process, which refuses it (exit 2) naming the file.
+cp -r "$tmp/store" "$tmp/crafted" && cp "$known/store_index-H5T__conv_vlen-4GiB" "$tmp/crafted/sweep.h5"
+expect crafted-store-status 2 "$tmp/crafted/sweep.h5" -- "$bin" status "$tmp/crafted"
+expect crafted-store-report 2 "$tmp/crafted/sweep.h5" -- "$bin" report "$tmp/crafted"
+expect crafted-store-export 2 "$tmp/crafted/sweep.h5" -- "$bin" export "$tmp/crafted" --csv
 write_sweep "$tmp/sweep2.yaml" "{watermark.bits: [4, 16], trainer.seed: [0, 1]}"
 expect sweep-other-refused 2 "belongs to sweep .*sweep.yaml.*--extend" -- "$bin" run "$tmp/sweep2.yaml" --out "$tmp/store"
 expect sweep-extend 0 "skipped_done 8" -- "$bin" run "$tmp/sweep2.yaml" --out "$tmp/store" --extend
