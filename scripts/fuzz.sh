@@ -4,7 +4,7 @@
 # while on its corpus: seeds written by fuzz_seeds (valid files from the tests' and signsweep's own writers)
 # plus everything earlier runs kept, with the format's dictionary (fuzz/dict). Findings (crash, leak, hang past
 # -timeout, allocation past -malloc_limit_mb) land in build-fuzz/fuzz/findings/<target>/; a table of
-# executions per second and coverage in build-fuzz/fuzz/report.md.
+# executions per second, coverage and when it last grew (the plateau) in build-fuzz/fuzz/report.md.
 #   bash scripts/fuzz.sh [seconds per target, default 300] [reader ...]   (all readers when none is named;
 #                                                                         0 seconds: the report of the last runs)
 # Runs `nproc` targets at a time (SIGNSWEEP_FUZZ_JOBS to change). Each finding is re-run and attributed to the
@@ -65,8 +65,8 @@ report=$out/report.md
 found=0
 declare -A ran
 {
-  echo "| reader | time | executions | exec/s | coverage (edges) | features | corpus | findings (kind in whose code) |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| reader | time | executions | exec/s | coverage (edges) | features | last new coverage | corpus | findings (kind in whose code) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   for t in "${targets[@]}"; do
     # fork mode's last status line: "#<execs>: cov: <edges> ft: <features> corp: <units> exec/s <rate> ..."
     last=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | tail -1 || true)
@@ -76,6 +76,13 @@ declare -A ran
     ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | cut -d' ' -f2 || true)
     corpus=$(find "$out/corpus/$t" -type f | wc -l)
     ran[$t]=$(grep -oE 'time: [0-9]+s' <<<"$last" | cut -d' ' -f2 || true)
+    # The plateau: when coverage (edges or features) last grew in this run. The corpus of earlier runs is
+    # loaded first, so growth after the first status line is what this run found.
+    newest=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | awk '
+      { for (i = 1; i < NF; ++i) { if ($i == "cov:") c = $(i + 1); if ($i == "ft:") f = $(i + 1); if ($i == "time:") s = $(i + 1) } }
+      NR > 1 && (c != pc || f != pf) { last = s }
+      { pc = c; pf = f }
+      END { print (last == "" ? "none" : last) }' || true)
     findings=()
     for artifact in "$out/findings/$t"/*; do
       [[ -f $artifact ]] || continue
@@ -84,7 +91,7 @@ declare -A ran
       [[ $where == signsweep ]] && found=1
     done
     summary=$( ((${#findings[@]})) && printf '%s\n' "${findings[@]}" | sort | uniq -c | sed -E 's/^ *([0-9]+) /\1 /' | paste -sd ';' || echo none)
-    echo "| $t | ${ran[$t]:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | $corpus | $summary |"
+    echo "| $t | ${ran[$t]:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${newest:-?} | $corpus | $summary |"
   done
 } >"$report"
 cat "$report"
