@@ -35,11 +35,12 @@ class PrivateDir {
   fs::path path_;
 };
 
-// Reads `path` in a child with `read`, which writes what it read to the copy; returns the copy read back with
-// `read_copy`. A failure to write back what was read is the file's (a layout our writer cannot hold).
-template <class T, class Read, class Write, class ReadCopy>
+// Reads `path` with `read` in a child, which writes what it read to a private copy with `write`; returns the
+// copy read back with the same `read`. A failure to write back what was read is the file's (a layout our writer
+// cannot hold).
+template <class T>
 T read_through_copy(const std::string& path, const std::string& kind, const common::IsolationLimits& limits,
-                    Read read, Write write, ReadCopy read_copy) {
+                    T (*read)(const std::string&), void (*write)(const std::string&, const T&)) {
   const PrivateDir dir;
   const std::string copy = dir.file("copy.h5");
   common::run_isolated(path, limits, [&] {
@@ -50,7 +51,7 @@ T read_through_copy(const std::string& path, const std::string& kind, const comm
       throw DataError(fmt::format("{}: what it holds cannot be written back as a {}: {}", path, kind, e.what()));
     }
   });
-  return read_copy(copy);
+  return read(copy);
 }
 
 // 4 GiB plus 8 times `bytes` (capped at 1 TiB of files).
@@ -82,7 +83,7 @@ common::IsolationLimits store_read_limits(const std::string& store_dir) {
 Checkpoint load_foreign_checkpoint(const std::string& path) { return load_foreign_checkpoint(path, foreign_read_limits(path)); }
 
 Checkpoint load_foreign_checkpoint(const std::string& path, const common::IsolationLimits& limits) {
-  return read_through_copy<Checkpoint>(path, "checkpoint", limits, load_checkpoint, save_checkpoint, load_checkpoint);
+  return read_through_copy<Checkpoint>(path, "checkpoint", limits, load_checkpoint, save_checkpoint);
 }
 
 KerasModel read_foreign_keras_model(const std::string& path) {
@@ -90,7 +91,7 @@ KerasModel read_foreign_keras_model(const std::string& path) {
 }
 
 KerasModel read_foreign_keras_model(const std::string& path, const common::IsolationLimits& limits) {
-  return read_through_copy<KerasModel>(path, "Keras model", limits, read_keras_model, write_keras_model, read_keras_model);
+  return read_through_copy<KerasModel>(path, "Keras model", limits, read_keras_model, write_keras_model);
 }
 
 }  // namespace signsweep::storage
