@@ -63,7 +63,6 @@ triage() {
 
 report=$out/report.md
 found=0
-declare -A ran
 {
   echo "| reader | time | executions | exec/s | coverage (edges) | features | last new coverage | corpus | findings (kind in whose code) |"
   echo "|---|---|---|---|---|---|---|---|---|"
@@ -75,7 +74,7 @@ declare -A ran
     cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | cut -d' ' -f2 || true)
     ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | cut -d' ' -f2 || true)
     corpus=$(find "$out/corpus/$t" -type f | wc -l)
-    ran[$t]=$(grep -oE 'time: [0-9]+s' <<<"$last" | cut -d' ' -f2 || true)
+    ran=$(grep -oE 'time: [0-9]+s' <<<"$last" | cut -d' ' -f2 || true)
     # The plateau: when coverage (edges or features) last grew in this run. The corpus of earlier runs is
     # loaded first, so growth after the first status line is what this run found.
     newest=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | awk '
@@ -91,7 +90,7 @@ declare -A ran
       [[ $where == signsweep ]] && found=1
     done
     summary=$( ((${#findings[@]})) && printf '%s\n' "${findings[@]}" | sort | uniq -c | sed -E 's/^ *([0-9]+) /\1 /' | paste -sd ';' || echo none)
-    echo "| $t | ${ran[$t]:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${newest:-?} | $corpus | $summary |"
+    echo "| $t | ${ran:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${newest:-?} | $corpus | $summary |"
   done
 } >"$report"
 cat "$report"
