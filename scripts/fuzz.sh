@@ -26,6 +26,8 @@ rm -rf "$out/seeds" && "$out/fuzz_seeds" "$out/seeds" "$PWD" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# An input that runs this long is a hang: the largest valid seeds (a Keras model, a store) take 0.3 s under ASan.
+export hang_s=5
 
 run_target() {
   local t=$1 d=$2
@@ -33,11 +35,11 @@ run_target() {
   cp -n "$out/seeds/$t"/* "$out/corpus/$t"/ 2>/dev/null || true
   # One fuzzing process at a time per target (-fork=1), restarted after every finding (each is saved, then
   # attributed below) so that a crash or hang inside a library (HDF5's, README) does not end the run.
-  # Findings: a sanitizer report, an uncaught exception, a leak, 10 s on one input, or an allocation past
+  # Findings: a sanitizer report, an uncaught exception, a leak, hang_s on one input, or an allocation past
   # 2 GiB: far above what any valid seed needs, far below what a crafted header would ask for without
   # signsweep's limits (common/limits.h).
   "$out/${t}_fuzz" "$out/corpus/$t" $([[ $d == none ]] || echo "-dict=$PWD/fuzz/dict/$d.dict") -max_total_time="$seconds" \
-    -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+    -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 \
     -artifact_prefix="$out/findings/$t/" >"$out/$t.log" 2>&1 || true
 }
 export -f run_target
@@ -48,18 +50,28 @@ if ((seconds > 0)); then  # 0: only the report of the last runs (and the finding
 fi
 
 # Whose code a finding is in: the first frame of its report past the sanitizer, libFuzzer, libc and libstdc++
-# (the allocator, memcpy, the throw): "signsweep" when that frame is in this source tree, else the library.
+# (the allocator, memcpy, the throw): "signsweep" when that frame is in this source tree, else the library;
+# nothing when it no longer reproduces. Kept in $out/triage/<target>/<finding> until the target is rebuilt, so
+# a report re-runs only the findings it has not attributed with this build (a hang costs hang_s).
 triage() {
   local t=$1 artifact=$2
-  "$out/${t}_fuzz" -runs=1 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 |
+  local known=$out/triage/$t/$(basename "$artifact")
+  [[ -f $known && $known -nt $out/${t}_fuzz ]] && return
+  mkdir -p "$(dirname "$known")"
+  "$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 |
     awk -v src="$PWD/" '
       /^ +#[0-9]+ 0x/ {
         if ($0 ~ /__sanitizer|__asan|__interceptor|__lsan|fuzzer::|LLVMFuzzer|libc\.so|libstdc\+\+|libc-start|nptl|in (malloc|calloc|realloc|memcpy|memmove|memset|free|abort|raise|operator new)/) next
         if (index($0, src) || $0 ~ /in signsweep::/) { print "signsweep"; exit }
         if (match($0, /\/lib[^\/ ]*\.so[.0-9]*/)) { print substr($0, RSTART + 1, RLENGTH - 1); exit }
       }
-      END { }' || true  # the finding's own exit status is the point; awk's answer is what counts
+      END { }' >"$known.part" || true  # the finding's own exit status is the point; awk's answer is what counts
+  mv "$known.part" "$known"
 }
+export -f triage
+for t in "${targets[@]}"; do
+  for artifact in "$out/findings/$t"/*; do if [[ -f $artifact ]]; then echo "$t $artifact"; fi; done
+done | xargs -r -P "${SIGNSWEEP_FUZZ_JOBS:-$(nproc)}" -L 1 bash -c 'triage "$@"' _
 
 report=$out/report.md
 found=0
@@ -85,7 +97,7 @@ found=0
     findings=()
     for artifact in "$out/findings/$t"/*; do
       [[ -f $artifact ]] || continue
-      where=$(triage "$t" "$artifact")  # empty: it no longer reproduces (fixed since it was found)
+      where=$(cat "$out/triage/$t/$(basename "$artifact")")  # empty: no longer reproduces (fixed since found)
       findings+=("$(basename "$artifact" | cut -d- -f1) in ${where:-nothing now (fixed)}")
       [[ $where == signsweep ]] && found=1
     done
