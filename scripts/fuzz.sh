@@ -4,7 +4,8 @@
 # while on its corpus: seeds written by fuzz_seeds (valid files from the tests' and signsweep's own writers)
 # plus everything earlier runs kept, with the format's dictionary (fuzz/dict). Findings (crash, leak, hang past
 # -timeout, allocation past -malloc_limit_mb) land in build-fuzz/fuzz/findings/<target>/; a table of
-# executions per second, coverage and when it last grew (the plateau) in build-fuzz/fuzz/report.md.
+# executions per second, coverage, when it last grew and how much in the run's second half (the plateau) in
+# build-fuzz/fuzz/report.md.
 #   bash scripts/fuzz.sh [seconds per target, default 300] [reader ...]   (all readers when none is named;
 #                                                                         0 seconds: the report of the last runs)
 # Runs `nproc` targets at a time (SIGNSWEEP_FUZZ_JOBS to change). Each finding is re-run and attributed to the
@@ -76,8 +77,8 @@ done | xargs -r -P "${SIGNSWEEP_FUZZ_JOBS:-$(nproc)}" -L 1 bash -c 'triage "$@"'
 report=$out/report.md
 found=0
 {
-  echo "| reader | time | executions | exec/s | coverage (edges) | features | last new coverage | corpus | findings (kind in whose code) |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| reader | time | executions | exec/s | coverage (edges) | features | last new coverage | second half's growth (edges, features) | corpus | findings (kind in whose code) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   for t in "${targets[@]}"; do
     # fork mode's last status line: "#<execs>: cov: <edges> ft: <features> corp: <units> exec/s <rate> ..."
     last=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | tail -1 || true)
@@ -94,6 +95,14 @@ found=0
       NR > 1 && (c != pc || f != pf) { last = s }
       { pc = c; pf = f }
       END { print (last == "" ? "none" : last) }' || true)
+    # How much of it the run's second half found: a plateau is a growth near zero (README: under 0.5% of edges).
+    growth=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | awk '
+      { for (i = 1; i < NF; ++i) { if ($i == "cov:") c = $(i + 1); if ($i == "ft:") f = $(i + 1); if ($i == "time:") s = $(i + 1) + 0 }
+        at[NR] = s; edges[NR] = c; features[NR] = f }
+      END { if (NR == 0) exit
+            h = 1; for (i = 1; i <= NR; ++i) if (at[i] <= at[NR] / 2) h = i
+            printf "+%d (%.1f%%), +%d (%.1f%%)", edges[NR] - edges[h], 100 * (edges[NR] - edges[h]) / edges[h],
+                   features[NR] - features[h], 100 * (features[NR] - features[h]) / features[h] }' || true)
     findings=()
     for artifact in "$out/findings/$t"/*; do
       [[ -f $artifact ]] || continue
@@ -102,7 +111,7 @@ found=0
       [[ $where == signsweep ]] && found=1
     done
     summary=$( ((${#findings[@]})) && printf '%s\n' "${findings[@]}" | sort | uniq -c | sed -E 's/^ *([0-9]+) /\1 /' | paste -sd ';' || echo none)
-    echo "| $t | ${ran:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${newest:-?} | $corpus | $summary |"
+    echo "| $t | ${ran:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${newest:-?} | ${growth:-?} | $corpus | $summary |"
   done
 } >"$report"
 cat "$report"
