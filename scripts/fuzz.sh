@@ -106,8 +106,10 @@ found=0
     findings=()
     for artifact in "$out/findings/$t"/*; do
       [[ -f $artifact ]] || continue
-      where=$(cat "$out/triage/$t/$(basename "$artifact")")  # empty: no longer reproduces (fixed since found)
-      findings+=("$(basename "$artifact" | cut -d- -f1) in ${where:-nothing now (fixed)}")
+      # Empty: the input alone no longer fails. Either it was fixed since it was found, or (an oom) the fuzzing
+      # process had grown past -rss_limit_mb over many inputs (libFuzzer then blames the input it is running).
+      where=$(cat "$out/triage/$t/$(basename "$artifact")")
+      findings+=("$(basename "$artifact" | cut -d- -f1) in ${where:-nothing when rerun alone}")
       [[ $where == signsweep ]] && found=1
     done
     summary=$( ((${#findings[@]})) && printf '%s\n' "${findings[@]}" | sort | uniq -c | sed -E 's/^ *([0-9]+) /\1 /' | paste -sd ';' || echo none)
