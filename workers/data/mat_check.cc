@@ -17,6 +17,7 @@ namespace signsweep::workers {
 namespace {
 
 constexpr size_t kHeaderBytes = 128;  // descriptive text, subsystem offset, version, endian indicator
+constexpr uint16_t kV5Version = 0x0100;
 constexpr uint32_t kMiInt8 = 1, kMiInt32 = 5, kMiUint32 = 6, kMiMatrix = 14, kMiCompressed = 15;
 constexpr uint32_t kMaxRank = 32;        // MATLAB's arrays have far fewer dimensions
 constexpr uint32_t kMaxNameBytes = 4096;  // MATLAB names are at most 63 characters
@@ -134,6 +135,14 @@ void check_mat_v5_headers(const std::string& path) {
   if (size < kHeaderBytes || (std::memcmp(&bytes[126], "IM", 2) != 0 && std::memcmp(&bytes[126], "MI", 2) != 0))
     throw DataError(fmt::format("{}: not a MATLAB v5 .mat file (no 128-byte header with an endian indicator)", path));
   const bool swap = bytes[126] == 'M';  // written big-endian: "MI" read on this little-endian machine
+  // matio reads a header of any other version as another format (v4: its first bytes a name length it
+  // allocates; v7.3: HDF5), none of which this walk checks.
+  uint16_t version = 0;
+  std::memcpy(&version, &bytes[124], 2);
+  if (swap) version = __builtin_bswap16(version);
+  if (version != kV5Version)
+    throw DataError(fmt::format("{}: not a MATLAB v5 .mat file (header version 0x{:04x}, v5's is 0x{:04x})", path,
+                                version, kV5Version));
   const Reader file(path, bytes, swap);
   for (size_t at = kHeaderBytes; at < size;) {
     const Tag element = file.tag(at, size, "variable", 0);

@@ -54,6 +54,19 @@ TEST(SvhnTest, headers_claiming_more_than_the_file_holds_are_refused_before_mati
       << message;
 }
 
+TEST(SvhnTest, a_header_of_another_version_is_refused_before_matio_reads_it_as_another_format) {
+  testing::TempDir dir;
+  testing::write_svhn_mat(dir.file("a.mat"), 4, 5, x_colmajor(1), {3});
+  std::vector<uint8_t> bytes = testing::read_bytes(dir.file("a.mat"));
+  // Version 0x414d: matio would try the file as MATLAB v4 and allocate the name length its first bytes give
+  // (a 128-byte fuzzer input asked for 1.7 GB: tests/fuzz_findings/svhn_mat).
+  bytes[124] = 'M', bytes[125] = 'A';
+  testing::write_bytes(dir.file("a.mat"), bytes);
+  const std::string message = testing::message_of<DataError>([&] { read_svhn_mat(dir.file("a.mat")); });
+  EXPECT_NE(message.find("a.mat: not a MATLAB v5 .mat file (header version 0x414d, v5's is 0x0100)"), std::string::npos)
+      << message;
+}
+
 TEST(SvhnTest, label_out_of_range_and_non_mat_file_are_named) {
   testing::TempDir dir;
   testing::write_svhn_mat(dir.file("train_32x32.mat"), 4, 5, x_colmajor(2), {3, 11});
