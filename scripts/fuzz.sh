@@ -59,14 +59,20 @@ triage() {
   local known=$out/triage/$t/$(basename "$artifact")
   [[ -f $known && $known -nt $out/${t}_fuzz ]] && return
   mkdir -p "$(dirname "$known")"
-  "$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 |
-    awk -v src="$PWD/" '
+  local report
+  report=$("$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
+  # Past -rss_limit_mb libFuzzer prints the live heap's largest allocators, not the culprit: rerun with a
+  # per-allocation limit far above what a valid seed allocates at once, to stop at the allocation that grew it.
+  if [[ $report == *"out-of-memory (used:"* ]]; then
+    report=$("$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=4096 -malloc_limit_mb=256 "$artifact" 2>&1 || true)
+  fi
+  awk -v src="$PWD/" '
       /^ +#[0-9]+ 0x/ {
         if ($0 ~ /__sanitizer|__asan|__interceptor|__lsan|fuzzer::|LLVMFuzzer|libc\.so|libstdc\+\+|libc-start|nptl|in (malloc|calloc|realloc|memcpy|memmove|memset|free|abort|raise|operator new)/) next
         if (index($0, src) || $0 ~ /in signsweep::/) { print "signsweep"; exit }
         if (match($0, /\/lib[^\/ ]*\.so[.0-9]*/)) { print substr($0, RSTART + 1, RLENGTH - 1); exit }
       }
-      END { }' >"$known.part" || true  # the finding's own exit status is the point; awk's answer is what counts
+      END { }' <<<"$report" >"$known.part"
   mv "$known.part" "$known"
 }
 export -f triage
