@@ -38,6 +38,12 @@ class Reader {
   // `bytes`: the file (or an inflated start of it); the tags' own bounds checks keep every read inside it.
   Reader(const std::string& path, const uint8_t* bytes, bool swap) : path_(path), bytes_(bytes), swap_(swap) {}
 
+  uint16_t u16(size_t at) const {
+    uint16_t v = 0;
+    std::memcpy(&v, bytes_ + at, 2);
+    return swap_ ? __builtin_bswap16(v) : v;
+  }
+
   uint32_t u32(size_t at) const {
     uint32_t v = 0;
     std::memcpy(&v, bytes_ + at, 4);
@@ -135,15 +141,13 @@ void check_mat_v5_headers(const std::string& path) {
   if (size < kHeaderBytes || (std::memcmp(&bytes[126], "IM", 2) != 0 && std::memcmp(&bytes[126], "MI", 2) != 0))
     throw DataError(fmt::format("{}: not a MATLAB v5 .mat file (no 128-byte header with an endian indicator)", path));
   const bool swap = bytes[126] == 'M';  // written big-endian: "MI" read on this little-endian machine
+  const Reader file(path, bytes, swap);
   // matio reads a header of any other version as another format (v4: its first bytes a name length it
   // allocates; v7.3: HDF5), none of which this walk checks.
-  uint16_t version = 0;
-  std::memcpy(&version, &bytes[124], 2);
-  if (swap) version = __builtin_bswap16(version);
+  const uint16_t version = file.u16(124);
   if (version != kV5Version)
     throw DataError(fmt::format("{}: not a MATLAB v5 .mat file (header version 0x{:04x}, v5's is 0x{:04x})", path,
                                 version, kV5Version));
-  const Reader file(path, bytes, swap);
   for (size_t at = kHeaderBytes; at < size;) {
     const Tag element = file.tag(at, size, "variable", 0);
     if (element.type == kMiMatrix) {
