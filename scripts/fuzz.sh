@@ -94,21 +94,17 @@ found=0
     ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | cut -d' ' -f2 || true)
     corpus=$(find "$out/corpus/$t" -type f | wc -l)
     ran=$(grep -oE 'time: [0-9]+s' <<<"$last" | cut -d' ' -f2 || true)
-    # The plateau: when coverage (edges or features) last grew in this run. The corpus of earlier runs is
-    # loaded first, so growth after the first status line is what this run found.
-    newest=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | awk '
-      { for (i = 1; i < NF; ++i) { if ($i == "cov:") c = $(i + 1); if ($i == "ft:") f = $(i + 1); if ($i == "time:") s = $(i + 1) } }
-      NR > 1 && (c != pc || f != pf) { last = s }
-      { pc = c; pf = f }
-      END { print (last == "" ? "none" : last) }' || true)
-    # How much of it the run's second half found: a plateau is a growth near zero (README: under 0.5% of edges).
-    growth=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | awk '
+    # The plateau: when coverage (edges or features) last grew in this run, and how much its second half found
+    # (README: plateaued under 0.5% of edges). The corpus of earlier runs is loaded first, so growth after the
+    # first status line is what this run found.
+    plateau=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | awk '
       { for (i = 1; i < NF; ++i) { if ($i == "cov:") c = $(i + 1); if ($i == "ft:") f = $(i + 1); if ($i == "time:") s = $(i + 1) + 0 }
+        if (NR > 1 && (c != edges[NR - 1] || f != features[NR - 1])) last = s "s"
         at[NR] = s; edges[NR] = c; features[NR] = f }
       END { if (NR == 0) exit
             h = 1; for (i = 1; i <= NR; ++i) if (at[i] <= at[NR] / 2) h = i
-            printf "+%d (%.1f%%), +%d (%.1f%%)", edges[NR] - edges[h], 100 * (edges[NR] - edges[h]) / edges[h],
-                   features[NR] - features[h], 100 * (features[NR] - features[h]) / features[h] }' || true)
+            printf "%s | +%d (%.1f%%), +%d (%.1f%%)", (last == "" ? "none" : last), edges[NR] - edges[h],
+                   100 * (edges[NR] - edges[h]) / edges[h], features[NR] - features[h], 100 * (features[NR] - features[h]) / features[h] }' || true)
     findings=()
     for artifact in "$out/findings/$t"/*; do
       [[ -f $artifact ]] || continue
@@ -119,7 +115,7 @@ found=0
       [[ $where == signsweep ]] && found=1
     done
     summary=$( ((${#findings[@]})) && printf '%s\n' "${findings[@]}" | sort | uniq -c | sed -E 's/^ *([0-9]+) /\1 /' | paste -sd ';' || echo none)
-    echo "| $t | ${ran:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${newest:-?} | ${growth:-?} | $corpus | $summary |"
+    echo "| $t | ${ran:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${plateau:-? | ?} | $corpus | $summary |"
   done
 } >"$report"
 cat "$report"
