@@ -1,6 +1,7 @@
 #include "comm/messages.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <numeric>
 
@@ -15,7 +16,7 @@ namespace {
 
 // JSON has no NaN or infinity: nlohmann writes them as null, and they come back as NaN (a diverging
 // trial's loss must reach rank 0 as a number, not as a decoding error that aborts the job).
-double number(const nlohmann::json& v) { return v.is_null() ? std::nan("") : v.get<double>(); }
+double number(const nlohmann::json& v, const char* key) { return v.is_null() ? std::nan("") : common::json_number(v, key); }
 
 }  // namespace
 
@@ -51,8 +52,8 @@ nlohmann::json bins_json(const DurationBins& b) { return {{"counts", b.counts}, 
 
 DurationBins bins_from(const nlohmann::json& j) {
   DurationBins b;
-  b.counts = j.at("counts").get<std::vector<int64_t>>();
-  b.sum = number(j.at("sum"));
+  b.counts = common::json_integers(j.at("counts"), "counts", 0);
+  b.sum = number(j.at("sum"), "sum");
   if (!b.counts.empty() && b.counts.size() != duration_bucket_bounds().size() + 1)
     throw ProtocolError("duration bins of another bucket layout");
   return b;
@@ -114,9 +115,9 @@ Task decode_task(const std::string& s) {
     t.parent_checkpoint = j.at("parent_checkpoint");
     t.null_checkpoints = j.at("null_checkpoints").get<std::vector<std::string>>();
     t.state = j.at("state");
-    t.attempt = j.at("attempt");
+    t.attempt = common::json_integer(j.at("attempt"), "attempt", 1);
     t.report_progress = j.at("report_progress");
-    t.time_limit_s = j.at("time_limit_s");
+    t.time_limit_s = common::json_number(j.at("time_limit_s"), "time_limit_s");
     return t;
   });
 }
@@ -125,14 +126,14 @@ Progress decode_progress(const std::string& s) {
   return decoded("progress", s, [](const nlohmann::json& j) {
     Progress p;
     p.id = j.at("id");
-    p.group = j.at("group");
-    p.epoch = j.at("epoch");
-    p.step = j.at("step");
-    p.steps = j.at("steps");
-    p.loss = number(j.at("loss"));
-    p.accuracy = number(j.at("accuracy"));
-    p.bit_accuracy = number(j.at("bit_accuracy"));
-    p.images_per_second = number(j.at("images_per_second"));
+    p.group = static_cast<int>(common::json_integer(j.at("group"), "group", INT_MIN, INT_MAX));
+    p.epoch = common::json_integer(j.at("epoch"), "epoch", 0);
+    p.step = common::json_integer(j.at("step"), "step", 0);
+    p.steps = common::json_integer(j.at("steps"), "steps", 0);
+    p.loss = number(j.at("loss"), "loss");
+    p.accuracy = number(j.at("accuracy"), "accuracy");
+    p.bit_accuracy = number(j.at("bit_accuracy"), "bit_accuracy");
+    p.images_per_second = number(j.at("images_per_second"), "images_per_second");
     p.step_times = bins_from(j.at("step_times"));
     p.allreduce_times = bins_from(j.at("allreduce_times"));
     return p;
@@ -146,10 +147,10 @@ Result decode_result(const std::string& s) {
     r.ok = j.at("ok");
     r.interrupted = j.at("interrupted");
     r.error = j.at("error");
-    for (const auto& [k, v] : j.at("results").items()) r.results[k] = number(v);
+    for (const auto& [k, v] : j.at("results").items()) r.results[k] = number(v, "results");
     for (const auto& [k, v] : j.at("series").items()) {
       std::vector<double>& values = r.series[k];
-      for (const auto& x : v) values.push_back(number(x));
+      for (const auto& x : v) values.push_back(number(x, "series"));
     }
     r.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
     r.checkpoint = j.at("checkpoint");

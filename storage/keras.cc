@@ -23,11 +23,12 @@ KerasModel parse_keras_config(const std::string& json_text, const std::string& o
       l.name = c.at("name").get<std::string>();
       if (l.class_name == "InputLayer") {
         const auto& shape = c.at("batch_input_shape");
-        for (size_t i = 1; i < shape.size(); ++i) model.input_shape.push_back(shape.at(i).get<int64_t>());
+        for (size_t i = 1; i < shape.size(); ++i)
+          model.input_shape.push_back(common::json_integer(shape.at(i), origin + ": model_config: batch_input_shape", 1));
       }
       if (c.contains("padding")) l.padding = c["padding"].get<std::string>();
-      if (c.contains("strides")) l.strides = c["strides"].get<std::vector<int64_t>>();
-      if (c.contains("epsilon")) l.epsilon = c["epsilon"].get<double>();
+      if (c.contains("strides")) l.strides = common::json_integers(c["strides"], origin + ": model_config: strides", 1);
+      if (c.contains("epsilon")) l.epsilon = common::json_number(c["epsilon"], origin + ": model_config: epsilon");
       model.layers.push_back(std::move(l));
     }
   } catch (const nlohmann::json::exception& e) {

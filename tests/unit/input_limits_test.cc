@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "orchestrator/sweep.h"
 #include "storage/h5.h"
+#include "storage/keras.h"
 #include "storage/npy.h"
 #include "storage/results_store.h"
 #include "tests/support/files.h"
@@ -130,6 +131,63 @@ TEST(InputLimits, malformed_messages_between_ranks_are_protocol_errors) {
   EXPECT_NE(message_of<comm::ProtocolError>([] { comm::decode_task("{\"id\": 3}"); }).find("malformed task message"), std::string::npos);
   EXPECT_NE(message_of<comm::ProtocolError>([] { comm::decode_result("not json"); }).find("malformed result message"), std::string::npos);
   EXPECT_NE(message_of<comm::ProtocolError>([] { comm::decode_progress(std::string(100, '[')); }).find("nesting depth"),
+            std::string::npos);
+}
+
+// nlohmann's get<int64_t>() casts a float to the integer unchecked (undefined past its range), and an integer
+// of more than 64 bits parses as a float: a fuzzer's progress message with a bin count of 21 digits.
+TEST(InputLimits, json_integers_are_read_checked_never_cast) {
+  EXPECT_EQ(common::json_integer(nlohmann::json::parse("7"), "n", 1), 7);
+  EXPECT_EQ(common::json_integer(nlohmann::json::parse("-7"), "n"), -7);
+  EXPECT_EQ(common::json_number(nlohmann::json::parse("7"), "x"), 7.0);
+  for (const char* bad : {"1e30", "222222222222222222222", "18446744073709551615", "7.0", "true", "\"7\"", "null"})
+    EXPECT_NE(message_of<DataError>([&] { common::json_integer(nlohmann::json::parse(bad), "n"); })
+                  .find("n: expected an integer in [-9223372036854775808, 9223372036854775807], got"),
+              std::string::npos)
+        << bad;
+  EXPECT_NE(message_of<DataError>([] { common::json_integer(nlohmann::json::parse("-1"), "count", 0); })
+                .find("count: expected an integer in [0, 9223372036854775807], got -1"),
+            std::string::npos);
+  EXPECT_NE(message_of<DataError>([] { common::json_number(nlohmann::json::parse("true"), "x"); }).find("x: expected a number, got true"),
+            std::string::npos);
+}
+
+// Replaces the first `from` in `text` by `to`.
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+TEST(InputLimits, a_message_number_out_of_its_fields_range_is_a_protocol_error) {
+  comm::Progress p;
+  p.step = 3;
+  p.step_times.add(0.02);
+  const std::string progress = comm::encode(p);
+  const auto refusal = [](const std::string& message) {
+    return message_of<comm::ProtocolError>([&] { comm::decode_progress(message); });
+  };
+  EXPECT_NE(refusal(replaced(progress, "\"counts\":[0", "\"counts\":[222222222222222222222")).find("counts[0]: expected an integer"),
+            std::string::npos);
+  EXPECT_NE(refusal(replaced(progress, "\"counts\":[0", "\"counts\":[-1")).find("counts[0]: expected an integer in [0,"),
+            std::string::npos);
+  EXPECT_NE(refusal(replaced(progress, "\"step\":3", "\"step\":1e30")).find("step: expected an integer"), std::string::npos);
+  EXPECT_NE(refusal(replaced(progress, "\"group\":0", "\"group\":4294967296")).find("group: expected an integer in [-2147483648, 2147483647]"),
+            std::string::npos);
+  EXPECT_NE(refusal(replaced(progress, "\"loss\":0.0", "\"loss\":true")).find("loss: expected a number"), std::string::npos);
+}
+
+TEST(InputLimits, a_keras_dimension_or_stride_that_is_not_an_integer_is_refused) {
+  const auto config = [](const std::string& shape, const std::string& strides) {
+    return R"({"config": {"layers": [{"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": )" + shape +
+           R"(}}, {"class_name": "Conv2D", "config": {"name": "c", "strides": )" + strides + "}}]}}";
+  };
+  EXPECT_EQ(storage::parse_keras_config(config("[null, 28, 28, 1]", "[1, 1]"), "m.h5").input_shape, (std::vector<int64_t>{28, 28, 1}));
+  EXPECT_NE(message_of<DataError>([&] { storage::parse_keras_config(config("[null, 1e30, 28, 1]", "[1, 1]"), "m.h5"); })
+                .find("m.h5: model_config: batch_input_shape: expected an integer in [1,"),
+            std::string::npos);
+  EXPECT_NE(message_of<DataError>([&] { storage::parse_keras_config(config("[null, 28, 28, 1]", "[2.5, 1]"), "m.h5"); })
+                .find("m.h5: model_config: strides[0]: expected an integer in [1,"),
             std::string::npos);
 }
 
