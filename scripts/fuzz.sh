@@ -27,8 +27,9 @@ rm -rf "$out/seeds" && "$out/fuzz_seeds" "$out/seeds" "$PWD" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# An input that runs this long is a hang: the largest valid seeds (a Keras model, a store) take 0.3 s under ASan.
-export hang_s=5
+# An input that runs this long is a hang: the slowest valid seeds (a store's trial, a Keras config) take 8 ms under
+# ASan, and a hang inside HDF5 costs the run this long each time it is found again.
+export hang_s=2
 
 run_target() {
   local t=$1 d=$2
@@ -52,12 +53,22 @@ fi
 
 # Whose code a finding is in: the first frame of its report past the sanitizer, libFuzzer, libc and libstdc++
 # (the allocator, memcpy, the throw): "signsweep" when that frame is in this source tree, else the library;
-# nothing when it no longer reproduces. Kept in $out/triage/<target>/<finding> until the target is rebuilt, so
-# a report re-runs only the findings it has not attributed with this build (a hang costs hang_s).
+# nothing when it no longer reproduces. Kept in $out/triage/<target>/<code>/<finding>, <code> naming hang_s and
+# the source the targets are built from, so a report re-runs only the findings not yet attributed with this code
+# (a hang costs hang_s); a commit that changes no code (the README) relinks the targets (build_info) but keeps
+# the attributions.
+code_paths=(CMakeLists.txt cmake common comm orchestrator storage workers fuzz scripts/build-sanitize.sh)
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  code=$({ echo "hang_s=$hang_s"; git ls-tree -r HEAD -- "${code_paths[@]}"; git diff HEAD -- "${code_paths[@]}"
+           git ls-files --others --exclude-standard -z -- "${code_paths[@]}" | xargs -0 -r sha1sum; } | sha1sum | cut -c1-12)
+else  # a source tarball: the build's time stands for the code
+  code=build-$(stat -c %Y "$out/fuzz_seeds")
+fi
+export code
 triage() {
   local t=$1 artifact=$2
-  local known=$out/triage/$t/$(basename "$artifact")
-  [[ -f $known && $known -nt $out/${t}_fuzz ]] && return
+  local known=$out/triage/$t/$code/$(basename "$artifact")
+  [[ -f $known ]] && return
   mkdir -p "$(dirname "$known")"
   local report
   report=$("$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
@@ -77,6 +88,7 @@ triage() {
 }
 export -f triage
 for t in "${targets[@]}"; do
+  find "$out/triage/$t" -mindepth 1 -maxdepth 1 ! -name "$code" -exec rm -rf {} + 2>/dev/null || true  # other code's
   for artifact in "$out/findings/$t"/*; do if [[ -f $artifact ]]; then echo "$t $artifact"; fi; done
 done | xargs -r -P "${SIGNSWEEP_FUZZ_JOBS:-$(nproc)}" -L 1 bash -c 'triage "$@"' _
 
@@ -110,7 +122,7 @@ found=0
       [[ -f $artifact ]] || continue
       # Empty: the input alone no longer fails. Either it was fixed since it was found, or (an oom) the fuzzing
       # process had grown past -rss_limit_mb over many inputs (libFuzzer then blames the input it is running).
-      where=$(cat "$out/triage/$t/$(basename "$artifact")")
+      where=$(cat "$out/triage/$t/$code/$(basename "$artifact")")
       findings+=("$(basename "$artifact" | cut -d- -f1) in ${where:-nothing when rerun alone}")
       [[ $where == signsweep ]] && found=1
     done
