@@ -4,8 +4,8 @@
 # while on its corpus: seeds written by fuzz_seeds (valid files from the tests' and signsweep's own writers)
 # plus everything earlier runs kept, with the format's dictionary (fuzz/dict). Findings (crash, leak, hang past
 # -timeout, allocation past -malloc_limit_mb) land in build-fuzz/fuzz/findings/<target>/; a table of
-# executions per second, coverage, when it last grew and how much in the run's second half (the plateau) in
-# build-fuzz/fuzz/report.md.
+# executions per second, coverage, when it last grew, and the corpus's own edges at the run's start, half and end
+# (the plateau) in build-fuzz/fuzz/report.md.
 #   bash scripts/fuzz.sh [seconds per target, default 300] [reader ...]   (all readers when none is named;
 #                                                                         0 seconds: the report of the last runs)
 # Runs `nproc` targets at a time (SIGNSWEEP_FUZZ_JOBS to change). Each finding is re-run and attributed to the
@@ -70,8 +70,11 @@ triage() {
   local known=$out/triage/$t/$code/$(basename "$artifact")
   [[ -f $known ]] && return
   mkdir -p "$(dirname "$known")"
-  local report
-  report=$("$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
+  # A hang found is rerun with a 1 s limit: it only has to be caught spinning, and libFuzzer looks every
+  # limit/2 + 1 s, so hang_s (2 s) would take 3 s to trip where 1 s takes 1 (with the ~1.4 s start, 5 s against 2).
+  local report limit=$hang_s
+  [[ $(basename "$artifact") == timeout-* ]] && limit=1
+  report=$("$out/${t}_fuzz" -runs=1 -timeout="$limit" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
   # Past -rss_limit_mb libFuzzer prints the live heap's largest allocators, not the culprit: rerun with a
   # per-allocation limit far above what a valid seed allocates at once, to stop at the allocation that grew it.
   if [[ $report == *"out-of-memory (used:"* ]]; then
@@ -92,11 +95,25 @@ for t in "${targets[@]}"; do
   for artifact in "$out/findings/$t"/*; do if [[ -f $artifact ]]; then echo "$t $artifact"; fi; done
 done | xargs -r -P "${SIGNSWEEP_FUZZ_JOBS:-$(nproc)}" -L 1 bash -c 'triage "$@"' _
 
+# The corpus's own coverage: the edges reached by the corpus files that existed at a moment (by their mtime: a
+# run only adds files), in one pass in this process (-runs=0). Fork mode's "cov" is another count: what this
+# run's jobs reached (about three times as many edges for the HDF5-backed targets), which grows too when a job
+# reaches again what the corpus already covered. The plateau (README) is judged on the corpus's edges.
+corpus_edges() {
+  local t=$1 until=$2 dir edges
+  dir=$(mktemp -d)
+  find "$out/corpus/$t" -type f ! -newermt "@$until" -exec cp -t "$dir" {} +
+  edges=$("$out/${t}_fuzz" -runs=0 -timeout="$hang_s" -rss_limit_mb=4096 "$dir" 2>&1 |
+          grep -m1 -oE 'INITED cov: [0-9]+' | grep -oE '[0-9]+$' || true)
+  rm -rf "$dir"
+  echo "${edges:-?}"
+}
+
 report=$out/report.md
 found=0
 {
-  echo "| reader | time | executions | exec/s | coverage (edges) | features | last new coverage | second half's growth (edges, features) | corpus | findings (kind in whose code) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| reader | time | executions | exec/s | coverage (edges) | features | last new coverage | second half's growth (edges, features) | corpus | corpus edges at start, half, end (second half) | findings (kind in whose code) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for t in "${targets[@]}"; do
     # fork mode's last status line: "#<execs>: cov: <edges> ft: <features> corp: <units> exec/s <rate> ..."
     last=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | tail -1 || true)
@@ -117,6 +134,17 @@ found=0
             h = 1; for (i = 1; i <= NR; ++i) if (at[i] <= at[NR] / 2) h = i
             printf "%s | +%d (%.1f%%), +%d (%.1f%%)", (last == "" ? "none" : last), edges[NR] - edges[h],
                    100 * (edges[NR] - edges[h]) / edges[h], features[NR] - features[h], 100 * (features[NR] - features[h]) / features[h] }' || true)
+    # The run's start, half and end: its log was last written at its end, and "time:" is how long it ran.
+    corpus_growth="?"
+    if [[ $ran =~ ^[0-9]+s$ ]]; then
+      run_end=$(stat -c %Y "$out/$t.log")
+      run_start=$((run_end - ${ran%s}))
+      c0=$(corpus_edges "$t" "$run_start")
+      ch=$(corpus_edges "$t" $((run_start + ${ran%s} / 2)))
+      c1=$(corpus_edges "$t" "$run_end")
+      corpus_growth=$(awk -v a="$c0" -v h="$ch" -v b="$c1" 'BEGIN {
+        if (h + 0 > 0 && b + 0 > 0) printf "%s, %s, %s (%+d, %+.1f%%)", a, h, b, b - h, 100 * (b - h) / h; else print a ", " h ", " b }')
+    fi
     findings=()
     for artifact in "$out/findings/$t"/*; do
       [[ -f $artifact ]] || continue
@@ -127,7 +155,7 @@ found=0
       [[ $where == signsweep ]] && found=1
     done
     summary=$( ((${#findings[@]})) && printf '%s\n' "${findings[@]}" | sort | uniq -c | sed -E 's/^ *([0-9]+) /\1 /' | paste -sd ';' || echo none)
-    echo "| $t | ${ran:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${plateau:-? | ?} | $corpus | $summary |"
+    echo "| $t | ${ran:-?} | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | ${plateau:-? | ?} | $corpus | $corpus_growth | $summary |"
   done
 } >"$report"
 cat "$report"
