@@ -57,7 +57,8 @@ fi
 # the source the targets are built from, so a report re-runs only the findings not yet attributed with this code
 # (a hang costs hang_s); a commit that changes no code (the README) relinks the targets (build_info) but keeps
 # the attributions.
-code_paths=(CMakeLists.txt cmake common comm orchestrator storage workers fuzz scripts/build-sanitize.sh)
+code_paths=(CMakeLists.txt cmake common comm orchestrator storage workers fuzz scripts/build-sanitize.sh
+            tests/sanitizers/lsan.supp)  # the suppressions decide whether a leak is a finding at all
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   code=$({ echo "hang_s=$hang_s"; git ls-tree -r HEAD -- "${code_paths[@]}"; git diff HEAD -- "${code_paths[@]}"
            git ls-files --others --exclude-standard -z -- "${code_paths[@]}" | xargs -0 -r sha1sum; } | sha1sum | cut -c1-12)
