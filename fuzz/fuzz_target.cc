@@ -1,8 +1,11 @@
-// One libFuzzer target per reader: this file compiled with SIGNSWEEP_FUZZ_READER naming the reader
-// (fuzz/CMakeLists.txt). The reader's error for bad input is swallowed by read_input; anything else is a finding.
+// One libFuzzer target per reader: this file compiled with SIGNSWEEP_FUZZ_READER naming the reader and
+// SIGNSWEEP_FUZZ_READERS the table that holds it, storage_readers or all_readers (fuzz/CMakeLists.txt: a target
+// links only its table's library). The reader's error for bad input is swallowed by read_input; anything else
+// is a finding.
 #include "fuzz/readers.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  signsweep::fuzz::read_input(SIGNSWEEP_FUZZ_READER, data, size);
+  static const signsweep::fuzz::Readers& readers = signsweep::fuzz::SIGNSWEEP_FUZZ_READERS();
+  signsweep::fuzz::read_input(readers, SIGNSWEEP_FUZZ_READER, data, size);
   return 0;
 }

@@ -28,8 +28,9 @@ export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # An input that runs this long is a hang: the slowest valid seeds (a store's trial, a Keras config) take 8 ms under
-# ASan, and a hang inside HDF5 costs the run this long each time it is found again.
-export hang_s=2
+# ASan, and a hang inside HDF5 costs the run this long each time it is found again. libFuzzer looks every
+# limit/2 + 1 s (whole seconds), so a 1 s limit trips after 1 to 2 s, where 2 s took 2 to 4.
+export hang_s=1
 
 run_target() {
   local t=$1 d=$2
@@ -71,11 +72,8 @@ triage() {
   local known=$out/triage/$t/$code/$(basename "$artifact")
   [[ -f $known ]] && return
   mkdir -p "$(dirname "$known")"
-  # A hang found is rerun with a 1 s limit: it only has to be caught spinning, and libFuzzer looks every
-  # limit/2 + 1 s, so hang_s (2 s) would take 3 s to trip where 1 s takes 1 (with the ~1.4 s start, 5 s against 2).
-  local report limit=$hang_s
-  [[ $(basename "$artifact") == timeout-* ]] && limit=1
-  report=$("$out/${t}_fuzz" -runs=1 -timeout="$limit" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
+  local report
+  report=$("$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
   # Past -rss_limit_mb libFuzzer prints the live heap's largest allocators, not the culprit: rerun with a
   # per-allocation limit far above what a valid seed allocates at once, to stop at the allocation that grew it.
   if [[ $report == *"out-of-memory (used:"* ]]; then
