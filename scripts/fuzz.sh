@@ -2,7 +2,8 @@
 # Builds the fuzz targets (<reader>_fuzz, one per reader of fuzz/readers.h; scripts/build-sanitize.sh --fuzz:
 # clang, ASan + UBSan, libFuzzer, into build-fuzz/) and runs each for a
 # while on its corpus: seeds written by fuzz_seeds (valid files from the tests' and signsweep's own writers)
-# plus everything earlier runs kept, with the format's dictionary (fuzz/dict). Findings (crash, leak, hang past
+# plus everything earlier runs kept (here, and in the repository: tests/fuzz_corpus/<reader>.tar.xz, scripts/fuzz-keep.sh),
+# with the format's dictionary (fuzz/dict). Findings (crash, leak, hang past
 # -timeout, allocation past -malloc_limit_mb) land in build-fuzz/fuzz/findings/<target>/; a table of
 # executions per second, coverage, when it last grew, and the corpus's own edges at the run's start, half and end
 # (the plateau) in build-fuzz/fuzz/report.md.
@@ -36,6 +37,9 @@ run_target() {
   local t=$1 d=$2
   mkdir -p "$out/corpus/$t" "$out/findings/$t"
   cp -n "$out/seeds/$t"/* "$out/corpus/$t"/ 2>/dev/null || true
+  # The corpus that runs on other machines grew, kept in the repository (scripts/fuzz-keep.sh); its files keep
+  # the time they were archived, so they count as the corpus at this run's start.
+  if [[ -f tests/fuzz_corpus/$t.tar.xz ]]; then tar -xJf "tests/fuzz_corpus/$t.tar.xz" -C "$out/corpus/$t" --skip-old-files; fi
   # One fuzzing process at a time per target (-fork=1), restarted after every finding (each is saved, then
   # attributed below) so that a crash or hang inside a library (HDF5's, README) does not end the run.
   # Findings: a sanitizer report, an uncaught exception, a leak, hang_s on one input, or an allocation past
