@@ -76,8 +76,12 @@ triage() {
   local known=$out/triage/$t/$code/$(basename "$artifact")
   [[ -f $known ]] && return
   mkdir -p "$(dirname "$known")"
-  local report
-  report=$("$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
+  # libFuzzer's alarm ticks every hang_s/2 + 1 s from the target's start, so its first tick comes just before a
+  # hang has run hang_s and a rerun took 2 s; one more SIGALRM at hang_s + 0.2 s (the start, a margin) makes the
+  # first look catch it (1.3 s). Were it early, libFuzzer's own tick would still come.
+  local report watch=()
+  [[ $(basename "$artifact") == timeout-* ]] && watch=(timeout -s ALRM "$(awk -v h="$hang_s" 'BEGIN { print h + 0.2 }')")
+  report=$("${watch[@]}" "$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
   # Past -rss_limit_mb libFuzzer prints the live heap's largest allocators, not the culprit: rerun with a
   # per-allocation limit far above what a valid seed allocates at once, to stop at the allocation that grew it.
   if [[ $report == *"out-of-memory (used:"* ]]; then
