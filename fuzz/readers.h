@@ -24,7 +24,7 @@ using Readers = std::map<std::string, Reader>;
 
 // The readers signsweep::storage holds: npy, keras_hdf5, keras_config, checkpoint, store_index, store_trial
 // (fuzz/storage_readers.cc). Apart from the others so that their fuzz targets link signsweep::storage alone:
-// a target that links LibTorch and Open MPI takes about 1.4 s to start, and a fork-mode run restarts after
+// a target that links LibTorch and Open MPI takes 0.9 s to start (README), and a fork-mode run restarts after
 // every finding, which for the HDF5-backed targets (HDF5's own faults, README) is every few seconds.
 const Readers& storage_readers();
 

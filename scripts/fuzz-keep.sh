@@ -16,7 +16,9 @@ for t in "$@"; do
   [[ -x $out/${t}_fuzz && -d $out/corpus/$t ]] || { echo "fuzz-keep.sh: no target or corpus for '$t' (run scripts/fuzz.sh first)" >&2; exit 2; }
   minimized=$(mktemp -d)
   "$out/${t}_fuzz" -merge=1 -timeout=1 -rss_limit_mb=4096 "$minimized" "$out/corpus/$t" >"$out/$t.merge.log" 2>&1
-  tar -cJf "tests/fuzz_corpus/$t.tar.xz" --sort=name --owner=0 --group=0 --numeric-owner -C "$minimized" .
+  # The files only, no "./" entry: unpacked, that would give the corpus folder the mode of a mktemp folder.
+  (cd "$minimized" && find . -type f -printf '%f\n' |
+     tar -cJf "$OLDPWD/tests/fuzz_corpus/$t.tar.xz" --sort=name --owner=0 --group=0 --numeric-owner -T -)
   echo "$t: $(find "$out/corpus/$t" -type f | wc -l) files -> $(find "$minimized" -type f | wc -l) kept," \
        "$(du -k "tests/fuzz_corpus/$t.tar.xz" | cut -f1) KiB"
   rm -rf "$minimized"
