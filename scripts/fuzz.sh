@@ -29,9 +29,10 @@ export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # An input that runs this long is a hang: the slowest valid seeds (a store's trial, a Keras config) take 8 ms under
-# ASan, and a hang inside HDF5 costs the run this long each time it is found again. libFuzzer looks every
-# limit/2 + 1 s (whole seconds), so a 1 s limit trips after 1 to 2 s, where 2 s took 2 to 4.
-export hang_s=1
+# ASan, and a hang inside HDF5 costs the run this long each time it is found again. The targets' own watchdog
+# (fuzz/hang_watchdog.h) stops an input past hang_ms of CPU time, 30 times the slowest seed. libFuzzer's
+# -timeout (whole seconds, looked at every limit/2 + 1 s, so 1 to 2 s) stays behind it for a hang that burns no CPU.
+export SIGNSWEEP_FUZZ_HANG_MS=250 hang_s=1
 
 run_target() {
   local t=$1 d=$2
@@ -65,7 +66,7 @@ fi
 code_paths=(CMakeLists.txt cmake common comm orchestrator storage workers fuzz scripts/build-sanitize.sh
             tests/sanitizers/lsan.supp)  # the suppressions decide whether a leak is a finding at all
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  code=$({ echo "hang_s=$hang_s"; git ls-tree -r HEAD -- "${code_paths[@]}"; git diff HEAD -- "${code_paths[@]}"
+  code=$({ echo "hang_s=$hang_s hang_ms=$SIGNSWEEP_FUZZ_HANG_MS"; git ls-tree -r HEAD -- "${code_paths[@]}"; git diff HEAD -- "${code_paths[@]}"
            git ls-files --others --exclude-standard -z -- "${code_paths[@]}" | xargs -0 -r sha1sum; } | sha1sum | cut -c1-12)
 else  # a source tarball: the build's time stands for the code
   code=build-$(stat -c %Y "$out/fuzz_seeds")
@@ -76,9 +77,10 @@ triage() {
   local known=$out/triage/$t/$code/$(basename "$artifact")
   [[ -f $known ]] && return
   mkdir -p "$(dirname "$known")"
-  # libFuzzer's alarm ticks every hang_s/2 + 1 s from the target's start, so its first tick comes just before a
-  # hang has run hang_s and a rerun took 2 s; one more SIGALRM at hang_s + 0.2 s (the start, a margin) makes the
-  # first look catch it (1.3 s). Were it early, libFuzzer's own tick would still come.
+  # A hang that burns CPU stops at the watchdog's hang_ms. For one that does not, libFuzzer's alarm ticks every
+  # hang_s/2 + 1 s from the target's start, so its first tick comes just before a hang has run hang_s and a rerun
+  # took 2 s; one more SIGALRM at hang_s + 0.2 s (the start, a margin) makes the first look catch it (1.3 s).
+  # Were it early, libFuzzer's own tick would still come.
   local report watch=()
   [[ $(basename "$artifact") == timeout-* ]] && watch=(timeout -s ALRM "$(awk -v h="$hang_s" 'BEGIN { print h + 0.2 }')")
   report=$("${watch[@]}" "$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
@@ -89,7 +91,7 @@ triage() {
   fi
   awk -v src="$PWD/" '
       /^ +#[0-9]+ 0x/ {
-        if ($0 ~ /__sanitizer|__asan|__interceptor|__lsan|fuzzer::|LLVMFuzzer|libc\.so|libstdc\+\+|libc-start|nptl|in (malloc|calloc|realloc|memcpy|memmove|memset|free|abort|raise|operator new)/) next
+        if ($0 ~ /__sanitizer|__asan|__interceptor|__lsan|fuzzer::|LLVMFuzzer|fuzz\/hang_watchdog\.cc|libc\.so|libstdc\+\+|libc-start|nptl|in (malloc|calloc|realloc|memcpy|memmove|memset|free|abort|raise|operator new)/) next
         if (index($0, src) || $0 ~ /in signsweep::/) { print "signsweep"; exit }
         if (match($0, /\/lib[^\/ ]*\.so[.0-9]*/)) { print substr($0, RSTART + 1, RLENGTH - 1); exit }
       }
