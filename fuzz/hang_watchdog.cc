@@ -2,7 +2,10 @@
 
 #include <sanitizer/common_interface_defs.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,15 +19,18 @@ namespace signsweep::fuzz {
 namespace {
 
 // Everything the signal handler reads is fixed before the first input, and it calls only what is safe in a
-// handler (write, open, close, _exit) apart from the sanitizer's stack trace, which libFuzzer's own timeout
-// handler calls the same way.
+// handler (write, open, close, clock_gettime, getrusage, _exit) apart from the sanitizer's stack trace, which
+// libFuzzer's own timeout handler calls the same way.
 struct Watchdog {
   long hang_ms = 0;  // 0: off
   int exit_code = 70;  // libFuzzer's -timeout_exitcode default
+  bool save_input = true;  // as libFuzzer: not when every input argument is a file (a rerun of findings)
   std::array<char, 4096> artifact_prefix{};  // libFuzzer's -artifact_prefix (empty: the working folder)
   std::array<char, 160> message{};
   const uint8_t* volatile data = nullptr;
   volatile size_t size = 0;
+  volatile uint64_t inputs = 0;  // run by this process, the one that hangs too
+  timespec start{};              // of this process's fuzzing (LLVMFuzzerInitialize)
 };
 Watchdog watchdog;
 
@@ -38,6 +44,33 @@ void write_all(int fd, const char* bytes, size_t n) {
 }
 void write_text(int fd, const char* text) { write_all(fd, text, std::strlen(text)); }
 
+void write_number(int fd, uint64_t n) {
+  char digits[24];
+  int i = sizeof digits;
+  do digits[--i] = static_cast<char>('0' + n % 10); while ((n /= 10) > 0);
+  write_all(fd, digits + i, sizeof digits - static_cast<size_t>(i));
+}
+
+// libFuzzer's final statistics, as it prints them when it ends a process on a timeout: fork mode adds each
+// job's executions from these lines of its log (and shows the last job's rate), so a job the watchdog ended
+// would otherwise count none.
+void write_final_stats() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const double seconds = static_cast<double>(now.tv_sec - watchdog.start.tv_sec) +
+                         static_cast<double>(now.tv_nsec - watchdog.start.tv_nsec) * 1e-9;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  write_text(2, "stat::number_of_executed_units: ");
+  write_number(2, watchdog.inputs);
+  write_text(2, "\nstat::average_exec_per_sec:     ");
+  const auto whole_seconds = static_cast<uint64_t>(seconds);  // libFuzzer's rate: per whole second, 0 before one
+  write_number(2, whole_seconds > 0 ? watchdog.inputs / whole_seconds : 0);
+  write_text(2, "\nstat::peak_rss_mb:              ");
+  write_number(2, static_cast<uint64_t>(usage.ru_maxrss) / 1024);
+  write_text(2, "\n");
+}
+
 // The artifact's name: 16 hex digits of the input's FNV-1a hash (libFuzzer names its own by SHA-1), so the
 // same input found twice is saved once.
 void hash_hex(const uint8_t* data, size_t size, char (&hex)[17]) {
@@ -47,9 +80,7 @@ void hash_hex(const uint8_t* data, size_t size, char (&hex)[17]) {
   hex[16] = '\0';
 }
 
-void on_hang(int) {
-  write_text(2, watchdog.message.data());
-  __sanitizer_print_stack_trace();
+void save_hanging_input() {
   char hex[17];
   hash_hex(watchdog.data, watchdog.size, hex);
   std::array<char, 4096 + 32> path{};
@@ -65,6 +96,13 @@ void on_hang(int) {
     write_text(2, path.data());
     write_text(2, "\n");
   }
+}
+
+void on_hang(int) {
+  write_text(2, watchdog.message.data());
+  __sanitizer_print_stack_trace();
+  if (watchdog.save_input) save_hanging_input();
+  write_final_stats();
   ::_exit(watchdog.exit_code);
 }
 
@@ -73,6 +111,18 @@ void set_timer(long ms) {
   t.it_value.tv_sec = ms / 1000;
   t.it_value.tv_usec = (ms % 1000) * 1000;
   setitimer(ITIMER_PROF, &t, nullptr);
+}
+
+// libFuzzer saves no artifact when every input argument is a file (it runs them once each): the triage's reruns.
+bool all_inputs_are_files(int argc, char** argv) {
+  int inputs = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] == '-') continue;
+    struct stat st {};
+    if (::stat(argv[i], &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    ++inputs;
+  }
+  return inputs > 0;
 }
 
 // The value of libFuzzer flag -<name>=<value> among the arguments, or nullptr.
@@ -89,12 +139,14 @@ void install_hang_watchdog(int argc, char** argv) {
   const char* ms = std::getenv("SIGNSWEEP_FUZZ_HANG_MS");
   watchdog.hang_ms = ms ? std::strtol(ms, nullptr, 10) : 0;
   if (watchdog.hang_ms <= 0) return;
+  watchdog.save_input = !all_inputs_are_files(argc, argv);
   if (const char* code = flag_value(argc, argv, "timeout_exitcode")) watchdog.exit_code = std::atoi(code);
   if (const char* prefix = flag_value(argc, argv, "artifact_prefix"))
     std::strncpy(watchdog.artifact_prefix.data(), prefix, watchdog.artifact_prefix.size() - 1);
   std::snprintf(watchdog.message.data(), watchdog.message.size(),
                 "==%d== ERROR: hang watchdog: one input took over %ld ms of CPU time (SIGNSWEEP_FUZZ_HANG_MS)\n",
                 static_cast<int>(::getpid()), watchdog.hang_ms);
+  clock_gettime(CLOCK_MONOTONIC, &watchdog.start);
   struct sigaction action {};
   action.sa_handler = on_hang;
   sigaction(SIGPROF, &action, nullptr);
@@ -104,6 +156,7 @@ HangWatch::HangWatch(const uint8_t* data, size_t size) {
   if (watchdog.hang_ms <= 0) return;
   watchdog.data = data;
   watchdog.size = size;
+  watchdog.inputs = watchdog.inputs + 1;
   set_timer(watchdog.hang_ms);
 }
 
