@@ -44,20 +44,24 @@ run_target() {
   # The corpus that runs on other machines grew, kept in the repository (scripts/fuzz-keep.sh); its files keep
   # the time they were archived, so they count as the corpus at this run's start.
   if [[ -f tests/fuzz_corpus/$t.tar.xz ]]; then tar -xJf "tests/fuzz_corpus/$t.tar.xz" -C "$out/corpus/$t" --skip-old-files; fi
-  # One fuzzing process at a time per target (-fork=1), restarted after every finding (each is saved, then
+  # Fork mode: fuzzing processes (forks_per_target at a time) restarted after every finding (each is saved, then
   # attributed below) so that a crash or hang inside a library (HDF5's, README) does not end the run.
-  # Findings: a sanitizer report, an uncaught exception, a leak, hang_s on one input, or an allocation past
+  # Findings: a sanitizer report, an uncaught exception, a leak, a hang (above), or an allocation past
   # 2 GiB: far above what any valid seed needs, far below what a crafted header would ask for without
   # signsweep's limits (common/limits.h).
   "$out/${t}_fuzz" "$out/corpus/$t" $([[ $d == none ]] || echo "-dict=$PWD/fuzz/dict/$d.dict") -max_total_time="$seconds" \
-    -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+    -fork="$forks_per_target" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 \
     -artifact_prefix="$out/findings/$t/" >"$out/$t.log" 2>&1 || true
 }
 export -f run_target
-export out seconds
+# The cores (SIGNSWEEP_FUZZ_JOBS, or all) go to the targets, a target at a time per core; fewer targets than cores
+# each get their share of fuzzing processes (one target on two cores: -fork=2).
+cores=${SIGNSWEEP_FUZZ_JOBS:-$(nproc)}
+forks_per_target=$((cores > ${#targets[@]} ? cores / ${#targets[@]} : 1))
+export out seconds forks_per_target
 if ((seconds > 0)); then  # 0: only the report of the last runs (and the findings re-run)
   for t in "${targets[@]}"; do echo "$t ${dict[$t]}"; done |
-    xargs -P "${SIGNSWEEP_FUZZ_JOBS:-$(nproc)}" -L 1 bash -c 'run_target "$@"' _
+    xargs -P "$cores" -L 1 bash -c 'run_target "$@"' _
 fi
 
 # Whose code a finding is in: the first frame of its report past the sanitizer, libFuzzer, libc and libstdc++
