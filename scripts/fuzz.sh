@@ -9,7 +9,7 @@
 # (the plateau) in build-fuzz/fuzz/report.md.
 #   bash scripts/fuzz.sh [seconds per target, default 300] [reader ...]   (all readers when none is named;
 #                                                                         0 seconds: the report of the last runs)
-# Runs `nproc` targets at a time (SIGNSWEEP_FUZZ_JOBS to change). Each finding is re-run and attributed to the
+# Runs `nproc` targets at a time (SIGNSWEEP_FUZZ_JOBS to change; fewer targets share the cores). Each finding is re-run and attributed to the
 # code its report points at; exit 1 when any is in signsweep's (those in a library are listed, README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,13 +88,16 @@ triage() {
   # hang_s/2 + 1 s from the target's start, so its first tick comes just before a hang has run hang_s and a rerun
   # took 2 s; one more SIGALRM at hang_s + 0.2 s (the start, a margin) makes the first look catch it (1.3 s).
   # Were it early, libFuzzer's own tick would still come.
-  local report watch=()
-  [[ $(basename "$artifact") == timeout-* ]] && watch=(timeout -s ALRM "$(awk -v h="$hang_s" 'BEGIN { print h + 0.2 }')")
-  report=$("${watch[@]}" "$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
+  local report hang=false rerun=("$out/${t}_fuzz" -runs=1 -timeout="$hang_s")  # the finding alone: + limits, input
+  if [[ $(basename "$artifact") == timeout-* ]]; then
+    hang=true
+    rerun=(timeout -s ALRM "$(awk -v h="$hang_s" 'BEGIN { print h + 0.2 }')" "${rerun[@]}")
+  fi
+  report=$("${rerun[@]}" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1 || true)
   # Past -rss_limit_mb libFuzzer prints the live heap's largest allocators, not the culprit: rerun with a
   # per-allocation limit far above what a valid seed allocates at once, to stop at the allocation that grew it.
   if [[ $report == *"out-of-memory (used:"* ]]; then
-    report=$("$out/${t}_fuzz" -runs=1 -timeout="$hang_s" -rss_limit_mb=4096 -malloc_limit_mb=256 "$artifact" 2>&1 || true)
+    report=$("${rerun[@]}" -rss_limit_mb=4096 -malloc_limit_mb=256 "$artifact" 2>&1 || true)
   fi
   local where
   where=$(attribute <<<"$report")
@@ -102,9 +105,9 @@ triage() {
   # only slow, wherever it had got to (one of store_index's spends 0.2 s in HDF5 zeroing 352 MB, then ran out in
   # signsweep's error message). A timeout blamed on signsweep is rerun at 4 times the watchdog's limit: one that
   # then ends is slow, not a loop, and is reported so; one that does not is attributed where it stopped then.
-  if [[ $where == signsweep && $(basename "$artifact") == timeout-* ]]; then
-    if report=$(SIGNSWEEP_FUZZ_HANG_MS=$((4 * SIGNSWEEP_FUZZ_HANG_MS)) "${watch[@]}" "$out/${t}_fuzz" -runs=1 \
-                -timeout="$hang_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 "$artifact" 2>&1); then
+  if [[ $where == signsweep ]] && $hang; then
+    if report=$(SIGNSWEEP_FUZZ_HANG_MS=$((4 * SIGNSWEEP_FUZZ_HANG_MS)) "${rerun[@]}" -rss_limit_mb=2048 \
+                -malloc_limit_mb=2048 "$artifact" 2>&1); then
       where="nothing: slow, it ends alone within 4 times the limit"
     else
       where=$(attribute <<<"$report")
