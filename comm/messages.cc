@@ -14,6 +14,8 @@
 namespace signsweep::comm {
 namespace {
 
+constexpr int64_t kMaxCpuId = 1023;  // CPU_SETSIZE - 1: sched_getaffinity's mask holds no higher id
+
 // JSON has no NaN or infinity: nlohmann writes them as null, and they come back as NaN (a diverging
 // trial's loss must reach rank 0 as a number, not as a decoding error that aborts the job).
 double number(const nlohmann::json& v, const char* key) { return v.is_null() ? std::nan("") : common::json_number(v, key); }
@@ -77,7 +79,9 @@ std::string encode(const Result& r) {
       .dump();
 }
 
-std::string encode(const RankReport& r) { return nlohmann::json{{"host", r.host}, {"gpus", r.gpus}}.dump(); }
+std::string encode(const RankReport& r) {
+  return nlohmann::json{{"host", r.host}, {"gpus", r.gpus}, {"cpus", r.cpus}, {"cpus_per_task", r.cpus_per_task}}.dump();
+}
 
 namespace {
 
@@ -100,7 +104,10 @@ auto decoded(const char* kind, const std::string& s, F&& read) -> decltype(read(
 
 RankReport decode_rank_report(const std::string& s) {
   return decoded("rank report", s, [](const nlohmann::json& j) {
-    return RankReport{j.at("host"), j.at("gpus").get<std::vector<std::string>>()};
+    RankReport r{j.at("host"), j.at("gpus").get<std::vector<std::string>>(), {}, 0};
+    for (const int64_t cpu : common::json_integers(j.at("cpus"), "cpus", 0, kMaxCpuId)) r.cpus.push_back(static_cast<int>(cpu));
+    r.cpus_per_task = static_cast<int>(common::json_integer(j.at("cpus_per_task"), "cpus_per_task", 0, kMaxCpuId + 1));
+    return r;
   });
 }
 

@@ -82,6 +82,8 @@ struct Result {
 struct RankReport {
   std::string host;
   std::vector<std::string> gpus;  // the GPUs it sees, by UUID ("" when unknown), in cuda:N order
+  std::vector<int> cpus;          // its CPU affinity mask (common::affinity_cpus)
+  int cpus_per_task = 0;          // SLURM_CPUS_PER_TASK, 0 when unset
 };
 
 // A message that does not decode (corrupt, of another signsweep version, or past common/limits.h): the run

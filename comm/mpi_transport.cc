@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "comm/idle_backoff.h"
 #include "common/errors.h"
 
 namespace signsweep::comm {
@@ -52,6 +53,17 @@ std::optional<std::string> receive_if_waiting(MPI_Comm comm, int source, int tag
   return receive_probed(comm, status);
 }
 
+Envelope wait_for_message(MPI_Comm comm, int source) {
+  IdleBackoff backoff;
+  while (true) {
+    int flag = 0;
+    MPI_Status status;
+    check(MPI_Iprobe(source, MPI_ANY_TAG, comm, &flag, &status), "MPI_Iprobe");
+    if (flag) return Envelope{status.MPI_SOURCE, static_cast<Tag>(status.MPI_TAG), receive_probed(comm, status)};
+    backoff.wait();
+  }
+}
+
 std::string broadcast_string(MPI_Comm comm, const std::string& payload, int root) {
   int64_t size = static_cast<int64_t>(payload.size());
   check(MPI_Bcast(&size, 1, MPI_INT64_T, root, comm), "MPI_Bcast");
@@ -91,6 +103,13 @@ std::string scatter_strings(MPI_Comm comm, const std::vector<std::string>& all, 
   std::string mine(static_cast<size_t>(length), '\0');
   check(MPI_Scatterv(joined.data(), lengths.data(), offsets.data(), MPI_CHAR, mine.data(), length, MPI_CHAR, root, comm),
         "MPI_Scatterv");
+  return mine;
+}
+
+int scatter_int(MPI_Comm comm, const std::vector<int>& all, int root) {
+  if (rank_of(comm) == root && static_cast<int>(all.size()) != size_of(comm)) throw Error("scatter_int: one value per rank needed");
+  int mine = 0;
+  check(MPI_Scatter(all.data(), 1, MPI_INT, &mine, 1, MPI_INT, root, comm), "MPI_Scatter");
   return mine;
 }
 

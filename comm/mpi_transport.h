@@ -20,12 +20,16 @@ void send_string(MPI_Comm comm, int dest, int tag, const std::string& payload);
 std::string receive_probed(MPI_Comm comm, const MPI_Status& status);
 // The payload of a message from `source` with `tag` when one has arrived (received), nullopt otherwise.
 std::optional<std::string> receive_if_waiting(MPI_Comm comm, int source, int tag);
+// The next message from `source` (any tag), waiting without busy-polling a core (idle_backoff.h).
+Envelope wait_for_message(MPI_Comm comm, int source);
 // The root's string on every rank of `comm`.
 std::string broadcast_string(MPI_Comm comm, const std::string& payload, int root = 0);
 // Every rank's string on the root (in rank order; empty elsewhere).
 std::vector<std::string> gather_strings(MPI_Comm comm, const std::string& mine, int root = 0);
 // The root's `all[r]` on rank r.
 std::string scatter_strings(MPI_Comm comm, const std::vector<std::string>& all, int root = 0);
+// The root's `all[r]` on rank r.
+int scatter_int(MPI_Comm comm, const std::vector<int>& all, int root = 0);
 
 class MpiMailbox : public Mailbox {
  public:

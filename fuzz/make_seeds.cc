@@ -217,7 +217,7 @@ void message_seeds(Corpus& c) {
   r.series = {{"loss", {1.0, 0.5}}};
   r.provenance = {{"host", "h"}};
   c.add("messages", tagged(2, encode(r)));
-  c.add("messages", tagged(3, encode(RankReport{"node1", {"GPU-1234", ""}})));
+  c.add("messages", tagged(3, encode(RankReport{"node1", {"GPU-1234", ""}, {0, 1, 5}, 2})));
 }
 
 }  // namespace

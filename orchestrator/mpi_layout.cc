@@ -38,15 +38,17 @@ std::string physical_gpu(const std::string& device, const std::vector<std::strin
 }
 
 void log_layout(const MpiLayout& l, const std::string& device, bool allow_gpu_sharing,
-                const std::vector<std::vector<std::string>>& visible) {
+                const std::vector<std::vector<std::string>>& visible, const std::vector<common::CoreShare>& shares) {
   spdlog::info("MPI layout: {} ranks, {} worker group(s) of {} rank(s); device {}{}", l.size, l.leaders.size(),
                l.ranks_per_trial, device, allow_gpu_sharing ? " (GPU sharing allowed)" : "");
   for (int r = 0; r < l.size; ++r)
-    spdlog::info("  rank {} host {} {} device {} ({} GPU(s) visible{})", r, l.hosts[static_cast<size_t>(r)],
+    spdlog::info("  rank {} host {} {} device {} ({} GPU(s) visible{}){}", r, l.hosts[static_cast<size_t>(r)],
                  r == 0 ? std::string("scheduler")
                         : fmt::format("group {}{}", (r - 1) / l.ranks_per_trial, (r - 1) % l.ranks_per_trial == 0 ? " (leader)" : ""),
                  r == 0 ? "-" : l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)].size(),
-                 physical_gpu(l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)]));
+                 physical_gpu(l.devices[static_cast<size_t>(r)], visible[static_cast<size_t>(r)]),
+                 r == 0 ? std::string()
+                        : fmt::format(" threads {} ({})", shares[static_cast<size_t>(r)].threads, shares[static_cast<size_t>(r)].why));
 }
 
 }  // namespace
@@ -66,25 +68,33 @@ MpiLayout make_layout(int ranks_per_trial, const std::string& device, bool allow
   for (int r = 1; r < l.size; r += ranks_per_trial) l.leaders.push_back(r);
 
   // Rank 0 learns every rank's host and visible GPUs, assigns the devices and sends each rank its own.
-  const comm::RankReport mine{common::host_name(), l.rank == 0 ? std::vector<std::string>{} : workers::visible_gpu_uuids()};
+  const comm::RankReport mine{common::host_name(), l.rank == 0 ? std::vector<std::string>{} : workers::visible_gpu_uuids(),
+                              common::affinity_cpus(), common::slurm_cpus_per_task()};
   std::vector<std::string> devices;
+  std::vector<int> threads;
   const std::vector<std::string> reports = comm::gather_strings(MPI_COMM_WORLD, comm::encode(mine), 0);
   if (l.rank == 0) {
     std::vector<std::vector<std::string>> visible;
+    std::vector<common::RankCores> cores;
     for (const std::string& r : reports) {
       comm::RankReport report = comm::decode_rank_report(r);
       l.hosts.push_back(report.host);
       visible.push_back(std::move(report.gpus));
+      cores.push_back({report.host, std::move(report.cpus), report.cpus_per_task, cores.size() > 0});
     }
+    const std::vector<common::CoreShare> shares = common::share_cores(cores);
+    for (const common::CoreShare& s : shares) threads.push_back(s.threads);
     try {
       l.devices = workers::assign_devices(device, l.hosts, visible, 1, allow_gpu_sharing, device_key);
       devices = l.devices;
-      log_layout(l, device, allow_gpu_sharing, visible);
+      log_layout(l, device, allow_gpu_sharing, visible, shares);
     } catch (const ConfigError& e) {  // every rank learns it (in place of its device) and throws it
       devices.assign(static_cast<size_t>(l.size), kLayoutError + e.what());
     }
   }
   l.device = comm::scatter_strings(MPI_COMM_WORLD, devices, 0);
+  l.threads = comm::scatter_int(MPI_COMM_WORLD, threads, 0);
+  if (l.rank > 0) common::set_core_share(l.threads);
   if (l.device.rfind(kLayoutError, 0) == 0) throw ConfigError(l.device.substr(kLayoutError.size()));
   return l;
 }

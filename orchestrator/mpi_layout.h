@@ -20,6 +20,7 @@ struct MpiLayout {
   MPI_Comm group_comm = MPI_COMM_NULL;
   std::vector<int> leaders;  // world rank of each group's leader
   std::string device;         // this rank's ("cpu" or "cuda:K"; "" on rank 0)
+  int threads = 1;            // this rank's share of its node's cores (common::share_cores), set as core_share
   std::vector<std::string> devices;  // rank 0: every rank's
   std::vector<std::string> hosts;    // rank 0: every rank's
   // The distinct devices / hosts of group `g`'s ranks, e.g. "cuda:0" or "cuda:0,cuda:1" (trial provenance).
@@ -31,7 +32,8 @@ struct MpiLayout {
 // assigns the devices and sends each rank its own. Throws ConfigError on every rank (exit 2) when size - 1
 // is not a multiple of ranks_per_trial or when the devices cannot be assigned (workers/device/device.h: a
 // worker's device is its node-local worker index modulo the GPUs visible on its node, or `device`).
-// Logs the rank -> host -> group -> device map on rank 0.
+// Every worker rank's `threads: 0` becomes its fair share of its node's cores (common::share_cores), set as
+// common::core_share. Logs the rank -> host -> group -> device -> threads map on rank 0.
 // `device_key` names the setting in errors (e.g. "sweep.yaml: device").
 MpiLayout make_layout(int ranks_per_trial, const std::string& device = "auto", bool allow_gpu_sharing = false,
                       const std::string& device_key = "device");

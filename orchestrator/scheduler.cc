@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "comm/idle_backoff.h"
 #include "common/errors.h"
 
 namespace signsweep::orchestrator {
@@ -47,15 +47,17 @@ SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders,
     for (const auto& [group, item] : running) mailbox.send(leaders[static_cast<size_t>(group)], comm::kInterrupt, "");
   };
 
+  comm::IdleBackoff backoff;  // no message: sleep, so that rank 0 leaves its node's cores to the workers
   while (true) {
     if (stop_requested != nullptr && stop_requested->load()) stop("stop requested");
     const bool work_left = !stopping && (queue.has_ready() || queue.has_waiting());
     if (running.empty() && !work_left) break;
     const std::optional<comm::Envelope> message = mailbox.poll();
     if (!message) {
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      backoff.wait();
       continue;
     }
+    backoff.reset();
     const std::string& payload = message->payload;
     const auto g_it = group_of_rank.find(message->from);
     if (g_it == group_of_rank.end()) throw Error("scheduler: message from a rank that leads no group");

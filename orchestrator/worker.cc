@@ -16,11 +16,9 @@ namespace {
 // first) is dropped.
 std::string next_task_payload() {
   while (true) {
-    MPI_Status status;
-    MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
-    std::string payload = comm::receive_probed(MPI_COMM_WORLD, status);
-    if (status.MPI_TAG == comm::kInterrupt) continue;
-    return status.MPI_TAG == comm::kStop ? std::string() : payload;
+    comm::Envelope message = comm::wait_for_message(MPI_COMM_WORLD, 0);
+    if (message.tag == comm::kInterrupt) continue;
+    return message.tag == comm::kStop ? std::string() : std::move(message.payload);
   }
 }
 

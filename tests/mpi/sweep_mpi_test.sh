@@ -57,6 +57,11 @@ write_sweep "$tmp/s.yaml" "{watermark.bits: [4, 8], trainer.seed: [0, 1]}" 1
 "${mpi[@]}" -np 4 "$bin" run "$tmp/s.yaml" --out "$tmp/store" >"$tmp/run.log" 2>&1
 check "sweep exits 0" "[[ $? -eq 0 ]]"
 check "rank map printed" "grep -q 'rank 3 host .* group 2 (leader) device cpu' $tmp/run.log"
+# --oversubscribe binds no rank: the 3 workers share one mask, each gets max(1, cores / 3) threads
+share=$(sed -n 's/.*rank 1 host .* threads \([0-9]*\) (\([0-9]*\) core(s) in the mask shared by 3 worker rank(s).*/\1 \2/p' "$tmp/run.log")
+read -r share_threads share_mask <<<"${share:-0 0}"
+check "workers sharing a node divide its cores ($share)" \
+  "[[ $share_mask -ge 1 && $share_threads -eq $((share_mask / 3 > 1 ? share_mask / 3 : 1)) ]]"
 "$bin" export "$tmp/store" --csv >"$tmp/all.csv"
 check "20 trials" "[[ $(($(wc -l <"$tmp/all.csv") - 1)) -eq 20 ]]"
 check "all done" "[[ -z \$(csv_col $tmp/all.csv state | grep -v '^done\$') ]]"

@@ -43,7 +43,7 @@ struct TrainSpec {
   int64_t validation_target = 50;
   int64_t validation_others = 400;
   uint64_t seed = 0;
-  int threads = 0;  // 0: every core
+  int threads = 0;  // 0: this process's share of its cores (common::core_share)
   // auto | cpu | cuda | cuda:N (workers/device/device.h). In a sweep it is a setting of the run, not of a
   // trial: every rank keeps the device it was given at start.
   std::string device = "auto";

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -95,8 +96,17 @@ void restore(ClassifierImpl& model, const std::vector<torch::Tensor>& state) {
 }  // namespace
 
 void seed_and_set_threads(const TrainSpec& spec) {
-  const int threads = spec.threads > 0 ? spec.threads : common::usable_cores();
+  const int threads = spec.threads > 0 ? spec.threads : common::core_share();
   torch::set_num_threads(threads);  // defaults to 1 on these VMs (toolchain.md)
+  // LibTorch takes the inter-op pool's size once, before its first use, and throws after: the first trial's
+  // share is the process's (ranks sharing a node would otherwise each start one thread per core).
+  static std::once_flag interop_once;
+  std::call_once(interop_once, [threads] {
+    try {
+      torch::set_num_interop_threads(threads);
+    } catch (const c10::Error&) {  // the pool was already started (e.g. by a test): it keeps its size
+    }
+  });
   torch::manual_seed(spec.seed);
 }
 

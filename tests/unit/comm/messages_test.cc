@@ -62,9 +62,14 @@ TEST(ProtocolTest, every_field_of_a_task_a_rank_report_and_an_interrupted_result
   EXPECT_TRUE(b.report_progress);
   EXPECT_EQ(b.time_limit_s, 12.5);
 
-  const RankReport report = decode_rank_report(encode(RankReport{"node7", {"GPU-1", ""}}));
+  const RankReport report = decode_rank_report(encode(RankReport{"node7", {"GPU-1", ""}, {0, 3, 1023}, 4}));
   EXPECT_EQ(report.host, "node7");
   EXPECT_EQ(report.gpus, (std::vector<std::string>{"GPU-1", ""}));
+  EXPECT_EQ(report.cpus, (std::vector<int>{0, 3, 1023}));
+  EXPECT_EQ(report.cpus_per_task, 4);
+  // A CPU id no affinity mask holds is a malformed message, not a number cast to int.
+  EXPECT_THROW(decode_rank_report(R"({"host":"h","gpus":[],"cpus":[1024],"cpus_per_task":0})"), ProtocolError);
+  EXPECT_THROW(decode_rank_report(R"({"host":"h","gpus":[],"cpus":[1e30],"cpus_per_task":0})"), ProtocolError);
 
   Result r;
   r.id = "id";
