@@ -74,7 +74,7 @@ foreach(torch_include IN LISTS TORCH_INCLUDE_DIRS)
   endif()
 endforeach()
 
-# Boost.Math (header-only): Student's t quantiles for the reports' confidence intervals.
+# Boost.Math (header-only): the binomial bounds of the reports' Clopper-Pearson intervals.
 find_package(Boost 1.71 QUIET)
 signsweep_require(Boost_FOUND "Boost.Math" "libboost-math-dev")
 if(NOT TARGET Boost::headers)

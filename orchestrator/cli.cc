@@ -389,10 +389,10 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   storage::ReportOptions report_options;
   std::string plots_dir;
-  auto* report = app.add_subcommand("report", "Tables over the sweep's axes (mean ± 95% CI over the pooled axes), and "
+  auto* report = app.add_subcommand("report", "Tables over the sweep's axes (pooled runs with 95% intervals inside [0, 1]), and "
                                               "with --plots the paper's figures");
   report->add_option("store", store_dir, "results store directory")->required();
-  report->add_option("--table", report_options.table, "embed | attacks | null")->capture_default_str();
+  report->add_option("--table", report_options.table, "embed | attacks | null | training | cost")->capture_default_str();
   report->add_option("--format", report_options.format, "md | csv")->capture_default_str();
   report->add_option("--over", report_options.over, "axes pooled into each row (comma-separated; '' pools nothing)")
       ->delimiter(',')

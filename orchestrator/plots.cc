@@ -33,8 +33,8 @@ void write_text_file(const fs::path& path, const std::string& text) {
   if (!(out << text)) throw StorageError(fmt::format("{}: cannot write", path.string()));
 }
 
-// Debian's interpreter carries python3-matplotlib, -h5py and -scipy (a python3 earlier on PATH, e.g. a
-// virtual environment, may not); SIGNSWEEP_PYTHON overrides.
+// Debian's interpreter carries python3-matplotlib (a python3 earlier on PATH, e.g. a virtual environment, may
+// not); SIGNSWEEP_PYTHON overrides.
 std::string python_interpreter() {
   if (const char* p = std::getenv("SIGNSWEEP_PYTHON")) return p;
   return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
@@ -96,10 +96,10 @@ void write_tables(const std::string& store_dir, const storage::ReportOptions& op
 
 void write_report_folder(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir) {
   fs::create_directories(dir);
-  // The store is read in a child process (storage/foreign.h); plots.py reads it in its own.
+  // The store is read in a child process (storage/foreign.h); plots.py reads only the tables written here.
   common::run_isolated(store_dir, storage::store_read_limits(store_dir), [&] { write_tables(store_dir, options, dir); });
   const int rc =
-      run_program({python_interpreter(), plots_script(), store_dir, dir, "--over", fmt::format("{}", fmt::join(options.over, ","))});
+      run_program({python_interpreter(), plots_script(), dir, "--store", store_dir, "--over", fmt::format("{}", fmt::join(options.over, ","))});
   if (rc == 2) throw InputError(fmt::format("report --plots: {} refused its input (its message is above)", plots_script()));
   if (rc != 0) throw Error(fmt::format("report --plots: {} exited with {}", plots_script(), rc));
   std::cout << fmt::format("tables and figures in {} (see {})\n", dir, (fs::path(dir) / "index.md").string());

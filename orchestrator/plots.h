@@ -1,7 +1,8 @@
 // `signsweep report STORE --plots DIR`: the tables and the paper's figures in one folder. The tables come
 // from storage/report.h (DIR/<table>.md and .csv, for every table that has rows); the figures from
-// storage/plots.py, run with Debian's Python (matplotlib, h5py, scipy): it reads the store through h5py, as
-// users do, and writes DIR/<figure>.png, .svg and the .csv of the numbers it plots, then DIR/index.md.
+// storage/plots.py, run with Debian's Python (matplotlib): it reads those CSVs, never the store, so every
+// number it plots is the table's, and writes DIR/<figure>.png, .svg, .pdf and the .csv of the rows it plots,
+// then DIR/index.md.
 // Torch-free.
 #pragma once
 

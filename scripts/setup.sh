@@ -16,8 +16,8 @@ readonly PACKAGES=(
   # the embedded default data set
   dataset-fashion-mnist
   # a real Prometheus server for the exporter's integration test; curl, python3 and h5py (what users
-  # read the results store with) for the test scripts; matplotlib and scipy (Student's t) for report --plots
-  prometheus curl python3 python3-h5py python3-matplotlib python3-scipy
+  # read the results store with) for the test scripts; matplotlib for report --plots
+  prometheus curl python3 python3-h5py python3-matplotlib
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -27,18 +27,22 @@ struct Trial {
 };
 
 using Value = std::function<std::optional<double>(const Trial&)>;
+using Count = std::function<int64_t(const Trial&)>;
 
 enum class Aggregate {
-  kMean,    // mean, sample std, 95% CI
+  kMean,    // mean over runs, sample std, percentile bootstrap interval over the runs
+  kCounts,  // a proportion of counts (a BER: wrong bits of N): pooled over the runs, Clopper-Pearson interval
   kMedian,  // p-values
-  kRate,    // verdicts (1/0): the fraction judged owned
+  kRate,    // verdicts (1/0): k of n models, Clopper-Pearson interval
 };
 
 struct Column {
-  std::string name;    // CSV stem: <name>_mean, _std, _ci95 / _median / _rate
+  std::string name;    // CSV stem: <name>_mean, _std, _lo, _hi / _median / _rate, _lo, _hi
   std::string header;  // markdown
   Aggregate aggregate;
   Value value;
+  Count count = nullptr;           // kCounts: the denominator of each trial's proportion (its bits)
+  bool interval_at_one_run = false;  // kCounts whose sample is inside the run (a false-positive rate of m null models)
 };
 
 // Axis values compare as numbers when both are numbers (16 < 128), else as text.
@@ -117,6 +121,13 @@ const std::optional<WatermarkReading>& reading(const Trial& t, bool before) {
   return before ? t.results.watermark_before : t.results.watermark;
 }
 
+Count bits_of(bool before) {
+  return [before](const Trial& t) -> int64_t {
+    const auto& r = reading(t, before);
+    return r ? r->bits : 0;
+  };
+}
+
 Value white_box_ber(bool before) {
   return [before](const Trial& t) -> std::optional<double> {
     const auto& r = reading(t, before);
@@ -146,12 +157,13 @@ std::vector<Column> remote_columns(const std::vector<Trial>& trials) {
       for (const auto& [h, ber] : t.results.watermark->ber_remote) steps.insert(h);
   std::vector<Column> columns;
   for (const double h : steps)
-    columns.push_back({remote_ber_key(h), fmt::format("remote BER h={:g}", h), Aggregate::kMean,
+    columns.push_back({remote_ber_key(h), fmt::format("remote BER h={:g}", h), Aggregate::kCounts,
                        [h](const Trial& t) -> std::optional<double> {
                          if (!t.results.watermark) return std::nullopt;
                          const auto it = t.results.watermark->ber_remote.find(h);
                          return it == t.results.watermark->ber_remote.end() ? std::nullopt : std::optional<double>(it->second);
-                       }});
+                       },
+                       bits_of(false)});
   return columns;
 }
 
@@ -161,7 +173,7 @@ Column test_accuracy(const char* header) {
 
 std::vector<Column> embed_columns(const std::vector<Trial>& trials) {
   std::vector<Column> c{test_accuracy("test acc"),
-                        {"ber_white_box", "BER", Aggregate::kMean, white_box_ber(false)},
+                        {"ber_white_box", "BER", Aggregate::kCounts, white_box_ber(false), bits_of(false)},
                         {"p_value", "p (median)", Aggregate::kMedian, p_value(false)},
                         {"owned", "owned", Aggregate::kRate, owned(false)}};
   for (Column& r : remote_columns(trials)) c.push_back(std::move(r));
@@ -171,8 +183,8 @@ std::vector<Column> embed_columns(const std::vector<Trial>& trials) {
 std::vector<Column> attack_columns(const std::vector<Trial>& trials) {
   std::vector<Column> c{{"accuracy_before", "acc before", Aggregate::kMean, [](const Trial& t) { return t.results.accuracy_before; }},
                         test_accuracy("acc after"),
-                        {"ber_white_box_before", "BER before", Aggregate::kMean, white_box_ber(true)},
-                        {"ber_white_box", "BER after", Aggregate::kMean, white_box_ber(false)}};
+                        {"ber_white_box_before", "BER before", Aggregate::kCounts, white_box_ber(true), bits_of(true)},
+                        {"ber_white_box", "BER after", Aggregate::kCounts, white_box_ber(false), bits_of(false)}};
   for (Column& r : remote_columns(trials)) c.push_back(std::move(r));
   c.push_back({"p_value", "p after (median)", Aggregate::kMedian, p_value(false)});
   c.push_back({"owned", "owned after", Aggregate::kRate, owned(false)});
@@ -186,15 +198,16 @@ Value null_figure(double NullCheck::*field) {
 }
 
 std::vector<Column> null_columns() {
-  return {{"null_models", "null models", Aggregate::kMean,
+  return {{"null_models", "null models", Aggregate::kMedian,
            [](const Trial& t) -> std::optional<double> {
              return t.results.null_check ? std::optional<double>(static_cast<double>(t.results.null_check->models)) : std::nullopt;
            }},
-          {"ber_white_box", "BER", Aggregate::kMean, white_box_ber(false)},
+          {"ber_white_box", "BER", Aggregate::kCounts, white_box_ber(false), bits_of(false)},
           {"null_min_ber", "threshold (lowest null BER)", Aggregate::kMean, null_figure(&NullCheck::min_ber)},
           {"null_mean_ber", "mean null BER", Aggregate::kMean, null_figure(&NullCheck::mean_ber)},
-          {"null_false_positive_rate", "false positives (binomial)", Aggregate::kMean,
-           null_figure(&NullCheck::false_positive_rate)},
+          {"null_false_positive_rate", "false-positive rate (binomial verdict)", Aggregate::kCounts,
+           null_figure(&NullCheck::false_positive_rate),
+           [](const Trial& t) -> int64_t { return t.results.null_check ? t.results.null_check->models : 0; }, true},
           {"owned", "owned (binomial)", Aggregate::kRate, owned(false)},
           {"owned_empirically", "owned (empirical)", Aggregate::kRate,
            [](const Trial& t) -> std::optional<double> {
@@ -204,57 +217,95 @@ std::vector<Column> null_columns() {
 
 // ---- rendering ----------------------------------------------------------------------------------------
 
+// One column's figure over a row's trials: the value, its spread and its interval where it has one.
 struct Cell {
-  std::optional<Summary> mean;
-  std::optional<double> median;
-  std::optional<std::pair<int64_t, int64_t>> rate;  // owned, of
+  int64_t runs = 0;                  // trials with a value
+  double value = std::nan("");       // mean, pooled proportion, median or rate
+  double std = std::nan("");         // kMean only
+  std::optional<Interval> interval;  // none for one run (unless the column's sample is inside the run)
+  std::optional<std::pair<int64_t, int64_t>> counts;  // kRate: k of n
 };
 
+Cell pooled_counts(const Column& c, const std::vector<const Trial*>& trials) {
+  int64_t k = 0, n = 0;
+  Cell cell;
+  for (const Trial* t : trials) {
+    const auto v = c.value(*t);
+    const int64_t of = c.count(*t);
+    if (!v || std::isnan(*v) || of <= 0) continue;
+    ++cell.runs;
+    k += std::llround(*v * static_cast<double>(of));  // a BER times its bits: the wrong bits
+    n += of;
+  }
+  if (n == 0) return cell;
+  cell.value = static_cast<double>(k) / static_cast<double>(n);
+  if (cell.runs >= 2 || c.interval_at_one_run) cell.interval = clopper_pearson(k, n);
+  return cell;
+}
+
 Cell aggregate(const Column& c, const std::vector<const Trial*>& trials) {
+  if (c.aggregate == Aggregate::kCounts) return pooled_counts(c, trials);
   std::vector<double> values;
   for (const Trial* t : trials)
     if (const auto v = c.value(*t); v && !std::isnan(*v)) values.push_back(*v);
   Cell cell;
+  cell.runs = static_cast<int64_t>(values.size());
   if (values.empty()) return cell;
   switch (c.aggregate) {
-    case Aggregate::kMean: cell.mean = summarize(values); break;
-    case Aggregate::kMedian: cell.median = median(values); break;
+    case Aggregate::kMean: {
+      const Summary s = summarize(values);
+      cell.value = s.mean;
+      cell.std = s.std;
+      cell.interval = s.interval;
+      break;
+    }
+    case Aggregate::kMedian: cell.value = median(values); break;
     case Aggregate::kRate: {
       int64_t yes = 0;
       for (const double v : values) yes += v != 0.0;
-      cell.rate = std::make_pair(yes, static_cast<int64_t>(values.size()));
+      const auto n = static_cast<int64_t>(values.size());
+      cell.counts = std::make_pair(yes, n);
+      cell.value = static_cast<double>(yes) / static_cast<double>(n);
+      if (n >= 2) cell.interval = clopper_pearson(yes, n);
       break;
     }
+    case Aggregate::kCounts: break;
   }
   return cell;
 }
 
-std::string md_cell(const Cell& c) {
-  if (c.mean) return c.mean->n < 2 ? fmt::format("{:.4g}", c.mean->mean) : fmt::format("{:.4g} ± {:.2g}", c.mean->mean, c.mean->ci95);
-  if (c.median) return fmt::format("{:.2g}", *c.median);
-  if (c.rate) return fmt::format("{}/{}", c.rate->first, c.rate->second);
+std::string md_cell(const Cell& c, Aggregate aggregate) {
+  if (c.runs == 0 || std::isnan(c.value)) return "-";
+  const std::string interval = c.interval ? fmt::format(" [{:.3g}, {:.3g}]", c.interval->lo, c.interval->hi) : "";
+  switch (aggregate) {
+    case Aggregate::kMedian: return fmt::format("{:.2g}", c.value);
+    case Aggregate::kRate: return fmt::format("{}/{}{}", c.counts->first, c.counts->second, interval);
+    case Aggregate::kMean:
+    case Aggregate::kCounts: return fmt::format("{:.4g}{}", c.value, interval);
+  }
   return "-";
 }
 
 std::string number(double v) { return std::isnan(v) ? "" : fmt::format("{:.6g}", v); }
 
 std::vector<std::string> csv_cells(const Column& column, const Cell& c) {
+  const bool has = c.runs > 0 && !std::isnan(c.value);
+  const std::string lo = c.interval ? number(c.interval->lo) : "", hi = c.interval ? number(c.interval->hi) : "";
   switch (column.aggregate) {
-    case Aggregate::kMean:
-      if (!c.mean) return {"", "", ""};
-      return {number(c.mean->mean), number(c.mean->std), number(c.mean->ci95)};
-    case Aggregate::kMedian: return {c.median ? number(*c.median) : ""};
-    case Aggregate::kRate:
-      return {c.rate ? number(static_cast<double>(c.rate->first) / static_cast<double>(c.rate->second)) : ""};
+    case Aggregate::kMean: return {has ? number(c.value) : "", has ? number(c.std) : "", lo, hi};
+    case Aggregate::kCounts:
+    case Aggregate::kRate: return {has ? number(c.value) : "", lo, hi};
+    case Aggregate::kMedian: return {has ? number(c.value) : ""};
   }
   return {};
 }
 
 std::vector<std::string> csv_header(const Column& c) {
   switch (c.aggregate) {
-    case Aggregate::kMean: return {c.name + "_mean", c.name + "_std", c.name + "_ci95"};
+    case Aggregate::kMean: return {c.name + "_mean", c.name + "_std", c.name + "_lo", c.name + "_hi"};
+    case Aggregate::kCounts: return {c.name + "_mean", c.name + "_lo", c.name + "_hi"};
     case Aggregate::kMedian: return {c.name + "_median"};
-    case Aggregate::kRate: return {c.name + "_rate"};
+    case Aggregate::kRate: return {c.name + "_rate", c.name + "_lo", c.name + "_hi"};
   }
   return {};
 }
@@ -276,11 +327,25 @@ std::string render_csv(const Table& t) {
   return out;
 }
 
+// What the numbers of a table are: the pooling, and each interval's method (named once, for the columns
+// that use it).
+std::string methods_line(const Table& t, const std::vector<std::string>& over) {
+  std::set<Aggregate> used;
+  for (const Column& c : t.columns) used.insert(c.aggregate);
+  std::string out = fmt::format("Rows pool {} (n runs each). Intervals are 95%, shown where a row pools 2 runs or more",
+                                over.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(over, ", ")));
+  std::vector<std::string> methods;
+  if (used.count(Aggregate::kCounts))
+    methods.push_back("BER (and false-positive rates): the proportion pooled over the runs' counts (wrong bits of N "
+                      "per model, bits taken as independent), Clopper-Pearson");
+  if (used.count(Aggregate::kMean)) methods.push_back("other figures: the mean over runs, percentile bootstrap over the runs");
+  if (used.count(Aggregate::kRate)) methods.push_back("owned: models judged owned at the significance level, k/n, Clopper-Pearson");
+  if (used.count(Aggregate::kMedian)) methods.push_back("p: the median over runs");
+  return out + (methods.empty() ? "." : fmt::format(": {}.", fmt::join(methods, "; ")));
+}
+
 std::string render_md(const Table& t, const std::vector<std::string>& over) {
-  std::string out = fmt::format(
-      "Rows pool {} (n runs each): mean ± 95% CI (Student's t, n-1); p: median; owned: models judged owned at the "
-      "significance level.\n\n",
-      over.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(over, ", ")));
+  std::string out = methods_line(t, over) + "\n\n";
   std::vector<std::string> header = t.axes;
   header.push_back("n");
   for (const Column& c : t.columns) header.push_back(c.header);
@@ -290,7 +355,7 @@ std::string render_md(const Table& t, const std::vector<std::string>& over) {
   for (const auto& [key, trials] : t.rows) {
     std::vector<std::string> cells = key;
     cells.push_back(std::to_string(trials.size()));
-    for (const Column& c : t.columns) cells.push_back(md_cell(aggregate(c, trials)));
+    for (const Column& c : t.columns) cells.push_back(md_cell(aggregate(c, trials), c.aggregate));
     out += "| " + fmt::format("{}", fmt::join(cells, " | ")) + " |\n";
   }
   return out;
@@ -299,9 +364,99 @@ std::string render_md(const Table& t, const std::vector<std::string>& over) {
 }  // namespace
 
 const std::vector<std::string>& report_tables() {
-  static const std::vector<std::string> tables{"embed", "attacks", "null"};
+  static const std::vector<std::string> tables{"embed", "attacks", "null", "training", "cost"};
   return tables;
 }
+
+namespace {
+
+bool is_plain(const Trial& t) { return !t.results.watermark; }
+
+// The training table's rows: one per (training trial, epoch), with the trial's axes plus `epoch` and `stage`
+// (embed, or null-model: the null-model stage's plain models), and that epoch's test and bit accuracy.
+// `records` owns the per-epoch records the trials point to.
+std::vector<Trial> epoch_trials(const std::vector<TrialRecord>& all, std::vector<TrialRecord>& records) {
+  size_t epochs = 0;
+  for (const TrialRecord& r : all)
+    if (r.state == TrialState::kDone && r.series.count("test_accuracy")) epochs += r.series.at("test_accuracy").size();
+  records.reserve(epochs);  // the trials point into it
+  std::vector<Trial> out;
+  for (const TrialRecord& r : all) {
+    const bool trained = r.trial.kind == kEmbedKind || r.trial.kind == kNullModelKind;
+    if (r.state != TrialState::kDone || !trained || !r.series.count("test_accuracy")) continue;
+    const std::vector<double>& accuracy = r.series.at("test_accuracy");
+    const auto bits = r.series.find("bit_accuracy");
+    for (size_t e = 0; e < accuracy.size(); ++e) {
+      TrialRecord epoch;
+      epoch.trial = r.trial;
+      epoch.trial.axes["epoch"] = std::to_string(e + 1);
+      epoch.trial.axes["stage"] = r.trial.kind;
+      records.push_back(std::move(epoch));
+      TrialResults results;
+      results.test_accuracy = accuracy[e];
+      if (bits != r.series.end() && e < bits->second.size()) results.figures["bit_accuracy"] = bits->second[e];
+      out.push_back({&records.back(), std::move(results)});
+    }
+  }
+  return out;
+}
+
+std::optional<double> figure(const Trial& t, const char* name) {
+  const auto it = t.results.figures.find(name);
+  return it == t.results.figures.end() ? std::nullopt : std::optional<double>(it->second);
+}
+
+std::vector<Column> training_columns() {
+  return {test_accuracy("test acc"),
+          {"bit_accuracy", "bit accuracy (white-box)", Aggregate::kMean, [](const Trial& t) { return figure(t, "bit_accuracy"); }}};
+}
+
+// The accuracy cost of a watermark, paired: each watermarked model against the plain model that shares every
+// axis but the watermark's (same seed, same data and recipe); watermarked models without one are left out.
+std::vector<Trial> paired_cost_trials(const std::vector<Trial>& embedded) {
+  const auto recipe = [](const Trial& t) {
+    std::map<std::string, std::string> axes;
+    for (const auto& [k, v] : t.record->trial.axes)
+      if (k.rfind("watermark", 0) != 0) axes.emplace(k, v);
+    return axes;
+  };
+  std::map<std::map<std::string, std::string>, const Trial*> plain;
+  for (const Trial& t : embedded)
+    if (is_plain(t) && t.results.test_accuracy) plain.emplace(recipe(t), &t);
+  std::vector<Trial> out;
+  for (const Trial& t : embedded) {
+    if (is_plain(t) || !t.results.test_accuracy) continue;
+    const auto twin = plain.find(recipe(t));
+    if (twin == plain.end()) continue;
+    Trial paired = t;
+    const double plain_accuracy = *twin->second->results.test_accuracy;
+    paired.results.figures["plain_test_accuracy"] = plain_accuracy;
+    paired.results.figures["accuracy_cost"] = *t.results.test_accuracy - plain_accuracy;
+    out.push_back(std::move(paired));
+  }
+  return out;
+}
+
+std::vector<Column> cost_columns() {
+  return {test_accuracy("acc watermarked"),
+          {"plain_test_accuracy", "acc plain (same seed)", Aggregate::kMean,
+           [](const Trial& t) { return figure(t, "plain_test_accuracy"); }},
+          {"accuracy_cost", "accuracy cost (watermarked - plain, paired)", Aggregate::kMean,
+           [](const Trial& t) { return figure(t, "accuracy_cost"); }}};
+}
+
+// The null table's caution: an empirical threshold from fewer than 30 null models is unreliable.
+std::string null_models_warning(const std::vector<Trial>& trials) {
+  int64_t fewest = -1;
+  for (const Trial& t : trials)
+    if (t.results.null_check && (fewest < 0 || t.results.null_check->models < fewest)) fewest = t.results.null_check->models;
+  if (fewest < 0 || fewest >= 30) return "";
+  return fmt::format("\nWarning: as few as {} null model(s) stand behind an empirical threshold here; about 30 make it "
+                     "meaningful (0 false positives of m bounds the rate only by 1 - 0.05^(1/m) at 95%).\n",
+                     fewest);
+}
+
+}  // namespace
 
 std::string report_text(const ResultsStore& store, const ReportOptions& options) {
   if (options.format != "md" && options.format != "csv")
@@ -309,9 +464,11 @@ std::string report_text(const ResultsStore& store, const ReportOptions& options)
   const auto& tables = report_tables();
   if (std::find(tables.begin(), tables.end(), options.table) == tables.end())
     throw ConfigError(fmt::format("--table {}: unknown table (tables: {})", options.table, fmt::join(tables, ", ")));
-  const std::vector<TrialRecord> all = store.read_all(false);
+  const std::vector<TrialRecord> all = store.read_all(options.table == "training");
+  std::vector<TrialRecord> epochs;  // the training table's per-epoch records
   std::vector<Trial> trials;
   std::vector<Column> columns;
+  std::string note;
   if (options.table == "embed") {
     trials = trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind == kEmbedKind; });
     columns = embed_columns(trials);
@@ -320,12 +477,19 @@ std::string report_text(const ResultsStore& store, const ReportOptions& options)
       return !r.trial.parent.empty() && r.trial.kind != kNullCheckKind;
     });
     columns = attack_columns(trials);
-  } else {
+  } else if (options.table == "null") {
     trials = trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind == kNullCheckKind; });
     columns = null_columns();
+    note = null_models_warning(trials);
+  } else if (options.table == "training") {
+    trials = epoch_trials(all, epochs);
+    columns = training_columns();
+  } else {
+    trials = paired_cost_trials(trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind == kEmbedKind; }));
+    columns = cost_columns();
   }
   const Table table = group(trials, options.over, std::move(columns));
-  return options.format == "csv" ? render_csv(table) : render_md(table, options.over);
+  return options.format == "csv" ? render_csv(table) : render_md(table, options.over) + note;
 }
 
 }  // namespace signsweep::storage

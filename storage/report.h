@@ -1,15 +1,22 @@
 // `signsweep report`: tables over a results store's axes, the paper's rows. Each row pools the trials that
-// differ only in the axes named by `over` (by default trainer.seed; no axis is pooled because of its name)
-// and gives, per figure, the mean with the sample standard deviation (n-1) and the 95% confidence interval
-// (Student's t), p-values by their median, verdicts as the fraction of models judged owned.
-//   embed    per grid point: test accuracy, white-box BER, p-value, verification rate, remote BER at each h
-//   attacks  per grid point and attack setting: accuracy and BER before/after; attacks on the prediction API
-//            (noise, score rounding, score perturbation) leave the weights the owner's: their rows give the
-//            remote BER at each finite-difference step h instead of a white-box BER
-//   null     per watermark checked against null models: the empirical threshold (lowest null BER), the mean
-//            null BER, the false-positive rate of the binomial verdict on the null models, the verdicts
-// CSV names each column `<figure>_mean`, `_std`, `_ci95` (half-width), `_median` or `_rate`; figures drawn by
-// `report --plots` (storage/plots.py) carry the same numbers. Torch-free.
+// differ only in the axes named by `over` (by default trainer.seed; no axis is pooled because of its name).
+// Every interval is 95% and stays in the quantity's range (storage/statistics.h), shown where a row pools 2
+// runs or more: a BER is the proportion of wrong bits pooled over the runs (Clopper-Pearson), a verdict the
+// k of n models judged owned (Clopper-Pearson), any other figure the mean over runs (percentile bootstrap);
+// p-values by their median. The Markdown names the methods above each table.
+//   embed     per grid point: test accuracy, white-box BER, p-value, verification rate, remote BER at each h
+//   attacks   per grid point and attack setting: accuracy and BER before/after; attacks on the prediction API
+//             (noise, score rounding, score perturbation) leave the weights the owner's: their rows give the
+//             remote BER at each finite-difference step h instead of a white-box BER
+//   null      per watermark checked against null models: the empirical threshold (lowest null BER), the mean
+//             null BER, the false-positive rate of the binomial verdict on the null models (Clopper-Pearson on
+//             them, even for one watermark), the verdicts; warns below 30 null models
+//   training  per training recipe and epoch: test accuracy and white-box bit accuracy at each epoch end
+//   cost      the accuracy cost of a watermark, paired: each watermarked model minus the plain model of the
+//             same recipe and seed (every axis but the watermark's)
+// CSV names each column `<figure>_mean`, `_std`, `_lo`, `_hi` (means), `<figure>_mean`, `_lo`, `_hi`
+// (proportions), `_median` or `_rate`, `_lo`, `_hi`; `report --plots` (storage/plots.py) draws the figures
+// from these CSVs, so a figure's numbers are the table's. Torch-free.
 // Thread-safety: functions only.
 #pragma once
 
@@ -21,7 +28,7 @@
 namespace signsweep::storage {
 
 struct ReportOptions {
-  std::string table = "embed";                   // embed | attacks | null
+  std::string table = "embed";                   // embed | attacks | null | training | cost
   std::string format = "md";                     // md | csv
   std::vector<std::string> over{"trainer.seed"};  // axes pooled into one row
 };

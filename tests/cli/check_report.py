@@ -1,7 +1,8 @@
 """Checks `signsweep report --plots` against `signsweep report --format csv` on the same store: every figure
-listed in index.md exists as PNG (of the size index.md states), SVG and CSV; every number a figure's CSV
-plots equals the report's number for the same cell (same axis values, same column name); attacks on the
-prediction API (if the store has any) have remote BERs and no white-box BER after the attack.
+listed in index.md exists as PNG (of the size index.md states), SVG, PDF and CSV; every number a figure's CSV
+plots equals the report's number for the same cell (same axis values, same column name; training against the
+training table, lambda-cost against the cost table); every interval of a ratio lies in [0, 1] around its value;
+attacks on the prediction API (if the store has any) have remote BERs and no white-box BER after the attack.
 Usage: check_report.py <signsweep> <store> <plots dir>; exits 1 on the first mismatch."""
 import csv
 import io
@@ -45,7 +46,17 @@ def same(a, b):
     return math.isclose(x, y, rel_tol=1e-5, abs_tol=1e-9)
 
 
+METRIC = r"_(mean|std|lo|hi|median|rate)$"  # the report's cell columns (storage/report.h)
 attacks, embed = report("attacks"), report("embed")
+for table, rows in (("embed", embed), ("attacks", attacks)):
+    for r in rows:
+        for k in r:
+            if k.endswith("_lo") and r[k] != "":
+                stem = k[:-3]
+                lo, hi = float(r[k]), float(r[stem + "_hi"])
+                value = float(r.get(stem + "_mean") or r.get(stem + "_rate"))
+                if not (0.0 <= lo <= value + 1e-12 and value <= hi + 1e-12 and hi <= 1.0):
+                    fail(f"{table} row {r}: {stem} interval [{lo}, {hi}] is not inside [0, 1] around {value}")
 api_rows = [r for r in attacks if r["attack"] in ("noise", "score-rounding", "score-perturbation")]
 for r in api_rows:
     remote = [k for k in r if k.startswith("ber_remote_h") and k.endswith("_mean") and r[k] != ""]
@@ -59,7 +70,7 @@ for table in ("embed", "attacks"):
     if not os.path.exists(os.path.join(plots, f"{table}.md")) or f"{table}.md" not in index:
         fail(f"table {table} missing from {plots} or its index")
 for name in figures:
-    for ext in ("png", "svg", "csv"):
+    for ext in ("png", "svg", "pdf", "csv"):
         if not os.path.exists(os.path.join(plots, f"{name}.{ext}")):
             fail(f"{name}.{ext} missing")
     png = os.path.join(plots, f"{name}.png")
@@ -70,16 +81,12 @@ for name in figures:
     rows = list(csv.DictReader(open(os.path.join(plots, f"{name}.csv"))))
     if not rows:
         fail(f"{name}.csv is empty")
-    if name == "training":  # per-epoch series: the report's tables hold final figures, not series
-        continue
-    source = embed if name == "capacity" else attacks
-    if name == "lambda-cost":
-        continue  # differences of two tables: no report cell to compare with
+    source = {"capacity": embed, "training": report("training"), "lambda-cost": report("cost")}.get(name, attacks)
     for row in rows:
-        numeric = [k for k in row if re.search(r"_(mean|std|ci95)$", k)]
+        numeric = [k for k in row if re.search(METRIC, k)]
         axes = [k for k in row if k not in numeric and k != "n"]
         match = [r for r in source if all(r.get(a, "") == row[a] for a in axes)
-                 and all(r.get(a, "") == "" for a in r if a not in row and not re.search(r"_(mean|std|ci95|median|rate)$", a) and a != "n")]
+                 and all(r.get(a, "") == "" for a in r if a not in row and not re.search(METRIC, a) and a != "n")]
         if len(match) != 1:
             fail(f"{name}.csv row {row}: {len(match)} report rows with these axis values")
         for k in numeric + ["n"]:

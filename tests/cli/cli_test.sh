@@ -294,7 +294,7 @@ expect api-report-unknown-over-pools-nothing 0 "Rows pool nothing" -- "$bin" rep
 write_sweep "$tmp/null.yaml" "{watermark.bits: [8], trainer.seed: [0, 1]}" "null_models: {count: 3, first_seed: 100}"
 expect null-dry-run 0 "13 trials: 2 embed, 6 attacks, 3 null models, 2 null checks" -- "$bin" run "$tmp/null.yaml" --dry-run
 expect null-run 0 "done 13" -- "$bin" run "$tmp/null.yaml" --out "$tmp/nullstore"
-expect null-report-columns 0 "^watermark.bits,n,null_models_mean,.*,null_min_ber_mean,.*null_false_positive_rate_mean,.*owned_empirically_rate$" -- "$bin" report "$tmp/nullstore" --table null --format csv
+expect null-report-columns 0 "^watermark.bits,n,null_models_median,.*,null_min_ber_mean,.*null_false_positive_rate_mean,.*owned_empirically_rate,owned_empirically_lo,owned_empirically_hi$" -- "$bin" report "$tmp/nullstore" --table null --format csv
 expect null-report-row 0 "^8,2,3,[0-9.e-]*,[0-9.e-]*," -- "$bin" report "$tmp/nullstore" --table null --format csv
 write_sweep "$tmp/nulloverlap.yaml" "{trainer.seed: [0, 1]}" "null_models: {count: 3, first_seed: 1}"
 expect null-seed-overlap 2 "nulloverlap.yaml:[0-9]+:[0-9]+: null_models.first_seed = '1': the null models' seeds 1..3 include trainer.seed 1" -- "$bin" run "$tmp/nulloverlap.yaml" --dry-run

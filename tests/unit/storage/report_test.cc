@@ -1,6 +1,7 @@
-// The report's statistics and tables on a store written through the real store: sample standard deviation
-// and Student's t interval, p-values by their median, verification rates, explicit pooling, remote BER rows
-// for attacks on the API, and the typed results schema that every writer and reader goes through.
+// The report's statistics and tables on a store written through the real store: intervals that stay in
+// [0, 1] (Clopper-Pearson on pooled bits and verdicts, percentile bootstrap otherwise, none for one run),
+// p-values by their median, explicit pooling, remote BER rows for attacks on the API, the paired accuracy cost,
+// and the typed results schema that every writer and reader goes through.
 #include "storage/report.h"
 
 #include <gtest/gtest.h>
@@ -17,16 +18,38 @@
 namespace signsweep::storage {
 namespace {
 
-TEST(StatisticsTest, sample_std_and_a_t_interval) {
-  EXPECT_NEAR(t_quantile_975(1), 12.7062, 1e-4);  // tables of Student's t
-  EXPECT_NEAR(t_quantile_975(2), 4.3027, 1e-4);
-  EXPECT_NEAR(t_quantile_975(29), 2.0452, 1e-4);
+TEST(StatisticsTest, clopper_pearson_matches_the_exact_binomial_bounds) {
+  const Interval none = clopper_pearson(0, 3);  // 0 of 3: the upper bound 1 - 0.025^(1/3)
+  EXPECT_EQ(none.lo, 0.0);
+  EXPECT_NEAR(none.hi, 1.0 - std::pow(0.025, 1.0 / 3.0), 1e-9);
+  const Interval all = clopper_pearson(3, 3);
+  EXPECT_NEAR(all.lo, std::pow(0.025, 1.0 / 3.0), 1e-9);
+  EXPECT_EQ(all.hi, 1.0);
+  const Interval half = clopper_pearson(5, 10);  // tables: [0.1871, 0.8129]
+  EXPECT_NEAR(half.lo, 0.18709, 1e-4);
+  EXPECT_NEAR(half.hi, 0.81291, 1e-4);
+  EXPECT_THROW(clopper_pearson(4, 3), Error);
+}
+
+TEST(StatisticsTest, the_bootstrap_interval_stays_within_the_runs_and_holds_the_mean) {
   const Summary s = summarize({0.80, 0.82, 0.84});
   EXPECT_EQ(s.n, 3);
   EXPECT_NEAR(s.mean, 0.82, 1e-12);
   EXPECT_NEAR(s.std, 0.02, 1e-12);  // n-1: sqrt((0.0004 + 0 + 0.0004) / 2)
-  EXPECT_NEAR(s.ci95, 4.302652729911275 * 0.02 / std::sqrt(3.0), 1e-9);
-  EXPECT_TRUE(std::isnan(summarize({0.5}).std));  // no spread from one run
+  ASSERT_TRUE(s.interval);
+  // Exact bootstrap of 3 runs: all three resampled from one run has probability 1/27 > 2.5%, so the 95%
+  // interval reaches the extreme runs, and never past them (a t interval here would be 0.82 +- 0.05).
+  EXPECT_NEAR(s.interval->lo, 0.80, 1e-12);
+  EXPECT_NEAR(s.interval->hi, 0.84, 1e-12);
+  const Interval wide = bootstrap_mean({0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0});  // drawn, not enumerated (8^8)
+  EXPECT_GE(wide.lo, 0.0);
+  EXPECT_LE(wide.hi, 1.0);
+  EXPECT_LT(wide.lo, 0.125);
+  EXPECT_GT(wide.hi, 0.125);
+  EXPECT_EQ(bootstrap_mean({0.3, 0.5, 0.7, 0.2, 0.1, 0.9, 0.4, 0.8}).lo,
+            bootstrap_mean({0.3, 0.5, 0.7, 0.2, 0.1, 0.9, 0.4, 0.8}).lo);  // drawn with a fixed seed: reproducible
+  EXPECT_FALSE(summarize({0.5}).interval);  // one run: no interval
+  EXPECT_TRUE(std::isnan(summarize({0.5}).std));
   EXPECT_NEAR(median({1e-20, 1e-3, 0.5}), 1e-3, 1e-15);
   EXPECT_NEAR(median({1e-20, 1e-10, 1e-3, 0.5}), (1e-10 + 1e-3) / 2, 1e-15);
 }
@@ -92,7 +115,7 @@ class ReportTest : public ::testing::Test {
       } else {
         results.accuracy_before = 0.8;
         results.test_accuracy = 0.79;
-        w.ber_remote = {{0.01, 0.1 * seed}};  // 0, 0.1, 0.2
+        w.ber_remote = {{0.01, seed / 8.0}};  // 0, 0.125, 0.25: whole bits of 32 and of 64
       }
       results.watermark = w;
       r.results = results.to_scalars();
@@ -128,31 +151,111 @@ class ReportTest : public ::testing::Test {
   std::unique_ptr<ResultsStore> store_;
 };
 
-TEST_F(ReportTest, rows_pool_the_seeds_with_sample_std_t_interval_median_p_and_verification_rate) {
+TEST_F(ReportTest, rows_pool_the_seeds_with_bounded_intervals_median_p_and_verification_rate) {
   const std::string csv = report("embed");
   EXPECT_EQ(cell(csv, "32", "n"), "3");
   EXPECT_NEAR(std::stod(cell(csv, "32", "test_accuracy_mean")), 0.82, 1e-9);
   EXPECT_NEAR(std::stod(cell(csv, "32", "test_accuracy_std")), 0.02, 1e-9);
-  EXPECT_NEAR(std::stod(cell(csv, "32", "test_accuracy_ci95")), 4.302653 * 0.02 / std::sqrt(3.0), 1e-6);
+  EXPECT_NEAR(std::stod(cell(csv, "32", "test_accuracy_lo")), 0.80, 1e-9);  // bootstrap over the 3 seeds
+  EXPECT_NEAR(std::stod(cell(csv, "32", "test_accuracy_hi")), 0.84, 1e-9);
+  // BER: seed 2 read 8 of 32 bits wrong, the others none: 8 wrong of 96 pooled, Clopper-Pearson around it.
+  EXPECT_NEAR(std::stod(cell(csv, "32", "ber_white_box_mean")), 8.0 / 96.0, 1e-6);
+  const Interval ber = clopper_pearson(8, 96);
+  EXPECT_NEAR(std::stod(cell(csv, "32", "ber_white_box_lo")), ber.lo, 1e-6);
+  EXPECT_NEAR(std::stod(cell(csv, "32", "ber_white_box_hi")), ber.hi, 1e-6);
   EXPECT_NEAR(std::stod(cell(csv, "32", "p_value_median")), 1e-15, 1e-20);
   EXPECT_NEAR(std::stod(cell(csv, "32", "owned_rate")), 2.0 / 3.0, 1e-5);
+  EXPECT_NEAR(std::stod(cell(csv, "32", "owned_lo")), clopper_pearson(2, 3).lo, 1e-6);
   const std::string md = report("embed", {"trainer.seed"}, "md");
   EXPECT_NE(md.find("Rows pool trainer.seed"), std::string::npos) << md;
-  EXPECT_NE(md.find("| 2/3 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("Clopper-Pearson"), std::string::npos) << md;
+  EXPECT_NE(md.find("percentile bootstrap"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 2/3 ["), std::string::npos) << md;
+  EXPECT_EQ(md.find("±"), std::string::npos) << md;
 }
 
-TEST_F(ReportTest, only_the_axes_named_are_pooled) {
+TEST_F(ReportTest, a_ber_of_zero_over_three_seeds_has_an_interval_inside_zero_one_not_zero_plus_minus_zero) {
+  std::vector<PlannedTrial> plan;
+  for (const std::string seed : {"0", "1", "2"})
+    plan.push_back({"z" + seed, kEmbedKind, "", "", {{"trainer.seed", seed}}, "", {}});
+  testing::TempDir dir;
+  ResultsStore zero = ResultsStore::open_for_sweep(dir.path().string(), {"h", "z.yaml", ""}, plan, false);
+  for (const PlannedTrial& t : plan) {
+    TrialRecord r;
+    r.trial = t;
+    r.state = TrialState::kDone;
+    TrialResults results;
+    results.test_accuracy = 0.9;
+    WatermarkReading w;
+    w.bits = 32;
+    w.ber_white_box = 0.0;
+    results.watermark = w;
+    r.results = results.to_scalars();
+    zero.write_trial(r);
+  }
+  // 0 wrong of 3 x 32 bits: Clopper-Pearson's upper bound 1 - 0.025^(1/96), not "0 +- 0".
+  const std::string csv = report_text(zero, {"embed", "csv", {"trainer.seed"}});
+  EXPECT_EQ(csv.substr(0, csv.find('\n')).substr(0, 2), "n,") << csv;
+  EXPECT_EQ(std::stod(cell(csv, "3", "ber_white_box_mean")), 0.0) << csv;
+  EXPECT_EQ(std::stod(cell(csv, "3", "ber_white_box_lo")), 0.0);
+  const double hi = std::stod(cell(csv, "3", "ber_white_box_hi"));
+  EXPECT_NEAR(hi, 1.0 - std::pow(0.025, 1.0 / 96.0), 1e-6);
+  EXPECT_GT(hi, 0.0);
+  EXPECT_LE(hi, 1.0);
+  const std::string md = report_text(zero, {"embed", "md", {"trainer.seed"}});
+  EXPECT_NE(md.find("| 0 [0, 0.0377]"), std::string::npos) << md;
+}
+
+TEST_F(ReportTest, only_the_axes_named_are_pooled_and_one_run_has_no_interval) {
   const std::string csv = report("embed", {});
   EXPECT_EQ(cell(csv, "0,32", "n"), "1");  // trainer.seed is a column now
   EXPECT_EQ(cell(csv, "0,32", "test_accuracy_std"), "");  // one run has no spread
+  EXPECT_EQ(cell(csv, "0,32", "test_accuracy_lo"), "");   // and no interval
+  EXPECT_EQ(cell(csv, "0,32", "ber_white_box_lo"), "");
+  EXPECT_EQ(cell(csv, "0,32", "owned_lo"), "");
+  const std::string md = report("embed", {}, "md");
+  EXPECT_NE(md.find("| 0 | 32 | 1 | 0.8 | 0 | 1e-10 | 1/1 |"), std::string::npos) << md;
   const std::string both = report("embed", {"trainer.seed", "watermark.bits"});
   EXPECT_EQ(both.substr(0, both.find(',')), "n");
   EXPECT_NE(both.find("\n6,"), std::string::npos) << both;
 }
 
+TEST_F(ReportTest, the_accuracy_cost_pairs_each_watermarked_model_with_the_plain_model_of_its_seed) {
+  std::vector<PlannedTrial> plan;
+  for (const std::string seed : {"0", "1"})
+    for (const std::string scheme : {"none", "gradsigns"})
+      plan.push_back({scheme + seed, kEmbedKind, "", "", {{"trainer.seed", seed}, {"watermark", scheme}}, "", {}});
+  plan.push_back({"lonely", kEmbedKind, "", "", {{"trainer.seed", "7"}, {"watermark", "gradsigns"}}, "", {}});
+  testing::TempDir dir;
+  ResultsStore store = ResultsStore::open_for_sweep(dir.path().string(), {"h", "c.yaml", ""}, plan, false);
+  for (const PlannedTrial& t : plan) {
+    TrialRecord r;
+    r.trial = t;
+    r.state = TrialState::kDone;
+    TrialResults results;
+    const double seed = std::stod(t.axes.at("trainer.seed"));
+    const bool marked = t.axes.at("watermark") == "gradsigns";
+    // Seeds differ by 10 points; the watermark costs 1 point at seed 0 and 3 at seed 1.
+    results.test_accuracy = 0.9 - 0.1 * seed - (marked ? (seed == 0 ? 0.01 : 0.03) : 0.0);
+    if (marked) {
+      WatermarkReading w;
+      w.bits = 16;
+      w.ber_white_box = 0.0;
+      results.watermark = w;
+    }
+    r.results = results.to_scalars();
+    store.write_trial(r);
+  }
+  const std::string csv = report_text(store, {"cost", "csv", {"trainer.seed"}});
+  EXPECT_EQ(cell(csv, "gradsigns", "n"), "2") << csv;  // the model of seed 7 has no plain twin
+  EXPECT_NEAR(std::stod(cell(csv, "gradsigns", "accuracy_cost_mean")), -0.02, 1e-9);
+  EXPECT_NEAR(std::stod(cell(csv, "gradsigns", "accuracy_cost_lo")), -0.03, 1e-9);  // paired: the seeds' 10-point
+  EXPECT_NEAR(std::stod(cell(csv, "gradsigns", "accuracy_cost_hi")), -0.01, 1e-9);  // spread is not in it
+}
+
 TEST_F(ReportTest, attacks_on_the_api_show_remote_ber_not_a_white_box_copy) {
   const std::string csv = report("attacks");
-  EXPECT_NEAR(std::stod(cell(csv, "score-rounding,2,64", "ber_remote_h0.01_mean")), 0.1, 1e-12);
+  EXPECT_NEAR(std::stod(cell(csv, "score-rounding,2,64", "ber_remote_h0.01_mean")), 0.125, 1e-9);
   EXPECT_EQ(cell(csv, "score-rounding,2,64", "ber_white_box_mean"), "");
   EXPECT_NE(report("attacks", {"trainer.seed"}, "md").find("remote BER h=0.01"), std::string::npos);
 }
