@@ -82,6 +82,10 @@ if(NOT TARGET Boost::headers)
   target_include_directories(Boost::headers INTERFACE ${Boost_INCLUDE_DIRS})
 endif()
 
+# OpenSSL's libcrypto: SHA-256 for the content hashes that guard against a substituted file.
+find_package(OpenSSL QUIET COMPONENTS Crypto)
+signsweep_require(OpenSSL_FOUND "OpenSSL (libcrypto)" "libssl-dev")
+
 find_package(nlohmann_json QUIET CONFIG)
 signsweep_require(nlohmann_json_FOUND "nlohmann-json" "nlohmann-json3-dev")
 

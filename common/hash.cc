@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include "common/errors.h"
 
@@ -19,6 +20,20 @@ uint64_t fnv1a_64(const std::string& text) {
 }
 
 std::string content_hash(const std::string& text) { return fmt::format("{:016x}", fnv1a_64(text)); }
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1)
+    throw Error("SHA-256 failed (OpenSSL EVP_Digest)");
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+bool content_matches(const std::string& recorded, const std::string& bytes) {
+  return recorded.size() == 16 ? recorded == content_hash(bytes) : recorded == sha256_hex(bytes);
+}
 
 std::string read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

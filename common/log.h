@@ -7,7 +7,8 @@
 
 namespace signsweep::common {
 
-// `level` is one of trace, debug, info, warn, error. Logs go to stderr, results to stdout.
+// `level` is one of trace, debug, info, warn, error. Logs go to stderr, results to stdout; coloured only on a
+// terminal and never when NO_COLOR is set.
 void init_logging(int rank, const std::string& level);
 
 }  // namespace signsweep::common

@@ -299,11 +299,20 @@ int cmd_list() {
   return 0;
 }
 
+// The exit codes, in every --help (a batch script acts on them).
+std::string exit_codes_text() {
+  return fmt::format("Exit codes: 0 ok; 1 a trial or the command failed; 2 bad input (usage, config, data: the message "
+                     "names the file, key and value; nothing already written is lost); {} (run) interrupted by "
+                     "SIGTERM, SIGUSR1 or SIGINT with every running trial's state saved: relaunch to resume.",
+                     kExitInterrupted);
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"signsweep: GradSigns watermarking experiments at cluster scale"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--log-level) before or after the subcommand; subcommands inherit it
   app.set_version_flag("--version", version_text());
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
@@ -427,6 +436,8 @@ int run_cli(int argc, char** argv) {
 
   auto* list = app.add_subcommand("list", "List the registered data sets and models");
 
+  for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) sub->footer(exit_codes_text());
+  app.footer(exit_codes_text());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -263,7 +263,7 @@ class Expansion {
       t.planned.axes["checkpoint"] = std::filesystem::path(path).stem().string();
       t.planned.config_yaml = fmt::format("checkpoint: {}\n", path);
       if (std::filesystem::exists(path)) {
-        t.planned.config_yaml += fmt::format("content_hash: {}\n", common::content_hash(common::read_file_bytes(path)));
+        t.planned.config_yaml += fmt::format("content_hash: {}\n", common::sha256_hex(common::read_file_bytes(path)));
         t.config = recorded_config(path);
       } else {
         warn(fmt::format("{}: attack_checkpoints: {} not found here: its attacks run once it exists where the run runs",

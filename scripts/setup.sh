@@ -12,7 +12,7 @@ readonly PACKAGES=(
   prometheus-cpp-dev libgtest-dev
   # small well-kept libraries
   libcli11-dev libspdlog-dev libfmt-dev libmatio-dev libturbojpeg0-dev libpng-dev zlib1g-dev
-  libbenchmark-dev nlohmann-json3-dev libboost-math-dev
+  libbenchmark-dev nlohmann-json3-dev libboost-math-dev libssl-dev
   # the embedded default data set
   dataset-fashion-mnist
   # a real Prometheus server for the exporter's integration test; curl, python3 and h5py (what users

@@ -51,7 +51,8 @@ std::string export_csv(const ResultsStore& store) {
                                    to_string(r.state), std::to_string(r.attempts), r.error, prov("started"),
                                    prov("finished"), prov("host"),      prov("device")};
     for (const std::string& a : axes) cells.push_back(r.trial.axes.count(a) ? r.trial.axes.at(a) : "");
-    for (const std::string& k : results) cells.push_back(r.results.count(k) ? fmt::format("{:.17g}", r.results.at(k)) : "");
+    // {} is fmt's shortest form that reads back as the same double (1e-06, not 9.9999999999999995e-07).
+    for (const std::string& k : results) cells.push_back(r.results.count(k) ? fmt::format("{}", r.results.at(k)) : "");
     for (auto& c : cells) c = csv_field(c);
     out += fmt::format("{}\n", fmt::join(cells, ","));
   }

@@ -272,9 +272,9 @@ KerasVerifyReport import_keras_model(const KerasVerifyOptions& options, const st
 std::map<std::string, double> adopt_checkpoint(const std::string& source, const std::string& destination,
                                                const std::string& expected_hash) {
   const std::string bytes = common::read_file_bytes(source);
-  if (const std::string hash = common::content_hash(bytes); !expected_hash.empty() && hash != expected_hash)
-    throw DataError(fmt::format("{}: the file changed since the sweep was planned (content hash {}, planned {}): start a "
-                                "new store for the new model", source, hash, expected_hash));
+  if (!expected_hash.empty() && !common::content_matches(expected_hash, bytes))
+    throw DataError(fmt::format("{}: the file changed since the sweep was planned (SHA-256 {}, planned {}): start a "
+                                "new store for the new model", source, common::sha256_hex(bytes), expected_hash));
   const LoadedModel m = load_model_checkpoint(source);
   if (!m.scheme) throw DataError(fmt::format("{}: carries no watermark: attack_checkpoints takes watermarked models", source));
   const auto parent = std::filesystem::path(destination).parent_path();

@@ -125,7 +125,7 @@ KerasVerifyReport verify_keras_model(const KerasVerifyOptions& options);
 KerasVerifyReport import_keras_model(const KerasVerifyOptions& options, const std::string& checkpoint_path);
 
 // A model given to a sweep (attack_checkpoints): validated as a watermarked signsweep checkpoint and copied to
-// `destination` (atomically). `expected_hash` (common::content_hash of the file; empty: not checked) guards
+// `destination` (atomically). `expected_hash` (common::sha256_hex of the file, or a store's older FNV content_hash; empty: not checked) guards
 // against a file changed since the sweep was planned. Returns the metrics the checkpoint recorded.
 std::map<std::string, double> adopt_checkpoint(const std::string& source, const std::string& destination,
                                                const std::string& expected_hash);

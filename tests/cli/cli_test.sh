@@ -35,6 +35,17 @@ expect version-libs 0 "libtorch 1\.|libtorch 2\." -- "$bin" --version
 expect no-subcommand 2 "subcommand" -- "$bin"
 expect unknown-option 2 "--bogus" -- "$bin" train --bogus x.yaml
 expect list 0 "fashion-mnist" -- "$bin" list
+# Global options before or after the subcommand; the exit codes in every --help; colour only on a terminal
+# and never under NO_COLOR (script(1) gives the command a terminal).
+expect global-option-after-subcommand 0 "fashion-mnist" -- "$bin" list --log-level debug
+expect global-option-before-subcommand 0 "fashion-mnist" -- "$bin" --log-level debug list
+expect bad-global-option-after-subcommand 2 "--log-level = 'loud'" -- "$bin" list --log-level loud
+expect help-exit-codes 0 "Exit codes: 0 ok; 1 .*; 2 bad input .*; 75 \(run\) interrupted" -- "$bin" --help
+expect help-run-exit-codes 0 "Exit codes: 0 ok" -- "$bin" run --help
+printf 'dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 30}\n' >"$tmp/colour.yaml"
+expect colour-on-a-terminal 0 $'\x1b\\[[0-9;]*m' -- script -qec "$bin data $tmp/colour.yaml" /dev/null
+expect no-colour-under-NO_COLOR 0 "^0 escapes" -- bash -c 'echo "$(NO_COLOR=1 script -qec "$1 data $2" /dev/null | grep -c $'"'"'\x1b\\['"'"') escapes"' _ "$bin" "$tmp/colour.yaml"
+expect no-colour-off-a-terminal 0 "^0 escapes" -- bash -c 'echo "$("$1" data "$2" 2>&1 | grep -c $'"'"'\x1b\\['"'"') escapes"' _ "$bin" "$tmp/colour.yaml"
 
 cat >"$tmp/badpath.yaml" <<'Y'
 dataset:
@@ -220,6 +231,23 @@ expect sweep-status-watch-ends 0 "done +16" -- timeout 20 "$bin" status "$tmp/st
 expect sweep-report 0 "\\| 8 \\| 2 \\| " -- "$bin" report "$tmp/store"
 expect sweep-report-attacks 0 "prune" -- "$bin" report "$tmp/store" --table attacks --format csv
 expect sweep-export 0 "^id,kind,label,parent,state" -- "$bin" export "$tmp/store" --csv
+# Every exported number reads back as the double the store holds, written in its shortest such form.
+expect export-shortest-round-trip 0 "^[0-9]+ values equal the store's, each in its shortest form$" -- /usr/bin/python3 - "$bin" "$tmp/store" <<'PY'
+import csv, io, subprocess, sys, h5py
+binary, store = sys.argv[1:3]
+rows = list(csv.DictReader(io.StringIO(subprocess.run([binary, "export", store, "--csv"], check=True,
+                                                      capture_output=True, text=True).stdout)))
+n = 0
+with h5py.File(store + "/sweep.h5", "r") as f:
+    for r in rows:
+        stored = {k: float(v) for k, v in f["trials"][r["id"]]["results"].attrs.items()}
+        for k, v in stored.items():
+            assert float(r[k]) == v, (r["id"], k, r[k], v)
+            assert len(r[k]) <= len(repr(v)), (k, r[k], repr(v))  # Python's repr is the shortest round trip
+            n += 1
+assert n > 0
+print(f"{n} values equal the store's, each in its shortest form")
+PY
 expect sweep-report-unknown-table 2 "--table nope: unknown table" -- "$bin" report "$tmp/store" --table nope
 expect sweep-status-not-a-store 2 "no results store here" -- "$bin" status "$tmp"
 # A store whose index asks HDF5 1.10.8 for a 4 GiB string (fuzz/known/): status, report and export read it in a
@@ -309,17 +337,15 @@ Y
 expect given-dry-run 0 "3 trials: 0 embed, 2 attacks, 1 given checkpoints" -- "$bin" run "$tmp/given.yaml" --dry-run
 expect given-run 0 "done 3" -- "$bin" run "$tmp/given.yaml" --out "$tmp/givenstore"
 expect given-copied-with-its-hash 0 "^copy identical, content hash recorded, 2 attacks read it$" -- /usr/bin/python3 - "$tmp/givenstore" "$tmp/ok.h5" <<'PY'
-import glob, sys, h5py
+import glob, hashlib, sys, h5py
 store, source = sys.argv[1], sys.argv[2]
 data = open(source, "rb").read()
-h = 14695981039346656037  # FNV-1a 64 (common/hash.h)
-for b in data:
-    h = ((h ^ b) * 1099511628211) % 2**64
+h = hashlib.sha256(data).hexdigest()  # common/hash.h: SHA-256 guards a given file against substitution
 trials = [h5py.File(f, "r")["trial"] for f in glob.glob(store + "/trials/*.h5")]
 given = [t for t in trials if t.attrs["kind"] == "checkpoint"]
 assert len(given) == 1 and given[0].attrs["state"] == "done", [t.attrs["kind"] for t in trials]
 config = given[0]["config"][()].decode()
-assert f"content_hash: {h:016x}" in config and f"checkpoint: {source}" in config, config
+assert f"content_hash: {h}" in config and f"checkpoint: {source}" in config, config
 assert open(store + "/" + given[0].attrs["checkpoint"], "rb").read() == data
 attacks = [t for t in trials if t.attrs["parent"] == given[0].attrs["id"] and t.attrs["state"] == "done"]
 print(f"copy identical, content hash recorded, {len(attacks)} attacks read it")
