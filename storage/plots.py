@@ -43,6 +43,7 @@ ONE_PANEL = (3.5, 2.6)   # inches: one column of a two-column paper
 TWO_PANELS = (7.0, 2.6)  # the full text width
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 LINESTYLES = ("-", "--", ":", "-.")
+STABLE_METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}  # the same figure gives the same file
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
                      "xtick.labelsize": 7, "ytick.labelsize": 7, "lines.linewidth": 1.2, "lines.markersize": 3.5,
                      "savefig.dpi": DPI, "svg.hashsalt": "signsweep", "pdf.fonttype": 42})
@@ -158,7 +159,7 @@ class Figure:
             axs[0][0].legend([handles[label] for label in labels if label in handles],
                              [label for label in labels if label in handles], frameon=False)
         for ext in ("png", "svg", "pdf"):
-            fig.savefig(os.path.join(out_dir, f"{self.name}.{ext}"), metadata={"Date": None} if ext == "svg" else None)
+            fig.savefig(os.path.join(out_dir, f"{self.name}.{ext}"), metadata=STABLE_METADATA.get(ext))
         plt.close(fig)
         with open(os.path.join(out_dir, f"{self.name}.csv"), "w", newline="") as f:
             columns = list(OrderedDict.fromkeys(k for r in self.rows for k in r))
