@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the fuzz targets (<reader>_fuzz, one per reader of fuzz/readers.h; scripts/build-sanitize.sh --fuzz:
+# Builds the fuzz targets (<reader>_fuzz, one per reader of fuzz/readers.h; the CMake preset fuzz:
 # clang, ASan + UBSan, libFuzzer, into build-fuzz/) and runs each for a
 # while on its corpus: seeds written by fuzz_seeds (valid files from the tests' and signsweep's own writers)
 # plus everything earlier runs kept (here, and in the repository: tests/fuzz_corpus/<reader>.tar.xz, scripts/fuzz-keep.sh),
@@ -10,12 +10,13 @@
 #   bash scripts/fuzz.sh [seconds per target, default 300] [reader ...]   (all readers when none is named;
 #                                                                         0 seconds: the report of the last runs)
 # Runs `nproc` targets at a time (SIGNSWEEP_FUZZ_JOBS to change; fewer targets share the cores). Each finding is re-run and attributed to the
-# code its report points at; exit 1 when any is in signsweep's (those in a library are listed, README).
+# code its report points at; exit 1 when any is in signsweep's (those in a library are listed, docs/hardening.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-300}
 shift || true
-bash scripts/build-sanitize.sh --fuzz >/dev/null
+bash scripts/setup.sh --clang >/dev/null
+cmake --workflow --preset fuzz >/dev/null
 out=$PWD/build-fuzz/fuzz
 # The hang watchdog works (tests/fuzz/hang_watchdog_test.sh, a few seconds) before an hour is spent relying on it.
 ctest --test-dir build-fuzz -L fuzz --output-on-failure >/dev/null ||
@@ -45,7 +46,7 @@ run_target() {
   # the time they were archived, so they count as the corpus at this run's start.
   if [[ -f tests/fuzz_corpus/$t.tar.xz ]]; then tar -xJf "tests/fuzz_corpus/$t.tar.xz" -C "$out/corpus/$t" --skip-old-files; fi
   # Fork mode: fuzzing processes (forks_per_target at a time) restarted after every finding (each is saved, then
-  # attributed below) so that a crash or hang inside a library (HDF5's, README) does not end the run.
+  # attributed below) so that a crash or hang inside a library (HDF5's, docs/hardening.md) does not end the run.
   # Findings: a sanitizer report, an uncaught exception, a leak, a hang (above), or an allocation past
   # 2 GiB: far above what any valid seed needs, far below what a crafted header would ask for without
   # signsweep's limits (common/limits.h).
@@ -70,7 +71,7 @@ fi
 # the source the targets are built from, so a report re-runs only the findings not yet attributed with this code
 # (a hang costs hang_s); a commit that changes no code (the README) relinks the targets (build_info) but keeps
 # the attributions.
-code_paths=(CMakeLists.txt cmake common comm orchestrator storage workers fuzz scripts/build-sanitize.sh
+code_paths=(CMakeLists.txt CMakePresets.json cmake common comm orchestrator storage workers fuzz
             tests/sanitizers/lsan.supp)  # the suppressions decide whether a leak is a finding at all
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   code=$({ echo "hang_s=$hang_s hang_ms=$SIGNSWEEP_FUZZ_HANG_MS"; git ls-tree -r HEAD -- "${code_paths[@]}"; git diff HEAD -- "${code_paths[@]}"
@@ -137,7 +138,7 @@ done | xargs -r -P "${SIGNSWEEP_FUZZ_JOBS:-$(nproc)}" -L 1 bash -c 'triage "$@"'
 # The corpus's own coverage: the edges reached by the corpus files that existed at a moment (by their mtime: a
 # run only adds files), in one pass in this process (-runs=0). Fork mode's "cov" is another count: what this
 # run's jobs reached (about three times as many edges for the HDF5-backed targets), which grows too when a job
-# reaches again what the corpus already covered. The plateau (README) is judged on the corpus's edges.
+# reaches again what the corpus already covered. The plateau (docs/hardening.md) is judged on the corpus's edges.
 corpus_edges() {
   local t=$1 until=$2 dir edges
   dir=$(mktemp -d)
@@ -163,7 +164,7 @@ found=0
     corpus=$(find "$out/corpus/$t" -type f | wc -l)
     ran=$(grep -oE 'time: [0-9]+s' <<<"$last" | cut -d' ' -f2 || true)
     # The plateau: when coverage (edges or features) last grew in this run, and how much its second half found
-    # (README: plateaued under 0.5% of edges). The corpus of earlier runs is loaded first, so growth after the
+    # (docs/hardening.md: plateaued under 0.5% of edges). The corpus of earlier runs is loaded first, so growth after the
     # first status line is what this run found.
     plateau=$(grep -E '^#[0-9]+: cov:' "$out/$t.log" | awk '
       { for (i = 1; i < NF; ++i) { if ($i == "cov:") c = $(i + 1); if ($i == "ft:") f = $(i + 1); if ($i == "time:") s = $(i + 1) + 0 }

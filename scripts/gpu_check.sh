@@ -4,7 +4,7 @@
 # earlier one fails, each under its own time limit; logs, CSVs and the summary go to $OUT.
 #   bash scripts/gpu_check.sh          on the GPU machine: device cuda, its python3's PyTorch, build-gpu/
 #   bash scripts/gpu_check.sh --cpu    here: every step against the LibTorch 2.x build (build-torch2/, from
-#                                      scripts/build-torch2.sh) and its venv, device cpu, sizes cut down:
+#                                      scripts/test.sh --torch2) and its venv, device cpu, sizes cut down:
 #                                      a test of this script, so that GPU time goes to the GPU
 # The CIFAR-10 JPEG copy: ../shared/data/cifar10-jpeg.tar.gz, or carry/cifar10-jpeg.tar.gz (an ignored
 # folder; copy the tarball there and name `carry` in the device tool's carry list when ../shared does not
@@ -39,7 +39,7 @@ else
   build=$src/build-torch2
   python=${SIGNSWEEP_TORCH2_VENV:-/opt/signsweep/torch2}/bin/python
   device=cpu
-  cmake_extra=()  # build-torch2 as scripts/build-torch2.sh configured it
+  cmake_extra=()  # build-torch2 as the preset torch2 configured it
   bench_args=(--steps 2 --rounds 1 --batch 100 --model resnet20 --threads 2)
   pack_ranks=(1 4 8)
   pack_trials=8

@@ -4,7 +4,8 @@
 # runs/quickstart-report/, the tables and figures of `signsweep report --plots`. A relaunch resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+bash scripts/setup.sh
+cmake --workflow --preset default   # build/ (CMakePresets.json)
 ./build/signsweep run experiments/quickstart-sweep.yaml --out runs/quickstart
 ./build/signsweep report runs/quickstart --table embed
 ./build/signsweep report runs/quickstart --table attacks

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the second supported LibTorch line: PyTorch 2.11.0 from PyPI (its Linux wheel is the CUDA 13.0
 # build, the line the GPU machine has) into a virtual environment outside the source tree, so that
-# scripts/build-torch2.sh can build signsweep against its LibTorch with CUDA. As root on a fresh Debian 12
+# `cmake --preset torch2` (scripts/test.sh --torch2) can build signsweep against its LibTorch with CUDA. As root on a fresh Debian 12
 # machine; idempotent (a venv that already has the pinned version is left as it is). Nothing is downloaded
 # at build or test time. The venv's location: $SIGNSWEEP_TORCH2_VENV, default /opt/signsweep/torch2.
 set -euo pipefail

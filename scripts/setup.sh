@@ -4,7 +4,7 @@
 # small thread stacks (see ../shared/spec/toolchain.md) and brings no speed.
 set -euo pipefail
 
-readonly PACKAGES=(
+PACKAGES=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config git
   # fixed dependencies
@@ -19,6 +19,11 @@ readonly PACKAGES=(
   # read the results store with) for the test scripts; matplotlib for report --plots
   prometheus curl python3 python3-h5py python3-matplotlib
 )
+
+# --clang: also clang and its sanitizer runtimes (the CMake presets sanitize and fuzz).
+if [[ ${1:-} == --clang ]]; then
+  PACKAGES+=(clang libclang-rt-dev)
+fi
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "setup.sh: run as root (apt-get install)" >&2

@@ -9,7 +9,8 @@ main() {
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "test-deb: run as root (debootstrap and chroot)" >&2; exit 2; }
 command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
-bash scripts/build.sh
+bash scripts/setup.sh
+cmake --workflow --preset default
 (cd build && cpack -G DEB >/dev/null)
 local deb
 deb=$(ls -t build/signsweep_*.deb | head -1)

@@ -25,7 +25,7 @@ std::string device_under_test(std::string* why) {
   if (const char* forced = std::getenv("SIGNSWEEP_TEST_DEVICE"); forced && *forced) return forced;
   if (torch::cuda::is_available()) return "cuda:0";
   *why = torch::hasCUDA() ? "no GPU visible to this CUDA LibTorch (set SIGNSWEEP_TEST_DEVICE=cpu to run the code on the CPU)"
-                          : "this LibTorch is a CPU-only build (scripts/build-torch2.sh builds the CUDA one)";
+                          : "this LibTorch is a CPU-only build (the CMake preset torch2 builds the CUDA one)";
   return "";
 }
 

@@ -1,4 +1,4 @@
-// Input that asks for more than signsweep's limits (common/limits.h, README "Input limits") is refused with
+// Input that asks for more than signsweep's limits (common/limits.h, docs/hardening.md "Input limits") is refused with
 // an InputError naming the file and the limit, before memory is allocated for it; headers that promise more
 // data than their file holds are refused as truncated, before the allocation too. Each case here is an input
 // a fuzzer or a review found mishandled (a huge allocation, a write past a buffer, a hang).
