@@ -35,18 +35,12 @@ expect version-libs 0 "libtorch 1\.|libtorch 2\." -- "$bin" --version
 expect no-subcommand 2 "subcommand" -- "$bin"
 expect unknown-option 2 "--bogus" -- "$bin" train --bogus x.yaml
 expect list 0 "fashion-mnist" -- "$bin" list
-# Global options before or after the subcommand; the exit codes in every --help; colour only on a terminal
-# and never under NO_COLOR (script(1) gives the command a terminal).
+# Global options before or after the subcommand; the exit codes in every --help.
 expect global-option-after-subcommand 0 "fashion-mnist" -- "$bin" list --log-level debug
 expect global-option-before-subcommand 0 "fashion-mnist" -- "$bin" --log-level debug list
 expect bad-global-option-after-subcommand 2 "--log-level = 'loud'" -- "$bin" list --log-level loud
 expect help-exit-codes 0 "Exit codes: 0 ok; 1 .*; 2 bad input .*; 75 \(run\) interrupted" -- "$bin" --help
 expect help-run-exit-codes 0 "Exit codes: 0 ok" -- "$bin" run --help
-printf 'dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 30}\n' >"$tmp/colour.yaml"
-expect colour-on-a-terminal 0 $'\x1b\\[[0-9;]*m' -- script -qec "$bin data $tmp/colour.yaml" /dev/null
-expect no-colour-under-NO_COLOR 0 "^0 escapes" -- bash -c 'echo "$(NO_COLOR=1 script -qec "$1 data $2" /dev/null | grep -c $'"'"'\x1b\\['"'"') escapes"' _ "$bin" "$tmp/colour.yaml"
-expect no-colour-off-a-terminal 0 "^0 escapes" -- bash -c 'echo "$("$1" data "$2" 2>&1 | grep -c $'"'"'\x1b\\['"'"') escapes"' _ "$bin" "$tmp/colour.yaml"
-
 cat >"$tmp/badpath.yaml" <<'Y'
 dataset:
   name: cifar10
@@ -149,6 +143,10 @@ if [[ ${gpus:-0} -eq 0 ]]; then
   expect attack-cuda-without-gpu 2 "--device = 'cuda:0': no GPU is visible on host" -- "$bin" attack "$tmp/ok.h5" --attack quantize --device cuda:0
 fi
 expect verify-white-box 0 "matched_bits [0-9]+" -- "$bin" verify "$tmp/ok.h5"
+# The log is coloured only on a terminal and never under NO_COLOR (script(1) gives the command a terminal).
+expect colour-on-a-terminal 0 $'\x1b\\[[0-9;]*m' -- script -qec "$bin verify $tmp/ok.h5 --images 5 --repeats 1" /dev/null
+expect no-colour-under-NO_COLOR 0 "^0 escapes" -- bash -c 'echo "$(NO_COLOR=1 script -qec "$1 verify $2 --images 5 --repeats 1" /dev/null | grep -c $'"'"'\x1b\\['"'"') escapes"' _ "$bin" "$tmp/ok.h5"
+expect no-colour-off-a-terminal 0 "^0 escapes" -- bash -c 'echo "$("$1" verify "$2" --images 5 --repeats 1 2>&1 | grep -c $'"'"'\x1b\\['"'"') escapes"' _ "$bin" "$tmp/ok.h5"
 expect verify-remote 0 "ber_remote h=0.001 [01]\\.[0-9]+ \\(70 queries\\)" -- "$bin" verify "$tmp/ok.h5" --remote --images 10
 expect verify-missing 2 "nothing.h5" -- "$bin" verify "$tmp/nothing.h5"
 printf 'not hdf5' >"$tmp/junk.h5"
