@@ -25,6 +25,7 @@
 #include "common/build_info.h"
 #include "common/config.h"
 #include "common/errors.h"
+#include "common/secret.h"
 #include "common/isolated.h"
 #include "common/launch.h"
 #include "common/log.h"
@@ -250,7 +251,12 @@ int cmd_status(const std::string& store_dir, double watch_seconds) {
 }
 
 int cmd_train(const std::string& config_path, std::string checkpoint_path) {
-  const workers::TrialConfig config = workers::load_trial_config(config_path);
+  workers::TrialConfig config = workers::load_trial_config(config_path);
+  if (config.watermark.enabled && !config.watermark.seed_given) {  // one model, no store: secrets from the OS
+    config.watermark.seed = common::random_seed();
+    config.watermark.seed_given = true;
+    spdlog::info("{}: watermark secrets drawn from the OS (the checkpoint keeps them; watermark.seed pins them)", config.file);
+  }
   if (checkpoint_path.empty()) checkpoint_path = default_checkpoint_path(config_path);
   if (config.watermark.enabled)
     if (const auto warning = workers::unreachable_verdict_warning(config.watermark)) spdlog::warn("{}: {}", config.file, *warning);

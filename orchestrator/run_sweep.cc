@@ -11,10 +11,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
 
 #include "comm/mpi_transport.h"
 #include "common/errors.h"
 #include "common/machine.h"
+#include "common/secret.h"
 #include "orchestrator/execute.h"
 #include "orchestrator/metrics.h"
 #include "orchestrator/scheduler.h"
@@ -41,12 +43,31 @@ storage::ResultsStore open_store(const Sweep& sweep, const RunOptions& options) 
   return storage::ResultsStore::open_for_sweep(options.out, sweep.identity, plan, options.extend, options.durable);
 }
 
+// The config a worker runs: the planned one, plus the secrets that the store's secret derives and the sweep
+// does not pin (a watermark's seed; an overwrite attacker's own seed). They travel in the task only: the plan,
+// the trial's file, reports and exports keep the config without them.
+std::string config_with_secrets(const SweepTrial& t, const storage::ResultsStore& store) {
+  YAML::Node root;
+  if (t.stage == Stage::kTrain && t.config.watermark.enabled && !t.config.watermark.seed_given) {
+    root = YAML::Load(t.planned.config_yaml);
+    root["watermark"]["seed"] = workers::derived_watermark_seed(store.secret(), t.config.trainer.seed, t.config.watermark);
+  } else if (t.stage == Stage::kAttack && t.attack.kind == workers::AttackKind::kOverwrite && !t.attack.watermark_seed_given) {
+    root = YAML::Load(t.planned.config_yaml);
+    root["watermark_seed"] = common::keyed_seed(store.secret(), "overwrite attacker v1|" + t.planned.id);
+  } else {
+    return t.planned.config_yaml;
+  }
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
 comm::Task task_of(const Sweep& sweep, const SweepTrial& t, const storage::ResultsStore& store, int64_t attempt) {
   comm::Task task;
   task.id = t.planned.id;
   task.kind = t.planned.kind;
   task.label = t.planned.label;
-  task.config_yaml = t.planned.config_yaml;
+  task.config_yaml = config_with_secrets(t, store);
   task.attempt = attempt;
   task.time_limit_s = sweep.trial_time_limit_s;
   if (t.stage == Stage::kTrain) {

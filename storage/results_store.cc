@@ -1,8 +1,14 @@
 #include "storage/results_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include <fmt/format.h>
@@ -11,6 +17,8 @@
 
 #include "common/errors.h"
 #include "common/json.h"
+#include "common/secret.h"
+#include "storage/atomic_file.h"
 #include "storage/h5.h"
 #include "storage/store_lock.h"
 
@@ -86,12 +94,48 @@ Index read_index(const std::string& path) {
 // Refuses to resume a store whose trial ids were made another way (nothing in it is changed).
 void refuse_older_format(const std::string& dir, const Index& existing) {
   if (existing.version == kSweepFormatVersion) return;
+  const std::string why =
+      existing.version == 1
+          ? "whose trial ids hashed each config as written; this one ids trials by their resolved config"
+          : "whose trials' watermark secrets derived from settings anyone with the sweep's YAML has; this one "
+            "derives them from a secret of the store, so the trials' resolved configs and ids";
   throw ConfigError(fmt::format(
-      "{}: this store was written by an older signsweep (store format {}), whose trial ids hashed each config as "
-      "written; this one ids trials by their resolved config (format {}), so none of its trials would be "
-      "recognised and every one would run again. Its results stay readable (status, report, export); run the "
-      "sweep into a new --out. Nothing in this store was changed.",
-      dir, existing.version, kSweepFormatVersion));
+      "{}: this store was written by an older signsweep (store format {}), {} (format {}) differ: none of its "
+      "trials would be recognised and every one would run again. Its results stay readable (status, report, "
+      "export); run the sweep into a new --out. Nothing in this store was changed.",
+      dir, existing.version, why, kSweepFormatVersion));
+}
+
+constexpr const char* kSecretName = "secret";
+
+// The store's secret: read from <dir>/secret, or, for a store not planned yet, made from the OS and written
+// there (mode 0600, atomically). A planned store without it is refused: its unfinished trials could not
+// resume with their watermarks.
+std::string load_or_create_secret(const fs::path& dir, bool planned) {
+  const fs::path path = dir / kSecretName;
+  if (!fs::exists(path) && planned)
+    throw DataError(fmt::format("{}: missing: this store's secret is gone, and its unfinished trials cannot resume with "
+                                "their watermarks. Copy the file back (a copy of a store must include it), or run the "
+                                "sweep into a new --out.", path.string()));
+  if (fs::exists(path)) {
+    std::string secret;
+    std::getline(std::ifstream(path), secret);
+    const bool hex = secret.size() == 64 &&
+                     std::all_of(secret.begin(), secret.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    if (!hex) throw DataError(fmt::format("{}: not a store secret (64 hex digits): a damaged store", path.string()));
+    return secret;
+  }
+  const std::string secret = common::random_secret_hex(32);
+  replace_file_atomically(path.string(), [&](const std::string& temp) {
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);  // the owner alone reads it
+    if (fd < 0) throw StorageError(fmt::format("{}: cannot create the store secret: {}", temp, std::strerror(errno)));
+    const std::string line = secret + "\n";
+    const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    const int saved = errno;
+    ::close(fd);
+    if (!written) throw StorageError(fmt::format("{}: cannot write the store secret: {}", temp, std::strerror(saved)));
+  });
+  return secret;
 }
 
 }  // namespace
@@ -138,9 +182,11 @@ ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIde
   remove_leftover_temp_files(fs::path(dir) / "trials");
   for (const char* sub : {"checkpoints", "states"})
     if (fs::exists(fs::path(dir) / sub)) remove_leftover_temp_files(fs::path(dir) / sub);
+  std::string secret = load_or_create_secret(dir, existing.has_value());
   if (existing && existing->sweep.hash == sweep.hash) {
     ResultsStore store(dir, existing->sweep, existing->plan, durable);
     store.lock_ = std::move(lock);
+    store.secret_ = std::move(secret);
     return store;
   }
   std::vector<PlannedTrial> merged = existing ? existing->plan : std::vector<PlannedTrial>{};
@@ -148,8 +194,14 @@ ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIde
     if (std::none_of(merged.begin(), merged.end(), [&](const PlannedTrial& m) { return m.id == t.id; })) merged.push_back(t);
   ResultsStore store(dir, sweep, std::move(merged), durable);
   store.lock_ = std::move(lock);
+  store.secret_ = std::move(secret);
   store.write_index();
   return store;
+}
+
+const std::string& ResultsStore::secret() const {
+  if (secret_.empty()) throw Error(fmt::format("{}: the store's secret is read only by a run (open_for_sweep)", dir_));
+  return secret_;
 }
 
 ResultsStore ResultsStore::open_existing(const std::string& dir) {

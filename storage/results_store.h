@@ -70,10 +70,13 @@ struct SweepIdentity {
 };
 
 constexpr const char* kSweepFormat = "signsweep-sweep";
-// 2: trial ids hash the resolved config (defaults filled in, canonical numbers); plans list `needs`.
-// 1: ids hashed the config as written. Stores of version 1 stay readable (status, report, export) but are
-// not resumed: their ids would not match, and every trial would run again.
-constexpr int64_t kSweepFormatVersion = 2;
+// 3: a store has a secret (<store>/secret) and a trial's watermark secrets derive from it, so the resolved
+//    config (and with it the trial id) holds no watermark seed unless the sweep pins one.
+// 2: trial ids hash the resolved config (defaults filled in, canonical numbers); plans list `needs`; derived
+//    watermark seeds were part of the resolved config (recomputable from the sweep's YAML).
+// 1: ids hashed the config as written. Stores of versions 1 and 2 stay readable (status, report, export) but
+// are not resumed: their ids would not match, and every trial would run again.
+constexpr int64_t kSweepFormatVersion = 3;
 constexpr int64_t kOldestReadableSweepFormat = 1;
 
 class ResultsStore {
@@ -91,6 +94,12 @@ class ResultsStore {
   const std::string& dir() const { return dir_; }
   const SweepIdentity& sweep() const { return sweep_; }
   int64_t format_version() const { return format_version_; }
+  // The store's secret: 64 hex digits from the OS, made when a run first opens the store and kept in
+  // <store>/secret (mode 0600), never in the index, a trial file, a log, a report or an export. The watermark
+  // secrets of trials that pin no watermark.seed derive from it (workers/gradsigns/watermark_spec.h): a
+  // resume reproduces them, and nobody without the store, nor another store of the same sweep, can.
+  // Throws Error for a store opened with open_existing (readers never need it).
+  const std::string& secret() const;
   const std::vector<PlannedTrial>& plan() const { return plan_; }
 
   // Replaces the trial's file atomically (the only write path for a trial).
@@ -119,6 +128,7 @@ class ResultsStore {
   bool durable_ = true;
   int64_t format_version_ = kSweepFormatVersion;
   std::shared_ptr<const StoreLock> lock_;  // writers only
+  std::string secret_;                     // writers only
 };
 
 }  // namespace signsweep::storage

@@ -11,7 +11,6 @@ namespace {
 constexpr const char* kTestAccuracy = "test_accuracy";
 constexpr const char* kAccuracyBefore = "accuracy_before";
 constexpr const char* kSeconds = "seconds";
-constexpr const char* kWatermarkSeed = "watermark_seed";
 constexpr const char* kBits = "bits";
 constexpr const char* kBerWhiteBox = "ber_white_box";
 constexpr const char* kPValue = "p_value";
@@ -100,7 +99,6 @@ std::map<std::string, double> TrialResults::to_scalars() const {
   out[kSeconds] = seconds;
   if (test_accuracy) out[kTestAccuracy] = *test_accuracy;
   if (accuracy_before) out[kAccuracyBefore] = *accuracy_before;
-  if (watermark_seed) out[kWatermarkSeed] = static_cast<double>(*watermark_seed);
   if (watermark) put_reading(*watermark, "", out);
   if (watermark_before) put_reading(*watermark_before, kBefore, out);
   if (null_check) {
@@ -119,7 +117,6 @@ TrialResults TrialResults::from_scalars(const std::map<std::string, double>& sca
   r.test_accuracy = take(rest, kTestAccuracy);
   r.accuracy_before = take(rest, kAccuracyBefore);
   r.seconds = take(rest, kSeconds).value_or(0.0);
-  if (const auto seed = take(rest, kWatermarkSeed)) r.watermark_seed = static_cast<uint64_t>(std::llround(*seed));
   r.watermark_before = ReadingParser(rest, kBefore).parse();
   r.watermark = ReadingParser(rest, "").parse();
   if (const auto models = take(rest, kNullModels)) {

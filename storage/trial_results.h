@@ -1,7 +1,8 @@
 // The results of a trial, typed: the one schema that turns a training, attack or null-check outcome into
 // the scalars stored under /trial/results (h5py: trial["results"].attrs; export --csv: one column each; a
 // checkpoint's /metrics), and reads them back for reports. Every stored name is spelt here and nowhere else:
-//   test_accuracy, accuracy_before, seconds, watermark_seed
+//   test_accuracy, accuracy_before, seconds (no secret: a watermark's seed, signature, carriers and key stay in
+//   the checkpoint; stores of earlier versions recorded watermark_seed, read back as a figure)
 //   a watermark reading, with suffix "" (the model's, or after an attack) or "_before" (before an attack):
 //     bits, ber_white_box, p_value, owned (1/0, the binomial verdict at significance), significance,
 //     ber_remote_h<h> (BER through the prediction API at finite-difference step h, e.g. ber_remote_h0.01)
@@ -43,7 +44,6 @@ struct TrialResults {
   std::optional<double> accuracy_before;  // attacks
   std::optional<WatermarkReading> watermark;         // embed: the model's; attacks: after the attack
   std::optional<WatermarkReading> watermark_before;  // attacks
-  std::optional<uint64_t> watermark_seed;            // the seed the secrets came from (exact below 2^53)
   std::optional<NullCheck> null_check;
   double seconds = 0.0;
   std::map<std::string, double> figures;  // kind-specific, by name

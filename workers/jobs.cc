@@ -124,7 +124,6 @@ TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoin
   }
   if (scheme) {
     out.verification = verify_model(*model, *scheme, ds, wm, /*remote=*/true);
-    out.watermark_seed = scheme->record().seed;
   }
   if (!checkpoint_path.empty()) {
     const auto parent = std::filesystem::path(checkpoint_path).parent_path();

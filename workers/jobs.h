@@ -68,7 +68,6 @@ struct TrainOutcome {
   int64_t best_epoch = 0;
   std::string checkpoint;
   VerificationReport verification;
-  std::optional<uint64_t> watermark_seed;  // the seed the secrets came from (watermarked models)
   // Per-epoch series: loss, train_accuracy, test_accuracy, bit_accuracy, lr, images_per_second.
   std::map<std::string, std::vector<double>> series;
 };

@@ -24,7 +24,6 @@ storage::TrialResults results_of(const TrainOutcome& out) {
                {"parameters", static_cast<double>(out.parameters)},
                {"best_epoch", static_cast<double>(out.best_epoch)}};
   if (out.verification.watermarked) r.watermark = reading_of(out.verification);
-  r.watermark_seed = out.watermark_seed;
   return r;
 }
 

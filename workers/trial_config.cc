@@ -26,11 +26,9 @@ TrialConfig parse_trial_config(const common::ConfigNode& root) {
     root.drop_resolved("watermark");  // a plain model is one trial however it is spelt
   } else if (root.has("watermark")) {
     const common::ConfigNode wm = root.child("watermark");
+    // Without watermark.seed the resolved config holds no seed: a sweep derives it from its store's secret
+    // when the trial runs (with_watermark_seed), `train` draws one from the OS.
     c.watermark = parse_watermark_spec(wm);
-    if (!wm.has("seed")) {  // independent secrets per trial unless pinned
-      c.watermark.seed = derived_watermark_seed(c.trainer.seed, c.watermark);
-      wm.resolve("seed", common::ConfigNode::canonical(c.watermark.seed));
-    }
   }
   root.check_all_keys_used();
   c.yaml = root.resolved_yaml();

@@ -405,6 +405,8 @@ expect lock-taken-over 124 "took over the lock of a run that died holding it \\(
 # of an uninterrupted run (same machine, same thread count) ----
 cp "$src/tests/support/resume-sweep.yaml" "$tmp/resume.yaml"
 expect resume-reference 0 "done 1" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/resref"
+# The resumed stores get the reference's store secret, hence the same watermark (another secret: another one).
+for store in reskill resusr1; do mkdir -p "$tmp/$store" && cp "$tmp/resref/secret" "$tmp/$store/"; done
 "$bin" run "$tmp/resume.yaml" --out "$tmp/reskill" >"$tmp/reskill.log" 2>&1 &
 victim=$!
 # a complete state (<id>.pt), not the temporary file it is written through (<id>.pt.tmp-<pid>, same folder);
@@ -430,10 +432,48 @@ expect resume-sigusr1-pending 0 "pending +1" -- "$bin" status "$tmp/resusr1"
 expect resume-after-sigusr1 0 "resuming from .*: epoch [0-9]+ of 40, step [0-9]+" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/resusr1"
 expect resume-sigusr1-bit-identical 0 "bit-identical" -- /usr/bin/python3 "$src/tests/support/same_models.py" "$(ls "$tmp"/resref/checkpoints/*.h5)" "$(ls "$tmp"/resusr1/checkpoints/*.h5)"
 
+# ---- secrets: a store's own secret (0600), the watermark secrets derived from it, in no file a user publishes ----
+printf 'name: secret\ngrid: {trainer.seed: [0]}\nbase:\n  dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 90}\n  model: {name: small-cnn, width: 4}\n  trainer: {epochs: 1, batch_size: 30, threads: 1}\n  watermark: {bits: 8, carriers: 6, verify: {images: 5, repeats: 1, remote_images: 0}}\nattacks: [{attack: quantize, bits: 8}]\n' >"$tmp/secret.yaml"
+expect secret-store-a 0 "done 2" -- "$bin" run "$tmp/secret.yaml" --out "$tmp/secret-a" --log-level debug
+"$bin" run "$tmp/secret.yaml" --out "$tmp/secret-a" --log-level debug >"$tmp/secret-a-rerun.log" 2>&1
+expect secret-store-b 0 "done 2" -- "$bin" run "$tmp/secret.yaml" --out "$tmp/secret-b"
+expect secret-file-private 0 "^600 64$" -- bash -c 'echo "$(stat -c %a "$1") $(tr -d "\n" <"$1" | grep -Ec "^[0-9a-f]{64}$" | sed s/1/64/)"' _ "$tmp/secret-a/secret"
+expect secret-two-stores-two-watermarks 0 "^signatures or keys differ; each store keeps its own secret$" -- /usr/bin/python3 - "$tmp/secret-a" "$tmp/secret-b" <<'PY'
+import glob, sys, h5py
+a, b = (h5py.File(glob.glob(s + "/checkpoints/*.h5")[0], "r")["watermark"] for s in sys.argv[1:3])
+assert a["key"][()].tolist() != b["key"][()].tolist(), "two stores of one YAML carry the same watermark"
+assert open(sys.argv[1] + "/secret").read() != open(sys.argv[2] + "/secret").read()
+print("signatures or keys differ; each store keeps its own secret")
+PY
+# What a user publishes (the run's log, every table, the export, status, the dry run) holds neither the store's
+# secret nor the watermark's seed.
+"$bin" run "$tmp/secret.yaml" --print-config >"$tmp/secret-published.txt" 2>&1
+for table in embed attacks training; do "$bin" report "$tmp/secret-a" --table "$table" --format csv >>"$tmp/secret-published.txt"; done
+"$bin" export "$tmp/secret-a" --csv >>"$tmp/secret-published.txt"
+"$bin" status "$tmp/secret-a" >>"$tmp/secret-published.txt"
+"$bin" report "$tmp/secret-a" --plots "$tmp/secret-plots" >/dev/null && cat "$tmp"/secret-plots/*.csv "$tmp"/secret-plots/*.md >>"$tmp/secret-published.txt"
+cat "$tmp/secret-a-rerun.log" >>"$tmp/secret-published.txt"
+expect secret-in-nothing-published 0 "^secret and seed absent from [0-9]+ published lines$" -- /usr/bin/python3 - "$tmp/secret-a" "$tmp/secret-published.txt" <<'PY'
+import glob, sys, h5py
+store, published = sys.argv[1], open(sys.argv[2]).read()
+seed = str(int(h5py.File(glob.glob(store + "/checkpoints/*.h5")[0], "r")["watermark"].attrs["seed"]))
+secret = open(store + "/secret").read().strip()
+assert len(seed) >= 6 and seed not in published, f"the watermark seed {seed} was published"
+assert secret not in published and secret[:16] not in published, "the store secret was published"
+for f in glob.glob(store + "/trials/*.h5") + [store + "/sweep.h5"]:
+    text = open(f, "rb").read()
+    assert seed.encode() not in text and secret.encode() not in text, f"{f} holds a secret"
+print(f"secret and seed absent from {published.count(chr(10))} published lines")
+PY
+rm "$tmp/secret-b/secret"
+expect secret-lost-refused 2 "secret-b/secret: missing: this store's secret is gone" -- "$bin" run "$tmp/secret.yaml" --out "$tmp/secret-b"
+
 # ---- a store of the previous format (ids of the config as written): readable, never resumed ----
 cp -r "$tmp/store" "$tmp/oldstore"
 /usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['format_version'] = 1" "$tmp/oldstore/sweep.h5"
 expect old-store-refused 2 "older signsweep \\(store format 1\\).*Nothing in this store was changed" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/oldstore"
+/usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['format_version'] = 2" "$tmp/oldstore/sweep.h5"
+expect format-2-store-refused 2 "older signsweep \\(store format 2\\), whose trials' watermark secrets derived from settings anyone with the sweep's YAML has" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/oldstore"
 expect old-store-status 0 "done +[0-9]+" -- "$bin" status "$tmp/oldstore"
 expect old-store-report 0 "prune" -- "$bin" report "$tmp/oldstore" --table attacks
 expect old-store-export 0 "^id,kind,label" -- "$bin" export "$tmp/oldstore" --csv

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/errors.h"
+#include "common/secret.h"
 #include "workers/attacks/attack_spec.h"
 #include "workers/attacks/basic_attacks.h"
 #include "workers/attacks/fine_tune.h"
@@ -148,10 +149,14 @@ void overwriting_attack(Context& c) {
   if (c.spec.lambda >= 0.0) theirs.lambda = c.spec.lambda;
   const std::optional<int64_t> owner_target = c.scheme().batch_target_class();
   theirs.target_class = c.spec.target_class.value_or((owner_target.value_or(0) + 1) % c.ds.num_classes);
-  if (c.spec.watermark_seed == c.scheme().record().seed)
+  // The attacker's own secrets: the seed it was given (a sweep derives one per trial from its store's secret),
+  // else one drawn from the OS; never the owner's.
+  const uint64_t attacker_seed = c.spec.watermark_seed_given ? c.spec.watermark_seed : common::random_seed();
+  if (attacker_seed == c.scheme().record().seed)
     throw ConfigError(fmt::format("attack overwrite: watermark_seed = {} is the owner's: the attacker's secrets must differ",
-                                  c.spec.watermark_seed));
-  theirs.seed = c.spec.watermark_seed;
+                                  attacker_seed));
+  theirs.seed = attacker_seed;
+  theirs.seed_given = true;
   std::unique_ptr<WatermarkScheme> attacker;
   try {
     attacker = make_scheme(theirs, c.model(), c.ds.shape, c.ds.num_classes);

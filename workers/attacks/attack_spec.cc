@@ -81,7 +81,8 @@ void parse_kind_specific(const common::ConfigNode& node, AttackSpec& s) {
         s.target_class = node.get<int64_t>("target_class");
         node.require(*s.target_class >= 0, "target_class", "must be >= 0");
       }
-      s.watermark_seed = node.get<uint64_t>("watermark_seed", s.watermark_seed);
+      s.watermark_seed_given = node.has("watermark_seed");  // absent: not resolved (a sweep derives one, unpublished)
+      if (s.watermark_seed_given) s.watermark_seed = node.get<uint64_t>("watermark_seed");
       break;
     case AttackKind::kDistill:
       s.temperature = node.get<double>("temperature", s.temperature);

@@ -64,7 +64,9 @@ struct AttackSpec {
   int64_t carriers = 0;
   double lambda = -1.0;
   std::optional<int64_t> target_class;  // default: the owner's + 1 (mod classes)
-  uint64_t watermark_seed = 1'000'003;  // the attacker's secrets; must differ from the owner's
+  uint64_t watermark_seed = 0;  // the attacker's secrets; must differ from the owner's
+  bool watermark_seed_given = false;  // else a sweep derives one per trial from its store's secret, and
+                                      // `signsweep attack` draws one from the OS
   // distill
   double temperature = 4.0;
   std::optional<ModelSpec> surrogate;  // default: the owner's architecture

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/config.h"
-#include "common/hash.h"
+#include "common/secret.h"
 
 namespace signsweep::workers {
 
@@ -16,7 +16,8 @@ WatermarkSpec parse_watermark_spec(const common::ConfigNode& node) {
                                                                                        : SchemeKind::kGradSigns;
   s.bits = node.get<int64_t>("bits", s.bits);
   node.require(s.bits >= 1 && s.bits <= 4096, "bits", "must be in [1, 4096]");
-  s.seed = node.get<uint64_t>("seed", s.seed);
+  s.seed_given = node.has("seed");  // absent: not resolved into the config (a sweep derives it, unpublished)
+  if (s.seed_given) s.seed = node.get<uint64_t>("seed");
   const common::ConfigNode verify = node.child_or_empty("verify");
   s.significance = verify.get<double>("significance", s.significance);
   verify.require(s.significance > 0.0 && s.significance < 1.0, "significance", "must be in (0, 1)");
@@ -48,12 +49,12 @@ WatermarkSpec parse_watermark_spec(const common::ConfigNode& node) {
   return s;
 }
 
-uint64_t derived_watermark_seed(uint64_t trainer_seed, const WatermarkSpec& spec) {
+uint64_t derived_watermark_seed(const std::string& store_secret, uint64_t trainer_seed, const WatermarkSpec& spec) {
   const std::string shaping =
-      fmt::format("watermark secrets v1|trainer.seed={}|scheme={}|bits={}|carriers={}|target_class={}|flatten={}|layer={}",
+      fmt::format("watermark secrets v2|trainer.seed={}|scheme={}|bits={}|carriers={}|target_class={}|flatten={}|layer={}",
                   trainer_seed, spec.scheme == SchemeKind::kUchida ? "uchida" : "gradsigns", spec.bits, spec.carriers,
                   spec.target_class, to_string(spec.order), spec.layer);
-  return common::fnv1a_64(shaping) & ((uint64_t{1} << 53) - 1);
+  return common::keyed_seed(store_secret, shaping);
 }
 
 std::optional<std::string> unreachable_verdict_warning(const WatermarkSpec& spec) {

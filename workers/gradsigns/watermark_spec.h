@@ -26,6 +26,7 @@ struct WatermarkSpec {
   double lambda = 0.3;      // reference default (uchida: 0.01)
   int64_t target_class = 0;
   uint64_t seed = 0;        // secrets (signature, carriers, key)
+  bool seed_given = false;  // watermark.seed in the config; otherwise a sweep derives it from its store's secret
   FlattenOrder order = FlattenOrder::kNhwc;
   int64_t target_per_batch = 10;  // k target images in every training batch (reference: 10 of 100)
   // Verification (white-box: S images x R repeats; remote: S images, one query set per step h).
@@ -39,12 +40,14 @@ struct WatermarkSpec {
 
 WatermarkSpec parse_watermark_spec(const common::ConfigNode& node);
 
-// The seed of a watermark's secrets when the config gives none: derived from the trial's training seed and
-// the settings that shape the secrets (scheme, bits, carriers, target class, flattening, layer), so that
-// models of different seeds carry independent watermarks and a 16-bit signature is not the prefix of the
-// 32-bit one. Lambda and the verification settings do not change it: one seed at two lambdas carries one
-// watermark (a paired comparison). Below 2^53, so that it is exact as a double (results, pandas) and in JSON.
-uint64_t derived_watermark_seed(uint64_t trainer_seed, const WatermarkSpec& spec);
+// The seed of a watermark's secrets when the config gives none: a keyed hash (common::keyed_seed) of the
+// settings that shape the secrets (the trial's training seed, scheme, bits, carriers, target class,
+// flattening, layer) under the store's secret (storage::ResultsStore::secret). Models of different seeds carry
+// independent watermarks, a 16-bit signature is not the prefix of the 32-bit one, and lambda and the
+// verification settings do not change it (one seed at two lambdas carries one watermark: a paired
+// comparison); a resume reproduces it, but nobody without the store's secret can, and two stores never share
+// a watermark by accident. Below 2^53.
+uint64_t derived_watermark_seed(const std::string& store_secret, uint64_t trainer_seed, const WatermarkSpec& spec);
 
 // A warning when no reading of this signature can reach the significance level (2^-bits > significance:
 // 16 bits at 1e-6), nullopt otherwise.

@@ -114,6 +114,25 @@ TEST(ResultsStoreTest, reopening_with_the_same_sweep_resumes_another_sweep_is_re
   EXPECT_EQ(ResultsStore::open_existing(d).sweep().file, "other.yaml");
 }
 
+TEST(ResultsStoreTest, a_store_has_its_own_private_secret_that_a_resume_reads_back) {
+  testing::TempDir a, b;
+  const std::string da = a.path().string(), db = b.path().string();
+  const std::string secret = ResultsStore::open_for_sweep(da, kSweep, two_trials(), false).secret();
+  EXPECT_EQ(secret.size(), 64U);
+  EXPECT_EQ(secret.find_first_not_of("0123456789abcdef"), std::string::npos) << secret;
+  const auto path = a.path() / "secret";
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);  // 0600
+  EXPECT_EQ(ResultsStore::open_for_sweep(da, kSweep, two_trials(), false).secret(), secret);  // resumed: the same
+  EXPECT_NE(ResultsStore::open_for_sweep(db, kSweep, two_trials(), false).secret(), secret);  // another store
+  EXPECT_THROW(ResultsStore::open_existing(da).secret(), Error);  // readers never get it
+  std::filesystem::remove(path);
+  const std::string msg = testing::message_of<DataError>([&] { ResultsStore::open_for_sweep(da, kSweep, two_trials(), false); });
+  EXPECT_NE(msg.find("secret: missing"), std::string::npos) << msg;
+  std::ofstream(path) << "not hex\n";
+  EXPECT_THROW(ResultsStore::open_for_sweep(da, kSweep, two_trials(), false), DataError);
+}
+
 TEST(ResultsStoreTest, bad_stores_are_data_errors_naming_the_file) {
   testing::TempDir dir;
   EXPECT_NE(testing::message_of<DataError>([&] { ResultsStore::open_existing(dir.path().string()); }).find("sweep.h5 missing"),

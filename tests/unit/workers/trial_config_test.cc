@@ -52,26 +52,37 @@ TEST(TrialConfigTest, one_setting_spelt_two_ways_resolves_once) {
   EXPECT_NE(parse(trial("{optimizer: sgd, momentum: 0.5}", "{}")).yaml, parse(trial("{optimizer: sgd}", "{}")).yaml);
 }
 
-TEST(TrialConfigTest, watermark_secrets_derive_from_the_trials_seed_and_length_unless_pinned) {
+TEST(TrialConfigTest, watermark_secrets_derive_from_the_stores_secret_the_trials_seed_and_length_unless_pinned) {
   const TrialConfig seed0 = parse(trial("{seed: 0}", "{bits: 32}"));
   const TrialConfig seed1 = parse(trial("{seed: 1}", "{bits: 32}"));
   const TrialConfig short16 = parse(trial("{seed: 0}", "{bits: 16}"));
-  EXPECT_NE(seed0.watermark.seed, seed1.watermark.seed);
-  EXPECT_NE(seed0.watermark.seed, short16.watermark.seed);
-  EXPECT_EQ(seed0.watermark.seed, parse(trial("{seed: 0}", "{bits: 32, lambda: 1.0}")).watermark.seed);  // lambda: paired
-  EXPECT_LT(seed0.watermark.seed, uint64_t{1} << 53);
-  EXPECT_NE(seed0.yaml.find("seed: " + std::to_string(seed0.watermark.seed)), std::string::npos);  // recorded
-  EXPECT_EQ(parse(trial("{seed: 0}", "{bits: 32, seed: 7}")).watermark.seed, 7U);
-  EXPECT_EQ(parse(trial("{seed: 1}", "{bits: 32, seed: 7}")).watermark.seed, 7U);
+  // Unpinned: the resolved config (and so the trial id and everything a user publishes) holds no seed.
+  EXPECT_FALSE(seed0.watermark.seed_given);
+  const std::string watermark_section = seed0.yaml.substr(seed0.yaml.find("\nwatermark:"));
+  EXPECT_EQ(watermark_section.find("seed"), std::string::npos) << seed0.yaml;
+  const std::string store_a(64, 'a'), store_b(64, 'b');
+  const auto derived = [](const std::string& secret, const TrialConfig& c) {
+    return derived_watermark_seed(secret, c.trainer.seed, c.watermark);
+  };
+  EXPECT_NE(derived(store_a, seed0), derived(store_a, seed1));    // seeds: independent watermarks
+  EXPECT_NE(derived(store_a, seed0), derived(store_a, short16));  // lengths too
+  EXPECT_NE(derived(store_a, seed0), derived(store_b, seed0));    // two stores never share one
+  EXPECT_EQ(derived(store_a, seed0), derived(store_a, seed0));    // a resume reproduces it
+  EXPECT_EQ(derived(store_a, seed0), derived(store_a, parse(trial("{seed: 0}", "{bits: 32, lambda: 1.0}"))));  // paired
+  EXPECT_LT(derived(store_a, seed0), uint64_t{1} << 53);
+  const TrialConfig pinned = parse(trial("{seed: 1}", "{bits: 32, seed: 7}"));
+  EXPECT_TRUE(pinned.watermark.seed_given);
+  EXPECT_EQ(pinned.watermark.seed, 7U);
 
   const ImageShape shape{1, 16, 16};  // 64 carriers of 256 inputs
-  const auto secrets = [&](const TrialConfig& c) {
-    return generate_secrets(c.watermark.bits, c.watermark.carriers, 0, shape, 4, FlattenOrder::kNhwc, c.watermark.seed);
+  const auto secrets = [&](uint64_t seed, int64_t bits) {
+    return generate_secrets(bits, 64, 0, shape, 4, FlattenOrder::kNhwc, seed);
   };
-  EXPECT_NE(secrets(seed0).signature, secrets(seed1).signature);
-  EXPECT_NE(secrets(seed0).carriers, secrets(seed1).carriers);
-  const std::vector<int64_t> long_sig = secrets(seed0).signature;
-  EXPECT_NE(secrets(short16).signature, std::vector<int64_t>(long_sig.begin(), long_sig.begin() + 16));  // not a prefix
+  EXPECT_NE(secrets(derived(store_a, seed0), 32).signature, secrets(derived(store_a, seed1), 32).signature);
+  EXPECT_NE(secrets(derived(store_a, seed0), 32).carriers, secrets(derived(store_b, seed0), 32).carriers);
+  const std::vector<int64_t> long_sig = secrets(derived(store_a, seed0), 32).signature;
+  EXPECT_NE(secrets(derived(store_a, short16), 16).signature,
+            std::vector<int64_t>(long_sig.begin(), long_sig.begin() + 16));  // not a prefix
 }
 
 // The message of the data-dependent checks of a config (on the synthetic data set it names), "" when it passes.
