@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <sstream>
 
 #include "common/errors.h"
@@ -81,6 +82,28 @@ TEST(TrialResultsTest, round_trip_through_the_stored_scalars) {
   EXPECT_EQ(back.watermark->ber_remote.at(1e-4), 0.5);
   EXPECT_EQ(*back.watermark_before->owned, true);
   EXPECT_EQ(back.figures, r.figures);
+}
+
+// A store at `dir` whose planned trials are all done, each with the results `results_of` gives it.
+ResultsStore store_of_done(const testing::TempDir& dir, const std::vector<PlannedTrial>& plan,
+                           const std::function<TrialResults(const PlannedTrial&)>& results_of) {
+  ResultsStore store = ResultsStore::open_for_sweep(dir.path().string(), {"h", "s.yaml", ""}, plan, false);
+  for (const PlannedTrial& t : plan) {
+    TrialRecord r;
+    r.trial = t;
+    r.state = TrialState::kDone;
+    r.results = results_of(t).to_scalars();
+    store.write_trial(r);
+  }
+  return store;
+}
+
+// A white-box reading of `bits` bits with this BER.
+WatermarkReading white_box(int64_t bits, double ber) {
+  WatermarkReading w;
+  w.bits = bits;
+  w.ber_white_box = ber;
+  return w;
 }
 
 // A store of 3 seeds x 2 signature lengths, each model attacked by score rounding (remote readings only).
@@ -177,20 +200,12 @@ TEST_F(ReportTest, a_ber_of_zero_over_three_seeds_has_an_interval_inside_zero_on
   for (const std::string seed : {"0", "1", "2"})
     plan.push_back({"z" + seed, kEmbedKind, "", "", {{"trainer.seed", seed}}, "", {}});
   testing::TempDir dir;
-  ResultsStore zero = ResultsStore::open_for_sweep(dir.path().string(), {"h", "z.yaml", ""}, plan, false);
-  for (const PlannedTrial& t : plan) {
-    TrialRecord r;
-    r.trial = t;
-    r.state = TrialState::kDone;
+  const ResultsStore zero = store_of_done(dir, plan, [](const PlannedTrial&) {
     TrialResults results;
     results.test_accuracy = 0.9;
-    WatermarkReading w;
-    w.bits = 32;
-    w.ber_white_box = 0.0;
-    results.watermark = w;
-    r.results = results.to_scalars();
-    zero.write_trial(r);
-  }
+    results.watermark = white_box(32, 0.0);
+    return results;
+  });
   // 0 wrong of 3 x 32 bits: Clopper-Pearson's upper bound 1 - 0.025^(1/96), not "0 +- 0".
   const std::string csv = report_text(zero, {"embed", "csv", {"trainer.seed"}});
   EXPECT_EQ(csv.substr(0, csv.find('\n')).substr(0, 2), "n,") << csv;
@@ -225,25 +240,15 @@ TEST_F(ReportTest, the_accuracy_cost_pairs_each_watermarked_model_with_the_plain
       plan.push_back({scheme + seed, kEmbedKind, "", "", {{"trainer.seed", seed}, {"watermark", scheme}}, "", {}});
   plan.push_back({"lonely", kEmbedKind, "", "", {{"trainer.seed", "7"}, {"watermark", "gradsigns"}}, "", {}});
   testing::TempDir dir;
-  ResultsStore store = ResultsStore::open_for_sweep(dir.path().string(), {"h", "c.yaml", ""}, plan, false);
-  for (const PlannedTrial& t : plan) {
-    TrialRecord r;
-    r.trial = t;
-    r.state = TrialState::kDone;
+  const ResultsStore store = store_of_done(dir, plan, [](const PlannedTrial& t) {
     TrialResults results;
     const double seed = std::stod(t.axes.at("trainer.seed"));
     const bool marked = t.axes.at("watermark") == "gradsigns";
     // Seeds differ by 10 points; the watermark costs 1 point at seed 0 and 3 at seed 1.
     results.test_accuracy = 0.9 - 0.1 * seed - (marked ? (seed == 0 ? 0.01 : 0.03) : 0.0);
-    if (marked) {
-      WatermarkReading w;
-      w.bits = 16;
-      w.ber_white_box = 0.0;
-      results.watermark = w;
-    }
-    r.results = results.to_scalars();
-    store.write_trial(r);
-  }
+    if (marked) results.watermark = white_box(16, 0.0);
+    return results;
+  });
   const std::string csv = report_text(store, {"cost", "csv", {"trainer.seed"}});
   EXPECT_EQ(cell(csv, "gradsigns", "n"), "2") << csv;  // the model of seed 7 has no plain twin
   EXPECT_NEAR(std::stod(cell(csv, "gradsigns", "accuracy_cost_mean")), -0.02, 1e-9);
