@@ -413,9 +413,12 @@ int run_cli(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str();
   report->add_option("--plots", plots_dir, "write every table and the figures (PNG, SVG, CSV) into this folder");
-  auto* export_cmd = app.add_subcommand("export", "One flat row per trial");
+  auto* export_cmd = app.add_subcommand("export", "One flat row per trial (--series: per trial and epoch)");
   export_cmd->add_option("store", store_dir, "results store directory")->required();
   export_cmd->add_flag("--csv", as_csv, "CSV (the only format so far)")->required();
+  bool export_series = false;
+  export_cmd->add_flag("--series", export_series, "one row per trial and epoch: the per-epoch series (loss, accuracies, "
+                                                  "bit accuracy, lr, images/s)");
 
   workers::KerasVerifyOptions import_options;
   std::string import_out;
@@ -482,7 +485,7 @@ int run_cli(int argc, char** argv) {
       return 0;
     }
     if (*export_cmd) {
-      std::cout << text_of_store(store_dir, storage::export_csv);
+      std::cout << text_of_store(store_dir, export_series ? storage::export_series_csv : storage::export_csv);
       return 0;
     }
     if (*data) return cmd_data(config_path);

@@ -1,5 +1,6 @@
 #include "storage/store_views.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -55,6 +56,37 @@ std::string export_csv(const ResultsStore& store) {
     for (const std::string& k : results) cells.push_back(r.results.count(k) ? fmt::format("{}", r.results.at(k)) : "");
     for (auto& c : cells) c = csv_field(c);
     out += fmt::format("{}\n", fmt::join(cells, ","));
+  }
+  return out;
+}
+
+std::string export_series_csv(const ResultsStore& store) {
+  const std::vector<TrialRecord> all = store.read_all(true);
+  std::set<std::string> axes, series;
+  for (const TrialRecord& r : all) {
+    if (r.series.empty()) continue;
+    for (const auto& [k, v] : r.trial.axes) axes.insert(k);
+    for (const auto& [k, v] : r.series) series.insert(k);
+  }
+  std::vector<std::string> header{"id", "kind", "label"};
+  header.insert(header.end(), axes.begin(), axes.end());
+  header.push_back("epoch");
+  header.insert(header.end(), series.begin(), series.end());
+  std::string out = fmt::format("{}\n", fmt::join(header, ","));
+  for (const TrialRecord& r : all) {
+    size_t epochs = 0;
+    for (const auto& [k, v] : r.series) epochs = std::max(epochs, v.size());
+    for (size_t e = 0; e < epochs; ++e) {
+      std::vector<std::string> cells{r.trial.id, r.trial.kind, r.trial.label};
+      for (const std::string& a : axes) cells.push_back(r.trial.axes.count(a) ? r.trial.axes.at(a) : "");
+      cells.push_back(std::to_string(e + 1));
+      for (const std::string& k : series) {
+        const auto it = r.series.find(k);
+        cells.push_back(it != r.series.end() && e < it->second.size() ? fmt::format("{}", it->second[e]) : "");
+      }
+      for (auto& c : cells) c = csv_field(c);
+      out += fmt::format("{}\n", fmt::join(cells, ","));
+    }
   }
   return out;
 }

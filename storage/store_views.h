@@ -17,5 +17,9 @@ std::string csv_field(const std::string& s);
 
 // Columns: id, kind, label, parent, state, attempts, error, started, finished, every axis, every result scalar.
 std::string export_csv(const ResultsStore& store);
+// The per-epoch series of every trial that has them (embed and null-model trials): one row per trial and
+// epoch. Columns: id, kind, label, every axis, epoch (from 1), every series (loss, train/test accuracy,
+// bit_accuracy, lr, images_per_second, ...). Numbers in their shortest round-trip form.
+std::string export_series_csv(const ResultsStore& store);
 
 }  // namespace signsweep::storage

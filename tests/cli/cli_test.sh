@@ -246,6 +246,19 @@ with h5py.File(store + "/sweep.h5", "r") as f:
 assert n > 0
 print(f"{n} values equal the store's, each in its shortest form")
 PY
+expect export-series 0 "^4 trials x 1 epoch: every series value equals the store's$" -- /usr/bin/python3 - "$bin" "$tmp/store" <<'PY'
+import csv, io, subprocess, sys, h5py
+binary, store = sys.argv[1:3]
+rows = list(csv.DictReader(io.StringIO(subprocess.run([binary, "export", store, "--csv", "--series"], check=True,
+                                                      capture_output=True, text=True).stdout)))
+with h5py.File(store + "/sweep.h5", "r") as f:
+    for r in rows:
+        series = f["trials"][r["id"]]["series"]
+        for name in series.dtype.names:
+            assert float(r[name]) == float(series[name][int(r["epoch"]) - 1]), (r["id"], name)
+trials, epochs = len({r["id"] for r in rows}), {r["epoch"] for r in rows}
+print(f"{trials} trials x {len(epochs)} epoch: every series value equals the store's")
+PY
 expect sweep-report-unknown-table 2 "--table nope: unknown table" -- "$bin" report "$tmp/store" --table nope
 expect sweep-status-not-a-store 2 "no results store here" -- "$bin" status "$tmp"
 # A store whose index asks HDF5 1.10.8 for a 4 GiB string (fuzz/known/): status, report and export read it in a
