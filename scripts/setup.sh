@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package signsweep needs to build, test and run (as root, idempotent).
+# Installs every Debian package signsweep needs to build, test and run (idempotent). As a user who is not root,
+# it checks that they are there and otherwise prints the one apt-get line an administrator would run (exit 2).
 # --no-install-recommends matters: the recommends pull in OpenBLAS, whose TLS breaks civetweb's
 # small thread stacks (see ../shared/spec/toolchain.md) and brings no speed.
 set -euo pipefail
@@ -25,15 +26,16 @@ if [[ ${1:-} == --clang ]]; then
   PACKAGES+=(clang libclang-rt-dev)
 fi
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "setup.sh: run as root (apt-get install)" >&2
-  exit 2
-fi
-
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+if ((${#missing[@]})) && [[ $(id -u) -ne 0 ]]; then  # a user on a shared machine: say what to ask for
+  echo "setup.sh: ${#missing[@]} package(s) missing and this is not root; an administrator would run:" >&2
+  echo "  apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  echo "(or build against your own dependencies: docs/building.md)" >&2
+  exit 2
+fi
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -35,6 +35,10 @@ expect version-libs 0 "libtorch 1\.|libtorch 2\." -- "$bin" --version
 expect no-subcommand 2 "subcommand" -- "$bin"
 expect unknown-option 2 "--bogus" -- "$bin" train --bogus x.yaml
 expect list 0 "fashion-mnist" -- "$bin" list
+# The set-up as a user who is not root: with every package present it passes without installing anything.
+if [[ $(id -u) -eq 0 ]]; then
+  expect setup-without-root 0 "setup.sh: all [0-9]+ packages present" -- runuser -u nobody -- bash "$src/scripts/setup.sh"
+fi
 # Global options before or after the subcommand; the exit codes in every --help.
 expect global-option-after-subcommand 0 "fashion-mnist" -- "$bin" list --log-level debug
 expect global-option-before-subcommand 0 "fashion-mnist" -- "$bin" --log-level debug list
