@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "common/hash.h"
 #include "storage/atomic_file.h"
+#include "storage/statistics.h"
 #include "workers/checkpoint_io.h"
 #include "workers/data/dataset.h"
 #include "workers/evaluation.h"
@@ -53,12 +54,18 @@ std::string VerificationReport::text() const {
         "{:.6f}\nmatched_bits {}\np_value {:.6g}\nverdict {} (significance {:g})\n",
         ber_white_box, 1.0 - ber_white_box, mean_repeat_ber_test, mean_repeat_ber_train, matched, p_value,
         owned ? "owned" : "not-owned", significance);
-  if (null_models > 0)
+  if (null_models > 0) {
+    // The false-positive rate with its exact bound: 0 of 3 null models is "at most 0.71", not "0".
+    const auto false_positives = static_cast<int64_t>(std::llround(null_false_positive_rate * static_cast<double>(null_models)));
+    const storage::Interval fpr = storage::clopper_pearson(false_positives, null_models);
     s += fmt::format(
-        "empirical_threshold {:.6f} (lowest BER of {} non-watermarked models, mean {:.4f})\nnull_false_positive_rate {:.4f} "
-        "(null models judged owned at significance {:g})\nverdict_empirical {}\n",
-        empirical_threshold, null_models, null_mean_ber, null_false_positive_rate, significance,
-        owned_empirically ? "owned" : "not-owned");
+        "empirical_threshold {:.6f} (lowest BER of {} non-watermarked models, mean {:.4f}{})\nnull_false_positive_rate "
+        "{:.4f} ({} of {} null models judged owned at significance {:g}; 95% Clopper-Pearson [{:.3g}, {:.3g}])\n"
+        "verdict_empirical {}\n",
+        empirical_threshold, null_models, null_mean_ber,
+        null_models < 30 ? "; fewer than the ~30 that make a threshold meaningful" : "", null_false_positive_rate,
+        false_positives, null_models, significance, fpr.lo, fpr.hi, owned_empirically ? "owned" : "not-owned");
+  }
   for (const auto& rr : remote) s += fmt::format("ber_remote h={:g} {:.6f} ({} queries)\n", rr.h, rr.ber, rr.queries);
   return s;
 }
