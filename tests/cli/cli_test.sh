@@ -197,7 +197,7 @@ while IFS= read -r f; do
   sweeps=$((sweeps + 1))
   expect "dry-run-${f#"$src"/experiments/}" 0 "[0-9]+ trials: [0-9]+ embed" -- bash -c 'cd "$1" && "$2" run "$3" --dry-run' _ "$tmp" "$bin" "$f"
 done < <(find "$src/experiments" -name '*.yaml' | sort)
-if ((sweeps >= 17)); then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: only $sweeps sweeps found under experiments/"; fi
+if ((sweeps >= 18)); then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: only $sweeps sweeps found under experiments/"; fi
 expect dry-run-user-data-warned 0 "data/ytf: directory not found" -- bash -c 'cd "$1" && "$2" run "$3" --dry-run' _ "$tmp" "$bin" "$src/experiments/ytf/robustness.yaml"
 expect dry-run-checkpoint-warned 0 "runs/released-model.h5 not found here.*27 attacks, 1 given checkpoints" -- bash -c 'cd "$1" && "$2" run "$3" --dry-run 2>&1 | tr "\n" " "' _ "$tmp" "$bin" "$src/experiments/released-model/attacks.yaml"
 
