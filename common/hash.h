@@ -1,6 +1,6 @@
 // Stable content hashes. FNV-1a (64 bits) names things that must survive a relaunch (trial ids, sweep
 // hashes): the same bytes give the same value on every machine and in every build; not cryptographic, so it
-// never guards against a file substituted on purpose. SHA-256 (OpenSSL) does: file_content_hash.
+// never guards against a file substituted on purpose. SHA-256 (OpenSSL) does: sha256_hex.
 // Thread-safety: pure functions.
 #pragma once
 

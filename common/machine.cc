@@ -27,12 +27,7 @@ bool overlap(const std::vector<int>& a, const std::vector<int>& b) {
 
 }  // namespace
 
-int usable_cores() {
-  cpu_set_t mask;
-  CPU_ZERO(&mask);
-  if (sched_getaffinity(0, sizeof mask, &mask) == 0) return std::max(1, CPU_COUNT(&mask));
-  return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-}
+int usable_cores() { return static_cast<int>(affinity_cpus().size()); }
 
 std::vector<int> affinity_cpus() {
   cpu_set_t mask;
@@ -42,8 +37,8 @@ std::vector<int> affinity_cpus() {
     for (int c = 0; c < CPU_SETSIZE; ++c)
       if (CPU_ISSET(c, &mask)) cpus.push_back(c);
   }
-  if (cpus.empty())
-    for (int c = 0; c < usable_cores(); ++c) cpus.push_back(c);
+  if (cpus.empty())  // no mask to read: every core the machine has
+    for (unsigned c = 0; c < std::max(1U, std::thread::hardware_concurrency()); ++c) cpus.push_back(static_cast<int>(c));
   return cpus;
 }
 
