@@ -96,13 +96,13 @@ void refuse_older_format(const std::string& dir, const Index& existing) {
   if (existing.version == kSweepFormatVersion) return;
   const std::string why =
       existing.version == 1
-          ? "whose trial ids hashed each config as written; this one ids trials by their resolved config"
-          : "whose trials' watermark secrets derived from settings anyone with the sweep's YAML has; this one "
-            "derives them from a secret of the store, so the trials' resolved configs and ids";
+          ? "whose trial ids hashed each config as written, where this one ids trials by their resolved config"
+          : "whose trials' watermark secrets derived from settings anyone with the sweep's YAML has, where this one "
+            "derives them from a secret of the store (so resolved configs and trial ids differ)";
   throw ConfigError(fmt::format(
-      "{}: this store was written by an older signsweep (store format {}), {} (format {}) differ: none of its "
-      "trials would be recognised and every one would run again. Its results stay readable (status, report, "
-      "export); run the sweep into a new --out. Nothing in this store was changed.",
+      "{}: this store was written by an older signsweep (store format {}), {} (format {}): none of its trials "
+      "would be recognised and every one would run again. Its results stay readable (status, report, export); "
+      "run the sweep into a new --out. Nothing in this store was changed.",
       dir, existing.version, why, kSweepFormatVersion));
 }
 
