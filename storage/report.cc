@@ -385,7 +385,9 @@ std::vector<Trial> epoch_trials(const std::vector<TrialRecord>& all, std::vector
     const bool trained = r.trial.kind == kEmbedKind || r.trial.kind == kNullModelKind;
     if (r.state != TrialState::kDone || !trained || !r.series.count("test_accuracy")) continue;
     const std::vector<double>& accuracy = r.series.at("test_accuracy");
-    const auto bits = r.series.find("bit_accuracy");
+    // A plain model's series has a bit_accuracy column too (0: no signature to read): it is no reading.
+    const bool watermarked = TrialResults::from_scalars(r.results).watermark.has_value();
+    const auto bits = watermarked ? r.series.find("bit_accuracy") : r.series.end();
     for (size_t e = 0; e < accuracy.size(); ++e) {
       TrialRecord epoch;
       epoch.trial = r.trial;
