@@ -1,4 +1,4 @@
-// Scheduling efficiency under mpirun: N sleep trials (a kind only benchmarks use) with random durations
+// Scheduling efficiency under mpirun: N trials that sleep (the workers run this file's stand-in executor) with random durations
 // (uniform in [0, 2 x mean]) over the worker ranks. Prints the makespan against the ideal (sum of
 // durations / workers) and the dispatch overhead per trial ((makespan x workers - sum) / trials).
 //   mpirun --allow-run-as-root --oversubscribe -np 5 build/bench/bench_scheduler [trials=400] [mean_ms=50]
@@ -7,13 +7,28 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <thread>
 
-#include "orchestrator/run_sweep.h"
+#include "comm/collective.h"
 #include "comm/mpi_transport.h"
 #include "orchestrator/scheduler.h"
-#include "orchestrator/worker.h"
+#include "orchestrator/mpi_session.h"
 
 using namespace signsweep::orchestrator;
+
+namespace {
+
+// The workers' stand-in for execute_task: the group leader sleeps the task's config_yaml seconds.
+signsweep::comm::Result sleep_for_task(const signsweep::comm::Task& task, signsweep::comm::Collective* group,
+                                       const ProgressSink&, const std::string&, const std::function<bool()>&) {
+  if (group == nullptr || group->rank() == 0) std::this_thread::sleep_for(std::chrono::duration<double>(std::stod(task.config_yaml)));
+  signsweep::comm::Result r;
+  r.id = task.id;
+  r.ok = true;
+  return r;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
@@ -21,7 +36,7 @@ int main(int argc, char** argv) {
   const double mean_ms = argc > 2 ? std::stod(argv[2]) : 50.0;
   const MpiLayout layout = make_layout(1);
   if (layout.rank != 0) {
-    serve_worker_group(layout);
+    serve_worker_group(layout, nullptr, sleep_for_task);
     MPI_Finalize();
     return 0;
   }
@@ -34,7 +49,7 @@ int main(int argc, char** argv) {
     sum += d;
     WorkItem w;
     w.task.id = std::to_string(i);
-    w.task.kind = "sleep";
+    w.task.kind = signsweep::core::TrialKind{signsweep::core::Stage::kNullCheck};  // any kind: sleep_for_task ignores it
     w.task.config_yaml = std::to_string(d);
     w.expected_cost = d;
     items.push_back(w);

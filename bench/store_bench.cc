@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   std::vector<PlannedTrial> plan;
   for (int i = 0; i < n; ++i) {
     const std::string config = fmt::format("watermark: {{bits: {}, lambda: {}}}\nseed: {}\n", 16 << (i % 4), 0.1 * (i % 5), i);
-    plan.push_back({signsweep::common::content_hash(config), "embed", fmt::format("trial {}", i), "",
+    plan.push_back({signsweep::common::content_hash(config), signsweep::core::TrialKind{signsweep::core::Stage::kEmbed}, fmt::format("trial {}", i), "",
                     {{"watermark.bits", std::to_string(16 << (i % 4))}, {"seed", std::to_string(i)}}, config});
   }
   auto t0 = std::chrono::steady_clock::now();
@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
     const char* names[] = {"loss", "accuracy", "bit_accuracy", "lr", "images_per_second"};
     for (int s = 0; s < std::min(series_per_trial, 5); ++s)
       for (int k = 0; k < 200; ++k) r.series[names[s]].push_back(i + k * 0.001);
-    for (const char* s : {"test_accuracy", "ber_white_box", "p_value", "seconds", "a", "b", "c", "d"}) r.results[s] = i * 1e-4;
+    std::map<std::string, double> scalars;
+    for (const char* s : {"test_accuracy", "ber_white_box", "p_value", "seconds", "a", "b", "c", "d"}) scalars[s] = i * 1e-4;
+    r.results = signsweep::core::TrialResults::from_scalars(scalars);
     store.write_trial(r);
   }
   const double write_s = seconds_since(t0);
@@ -86,7 +88,7 @@ int main(int argc, char** argv) {
   size_t points = 0;
   for (const TrialRecord& r : all) {
     auto& cell = table[r.trial.axes.at("watermark.bits")];
-    cell.first += r.results.at("test_accuracy");
+    cell.first += r.results.test_accuracy.value_or(0.0);
     cell.second += 1;
     for (const auto& [name, s] : r.series) points += s.size();
   }

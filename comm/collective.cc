@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "comm/mpi_transport.h"
 #include "common/errors.h"
 
 namespace signsweep::comm {
@@ -35,5 +36,7 @@ void MpiCollective::broadcast(float* data, int64_t count, int root) {
 void MpiCollective::broadcast(double* data, int64_t count, int root) {
   in_slices(count, [&](int64_t s, int n) { return MPI_Bcast(data + s, n, MPI_DOUBLE, root, comm_); });
 }
+
+std::string MpiCollective::broadcast(const std::string& payload, int root) { return broadcast_string(comm_, payload, root); }
 
 }  // namespace signsweep::comm

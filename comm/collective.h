@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 
 namespace signsweep::comm {
 
@@ -19,6 +20,8 @@ class Collective {
   virtual void allreduce_sum(double* data, int64_t count) = 0;
   virtual void broadcast(float* data, int64_t count, int root) = 0;
   virtual void broadcast(double* data, int64_t count, int root) = 0;
+  // The root's string on every rank of the group (a task, or "" for stop, from the group's leader).
+  virtual std::string broadcast(const std::string& payload, int root) = 0;
 };
 
 class MpiCollective : public Collective {
@@ -30,6 +33,7 @@ class MpiCollective : public Collective {
   void allreduce_sum(double* data, int64_t count) override;
   void broadcast(float* data, int64_t count, int root) override;
   void broadcast(double* data, int64_t count, int root) override;
+  std::string broadcast(const std::string& payload, int root) override;
 
  private:
   MPI_Comm comm_;

@@ -1,7 +1,9 @@
-// Rank 0's view of the messages with the worker groups' leaders (messages.h), as an interface: the
-// scheduler is written against it, so its rules are unit-tested with a scripted mailbox, and MPI stays in
-// mpi_transport.h (as Horovod separates its controller from the MPI controller). MPI-free.
-// Thread-safety: one caller.
+// Both ends of the messages between rank 0 and the worker groups' leaders (messages.h), as interfaces:
+// Mailbox is the scheduler's view, LeaderLink a group leader's. The scheduler and the worker loop are written
+// against them, so both are unit-tested without MPI, and one process runs them over an in-process channel
+// (in_process.h); MPI stays in mpi_transport.h (as Horovod separates its controller from the MPI transport).
+// MPI-free.
+// Thread-safety: one caller per object.
 #pragma once
 
 #include <optional>
@@ -23,6 +25,17 @@ class Mailbox {
   // The next message if one has arrived; never blocks.
   virtual std::optional<Envelope> poll() = 0;
   virtual void send(int to, Tag tag, const std::string& payload) = 0;
+};
+
+// A group leader's line to rank 0.
+class LeaderLink {
+ public:
+  virtual ~LeaderLink() = default;
+  // Waits for rank 0's next message (any tag), without taking a core while nothing arrives.
+  virtual Envelope wait() = 0;
+  // The payload of a waiting message of `tag` (received), nullopt when none has arrived; never blocks.
+  virtual std::optional<std::string> poll(Tag tag) = 0;
+  virtual void send(Tag tag, const std::string& payload) = 0;
 };
 
 }  // namespace signsweep::comm

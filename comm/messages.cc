@@ -23,7 +23,7 @@ double number(const nlohmann::json& v, const char* key) { return v.is_null() ? s
 }  // namespace
 
 std::string encode(const Task& t) {
-  return nlohmann::json{{"id", t.id},         {"kind", t.kind},         {"label", t.label},
+  return nlohmann::json{{"id", t.id},         {"kind", t.kind.name()},         {"label", t.label},
                         {"config", t.config_yaml}, {"checkpoint", t.checkpoint}, {"parent_checkpoint", t.parent_checkpoint},
                         {"attempt", t.attempt}, {"report_progress", t.report_progress}, {"time_limit_s", t.time_limit_s},
                         {"null_checkpoints", t.null_checkpoints}, {"state", t.state}}
@@ -73,9 +73,9 @@ std::string encode(const Progress& p) {
 
 std::string encode(const Result& r) {
   nlohmann::json results = nlohmann::json::object();  // non-finite values as null (see number())
-  for (const auto& [k, v] : r.results) results[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  for (const auto& [k, v] : r.results.to_scalars()) results[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
   return nlohmann::json{{"id", r.id},           {"ok", r.ok},         {"interrupted", r.interrupted}, {"error", r.error}, {"results", results},
-                        {"series", r.series},   {"provenance", r.provenance}, {"checkpoint", r.checkpoint}}
+                        {"series", r.series}}
       .dump();
 }
 
@@ -115,7 +115,10 @@ Task decode_task(const std::string& s) {
   return decoded("task", s, [](const nlohmann::json& j) {
     Task t;
     t.id = j.at("id");
-    t.kind = j.at("kind");
+    const std::string kind = j.at("kind");
+    const std::optional<core::TrialKind> typed = core::TrialKind::from_string(kind);
+    if (!typed) throw ProtocolError(fmt::format("kind '{}' is not a trial kind", kind.substr(0, 80)));
+    t.kind = *typed;
     t.label = j.at("label");
     t.config_yaml = j.at("config");
     t.checkpoint = j.at("checkpoint");
@@ -154,13 +157,13 @@ Result decode_result(const std::string& s) {
     r.ok = j.at("ok");
     r.interrupted = j.at("interrupted");
     r.error = j.at("error");
-    for (const auto& [k, v] : j.at("results").items()) r.results[k] = number(v, "results");
+    std::map<std::string, double> results;
+    for (const auto& [k, v] : j.at("results").items()) results[k] = number(v, "results");
+    r.results = core::TrialResults::from_scalars(results);
     for (const auto& [k, v] : j.at("series").items()) {
       std::vector<double>& values = r.series[k];
       for (const auto& x : v) values.push_back(number(x, "series"));
     }
-    r.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
-    r.checkpoint = j.at("checkpoint");
     return r;
   });
 }

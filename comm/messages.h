@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "core/trial_results.h"
+#include "core/vocabulary.h"
 
 namespace signsweep::comm {
 
@@ -28,7 +30,7 @@ enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kProgress = 4, kResult = 5, k
 
 struct Task {
   std::string id;
-  std::string kind;         // "embed", "null-model", an attack name, "null-check", or "sleep" (benchmarks only)
+  core::TrialKind kind;
   std::string label;
   std::string config_yaml;  // trial config (training trials) or attack mapping
   std::string checkpoint;   // where a training trial writes its model
@@ -72,10 +74,8 @@ struct Result {
   bool ok = false;
   bool interrupted = false;  // stopped on request with its resumable state saved: not a failure
   std::string error;
-  std::map<std::string, double> results;
+  core::TrialResults results;
   std::map<std::string, std::vector<double>> series;
-  std::map<std::string, std::string> provenance;
-  std::string checkpoint;  // relative to the store, "" = none
 };
 
 // What a rank tells rank 0 at start (make_layout): where it runs and the GPUs it sees.

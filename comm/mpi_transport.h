@@ -41,4 +41,17 @@ class MpiMailbox : public Mailbox {
   MPI_Comm comm_;
 };
 
+// A group leader's line to `scheduler` (rank 0 of `comm`).
+class MpiLeaderLink : public LeaderLink {
+ public:
+  explicit MpiLeaderLink(MPI_Comm comm, int scheduler = 0) : comm_(comm), scheduler_(scheduler) {}
+  Envelope wait() override { return wait_for_message(comm_, scheduler_); }
+  std::optional<std::string> poll(Tag tag) override { return receive_if_waiting(comm_, scheduler_, tag); }
+  void send(Tag tag, const std::string& payload) override { send_string(comm_, scheduler_, tag, payload); }
+
+ private:
+  MPI_Comm comm_;
+  int scheduler_;
+};
+
 }  // namespace signsweep::comm

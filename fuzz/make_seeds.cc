@@ -162,13 +162,13 @@ void store_seeds(Corpus& c) {
   const TempDir dir;
   PlannedTrial embed;
   embed.id = "0123456789abcdef";
-  embed.kind = kEmbedKind;
+  embed.kind = signsweep::core::TrialKind{signsweep::core::Stage::kEmbed};
   embed.label = "seed=0";
   embed.axes = {{"seed", "0"}};
   embed.config_yaml = "model: small_cnn\n";
   PlannedTrial attack = embed;
   attack.id = "fedcba9876543210";
-  attack.kind = "quantize";
+  attack.kind = signsweep::core::TrialKind::attack_of(signsweep::core::AttackKind::kQuantize);
   attack.parent = embed.id;
   attack.needs = {embed.id};
   const ResultsStore store =
@@ -177,7 +177,7 @@ void store_seeds(Corpus& c) {
   done.attempts = 1;
   done.provenance = {{"host", "seed"}};
   done.series = {{"loss", {1.0, 0.5}}, {"accuracy", {0.2, 0.7}}};
-  done.results = {{"test_accuracy", 0.7}, {"ber_white_box", 0.0}};
+  done.results = signsweep::core::TrialResults::from_scalars({{"test_accuracy", 0.7}, {"ber_white_box", 0.0}});
   store.write_trial(done);
   TrialRecord failed{attack, TrialState::kFailed};
   failed.error = "seed failure";
@@ -203,7 +203,7 @@ void yaml_seeds(Corpus& c, const std::string& source_dir) {
 void message_seeds(Corpus& c) {
   using namespace signsweep::comm;
   const auto tagged = [](char tag, const std::string& body) { return std::string(1, tag) + body; };
-  Task t{"0123", "embed", "seed=0", "model: small_cnn\n", "checkpoints/0123.h5", "", {"a.h5", "b.h5"}, "states/0123.pt", 2, true, 60.0};
+  Task t{"0123", signsweep::core::TrialKind{signsweep::core::Stage::kEmbed}, "seed=0", "model: small_cnn\n", "checkpoints/0123.h5", "", {"a.h5", "b.h5"}, "states/0123.pt", 2, true, 60.0};
   c.add("messages", tagged(0, encode(t)));
   Progress p;
   p.id = "0123";
@@ -213,9 +213,8 @@ void message_seeds(Corpus& c) {
   Result r;
   r.id = "0123";
   r.ok = true;
-  r.results = {{"test_accuracy", 0.9}};
+  r.results.test_accuracy = 0.9;
   r.series = {{"loss", {1.0, 0.5}}};
-  r.provenance = {{"host", "h"}};
   c.add("messages", tagged(2, encode(r)));
   c.add("messages", tagged(3, encode(RankReport{"node1", {"GPU-1234", ""}, {0, 1, 5}, 2})));
 }

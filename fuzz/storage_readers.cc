@@ -34,7 +34,7 @@ std::string store_of_one_trial() {
   fs::remove_all(dir, ec);
   PlannedTrial planned;
   planned.id = kTrialId;
-  planned.kind = kEmbedKind;
+  planned.kind = core::TrialKind{core::Stage::kEmbed};
   planned.label = "seed=0";
   planned.config_yaml = "model: small_cnn\n";
   ResultsStore::open_for_sweep(dir, SweepIdentity{"feedface", "fuzz.yaml", "name: fuzz\n"}, {planned}, false, false);

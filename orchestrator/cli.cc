@@ -1,7 +1,5 @@
 #include "orchestrator/cli.h"
 
-#include <mpi.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,7 +30,7 @@
 #include "orchestrator/metrics.h"
 #include "orchestrator/plots.h"
 #include "orchestrator/run_sweep.h"
-#include "orchestrator/worker.h"
+#include "orchestrator/mpi_session.h"
 #include "orchestrator/sweep.h"
 #include "storage/foreign.h"
 #include "storage/report.h"
@@ -45,14 +43,9 @@ namespace signsweep::orchestrator {
 namespace {
 
 std::string version_text() {
-  char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
-  int len = 0;
-  MPI_Get_library_version(mpi_version, &len);  // allowed before MPI_Init
-  std::string mpi(mpi_version, static_cast<size_t>(len));
-  mpi = mpi.substr(0, mpi.find_first_of(",\n"));
   return fmt::format("signsweep {} (git {}{})\n{}\nMPI: {}\ngpus {} (visible to LibTorch)\ndata {}\n",
                      common::signsweep_version(), common::git_commit(), common::git_dirty() ? ", dirty" : "",
-                     common::library_versions(), mpi, workers::visible_gpu_count(), data_directory());
+                     common::library_versions(), mpi_library_version(), workers::visible_gpu_count(), data_directory());
 }
 
 // runs/<config file stem>.h5
@@ -75,26 +68,6 @@ void stop_on_signals() {
   for (const int signal : {SIGTERM, SIGUSR1, SIGINT}) sigaction(signal, &action, nullptr);
 }
 
-// MPI for the lifetime of a `run` (a process started without mpirun is a world of one).
-class MpiSession {
- public:
-  MpiSession() {
-    int provided = 0;
-    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  }
-  ~MpiSession() { MPI_Finalize(); }
-  MpiSession(const MpiSession&) = delete;
-  MpiSession& operator=(const MpiSession&) = delete;
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-
- private:
-  int rank_ = 0;
-  int size_ = 1;
-};
-
 struct MetricsCli {
   MetricsOptions options;
   double linger_seconds = 0.0;
@@ -106,7 +79,7 @@ std::unique_ptr<SweepMetrics> start_metrics(const Sweep& sweep, const MetricsCli
   if (cli.options.port < 0) return nullptr;
   auto m = std::make_unique<SweepMetrics>(sweep.name, cli.options, group_devices);
   std::set<std::string> kinds;
-  for (const SweepTrial& t : sweep.trials) kinds.insert(t.planned.kind);
+  for (const SweepTrial& t : sweep.trials) kinds.insert(t.planned.kind.name());
   m->declare_kinds({kinds.begin(), kinds.end()});
   spdlog::info("metrics: http://{}:{}/metrics", cli.options.bind, m->port());
   return m;
@@ -120,8 +93,9 @@ void linger(const std::unique_ptr<SweepMetrics>& metrics, double seconds) {
 
 // "16 trials: 4 embed, 12 attacks" (+ null models, null checks and given checkpoints when the sweep has them).
 std::string trial_counts(const Sweep& sweep) {
-  const int64_t null_models = sweep.count(Stage::kTrain) - sweep.embed_trials();
-  std::string s = fmt::format("{} trials: {} embed, {} attacks", sweep.trials.size(), sweep.embed_trials(),
+  using core::Stage;
+  const int64_t null_models = sweep.count(Stage::kNullModel);
+  std::string s = fmt::format("{} trials: {} embed, {} attacks", sweep.trials.size(), sweep.count(Stage::kEmbed),
                               sweep.count(Stage::kAttack));
   if (null_models > 0 || sweep.count(Stage::kNullCheck) > 0)
     s += fmt::format(", {} null models, {} null checks", null_models, sweep.count(Stage::kNullCheck));
@@ -133,35 +107,11 @@ std::string trial_counts(const Sweep& sweep) {
 int print_trials(const Sweep& sweep, bool print_config) {
   for (const std::string& w : sweep.warnings) spdlog::warn("{}", w);
   for (const SweepTrial& t : sweep.trials) {
-    std::cout << fmt::format("{} {:<18} {}\n", t.planned.id, t.planned.kind, t.planned.label);
+    std::cout << fmt::format("{} {:<18} {}\n", t.planned.id, t.planned.kind.name(), t.planned.label);
     if (print_config) std::cout << t.planned.config_yaml << "\n";
   }
   std::cout << trial_counts(sweep);
   return 0;
-}
-
-// `f()` on every rank; bad input found by any rank (alike on every rank: a sweep file, a layout) is printed
-// once, by the lowest rank that found it, and every rank throws ReportedInputError to exit 2 through
-// MPI_Finalize: an MPI_Abort, or one rank exiting first, could kill the printing rank before it prints.
-template <typename F>
-auto agreed(const MpiSession& mpi, const F& f) -> decltype(f()) {
-  std::optional<decltype(f())> value;
-  std::string message;
-  try {
-    value.emplace(f());
-  } catch (const InputError& e) {
-    message = without_backtrace(e.what());
-  }
-  const int failed = value ? 0 : 1;
-  int any = 0;
-  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (!any) return std::move(*value);
-  const int me = failed ? mpi.rank() : mpi.size();
-  int reporter = 0;
-  MPI_Allreduce(&me, &reporter, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  if (mpi.rank() == reporter) std::cerr << "signsweep: error: " << message << std::endl;
-  MPI_Barrier(MPI_COMM_WORLD);  // printed before any rank leaves
-  throw ReportedInputError();
 }
 
 int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config, const std::string& log_level,
@@ -179,7 +129,7 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
     const std::string device = workers::assign_local_device(sweep.device, sweep.file + ": device");
     const auto metrics = start_metrics(sweep, metrics_cli, {device});
     spdlog::info("sweep {}: {} trials ({} embed) into {}, in this process on {}", sweep.file, sweep.trials.size(),
-                 sweep.embed_trials(), options.out, device);
+                 sweep.count(core::Stage::kEmbed), options.out, device);
     s = run_sweep_in_process(sweep, options, device, &g_stop_requested, metrics.get());
     linger(metrics, metrics_cli.linger_seconds);
   } else {
@@ -201,8 +151,8 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
       std::vector<std::string> group_devices;
       for (size_t g = 0; g < layout.leaders.size(); ++g) group_devices.push_back(layout.group_devices(static_cast<int>(g)));
       const auto metrics = start_metrics(sweep, metrics_cli, group_devices);
-      spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.embed_trials(), options.out);
-      s = run_sweep_scheduler(sweep, options, layout, &g_stop_requested, metrics.get());
+      spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.count(core::Stage::kEmbed), options.out);
+      s = run_sweep_over_mpi(sweep, options, layout, &g_stop_requested, metrics.get());
       linger(metrics, metrics_cli.linger_seconds);
     } catch (const ReportedInputError&) {
       throw;  // every rank leaves through MPI_Finalize
@@ -210,7 +160,7 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
       // The other ranks wait for messages that will not come: end the whole job with this error's code.
       if (common::prints_error(e, mpi.rank()))
         std::cerr << "signsweep: error (rank " << mpi.rank() << "): " << without_backtrace(e.what()) << "\n";
-      MPI_Abort(MPI_COMM_WORLD, exit_code_for(e));
+      abort_job(exit_code_for(e));
     }
   }
   std::cout << fmt::format("store {}\nran {}\ndone {}\nfailed {}\npending {}\nskipped_done {}\ninterrupted {}\n", options.out,

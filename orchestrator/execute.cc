@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -22,7 +21,7 @@ void run_training(const comm::Task& task, comm::Collective* group, const Progres
       workers::parse_trial_config(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
   const workers::TrainOutcome out = workers::train_trial(
       config, task.checkpoint, {group, progress, task.time_limit_s, device, task.state, stop_requested});
-  r.results = workers::results_of(out).to_scalars();
+  r.results = workers::results_of(out);
   r.series = out.series;
 }
 
@@ -31,7 +30,7 @@ void run_attack(const comm::Task& task, const std::string& device, comm::Result&
       workers::parse_attack_spec(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
   workers::AttackOptions options;
   options.device = device;
-  r.results = workers::results_of(workers::run_attack(task.parent_checkpoint, spec, options)).to_scalars();
+  r.results = workers::results_of(workers::run_attack(task.parent_checkpoint, spec, options));
 }
 
 // The owner's watermark read from its model and from each null model (on the CPU, like `verify`).
@@ -40,8 +39,7 @@ void run_null_check(const comm::Task& task, comm::Result& r) {
   workers::VerifyOptions options;
   options.null_models = task.null_checkpoints;
   const workers::VerificationReport v = workers::verify_checkpoint(task.parent_checkpoint, options);
-  r.results = workers::null_check_results_of(v, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())
-                  .to_scalars();
+  r.results = workers::null_check_results_of(v, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 // A model given to the sweep, validated and copied into the store; its recorded metrics become the trial's.
@@ -49,12 +47,10 @@ void run_checkpoint_copy(const comm::Task& task, comm::Result& r) {
   const common::ConfigNode node = common::ConfigNode::load_string(task.config_yaml, "trial " + task.id);
   const std::string source = node.get<std::string>("checkpoint");
   const std::string planned_hash = node.get<std::string>("content_hash", "");
-  r.results = workers::adopt_checkpoint(source, task.checkpoint, planned_hash);
+  r.results = core::TrialResults::from_scalars(workers::adopt_checkpoint(source, task.checkpoint, planned_hash));
 }
 
 }  // namespace
-
-bool is_training_kind(const std::string& kind) { return kind == storage::kEmbedKind || kind == storage::kNullModelKind; }
 
 comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p, comm::DurationBins& steps,
                                 comm::DurationBins& allreduce) {
@@ -89,18 +85,17 @@ comm::Result execute_task(const comm::Task& task, comm::Collective* group, const
   r.id = task.id;
   const bool leader = group == nullptr || group->rank() == 0;
   try {
-    if (task.kind == "sleep") {
-      if (leader) std::this_thread::sleep_for(std::chrono::duration<double>(std::stod(task.config_yaml)));
-    } else if (is_training_kind(task.kind)) {
+    // Training runs on every rank of the group (data-parallel); the other stages on its leader alone.
+    if (task.kind.trains_model()) {
       run_training(task, group, progress, device, stop_requested, r);
-    } else if (!leader) {
-      // attacks, null checks and given checkpoints run on the group's rank 0 alone
-    } else if (task.kind == storage::kNullCheckKind) {
-      run_null_check(task, r);
-    } else if (task.kind == storage::kCheckpointKind) {
-      run_checkpoint_copy(task, r);
-    } else {
-      run_attack(task, device, r);
+    } else if (leader) {
+      switch (task.kind.stage) {
+        case core::Stage::kAttack: run_attack(task, device, r); break;
+        case core::Stage::kNullCheck: run_null_check(task, r); break;
+        case core::Stage::kCheckpoint: run_checkpoint_copy(task, r); break;
+        case core::Stage::kEmbed:
+        case core::Stage::kNullModel: break;  // trained above
+      }
     }
     r.ok = true;
   } catch (const Interrupted& e) {

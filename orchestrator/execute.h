@@ -15,19 +15,19 @@ namespace signsweep::orchestrator {
 
 using ProgressSink = std::function<void(const workers::StepProgress&)>;
 
-// Training trials (storage::kEmbedKind, storage::kNullModelKind) write a model.
-bool is_training_kind(const std::string& kind);
-
 // Runs the task; never throws for a trial's own failure (ok = false with the message). In a group, every
 // rank of the group calls it: training trials train data-parallel; attacks and null checks run on group
 // rank 0 alone.
-// Kind "sleep" (benchmarks only): sleeps config_yaml's seconds.
 // `device`: this rank's ("cpu" or "cuda:K"), fixed for the run.
 // `stop_requested` (may be empty) is polled after every training step: true makes a training trial save its
 // resumable state and end as an interrupted Result (attacks and null checks run to their end: they are short
 // and restart from scratch).
 comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,
                           const std::string& device = "cpu", const std::function<bool()>& stop_requested = {});
+
+// What runs a task: execute_task, or a stand-in a benchmark gives (bench/scheduler_bench.cc sleeps).
+using TaskExecutor = std::function<comm::Result(const comm::Task&, comm::Collective*, const ProgressSink&,
+                                                const std::string& device, const std::function<bool()>& stop_requested)>;
 
 // The message of a trainer's report; its step and allreduce durations are added to `steps` / `allreduce`
 // (which may hold those of reports not sent yet) and travel binned.

@@ -7,20 +7,23 @@
 #include <fstream>
 #include <random>
 #include <map>
+#include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
-#include "comm/mpi_transport.h"
+#include "comm/in_process.h"
 #include "common/errors.h"
 #include "common/machine.h"
 #include "common/secret.h"
 #include "orchestrator/execute.h"
 #include "orchestrator/metrics.h"
 #include "orchestrator/scheduler.h"
-#include "storage/trial_results.h"
+#include "orchestrator/worker.h"
+#include "core/trial_results.h"
 #include "workers/device/device.h"
 
 namespace signsweep::orchestrator {
@@ -28,6 +31,7 @@ namespace {
 
 using storage::TrialRecord;
 using storage::TrialState;
+using core::Stage;
 
 bool should_run(const TrialRecord& r, const RunOptions& options, int64_t max_retries) {
   switch (r.state) {
@@ -48,10 +52,10 @@ storage::ResultsStore open_store(const Sweep& sweep, const RunOptions& options) 
 // the trial's file, reports and exports keep the config without them.
 std::string config_with_secrets(const SweepTrial& t, const storage::ResultsStore& store) {
   YAML::Node root;
-  if (t.stage == Stage::kTrain && t.config.watermark.enabled && !t.config.watermark.seed_given) {
+  if (t.planned.kind.trains_model() && t.config.watermark.enabled && !t.config.watermark.seed_given) {
     root = YAML::Load(t.planned.config_yaml);
     root["watermark"]["seed"] = workers::derived_watermark_seed(store.secret(), t.config.trainer.seed, t.config.watermark);
-  } else if (t.stage == Stage::kAttack && t.attack.kind == workers::AttackKind::kOverwrite && !t.attack.watermark_seed_given) {
+  } else if (t.planned.kind == core::TrialKind::attack_of(core::AttackKind::kOverwrite) && !t.attack.watermark_seed_given) {
     root = YAML::Load(t.planned.config_yaml);
     root["watermark_seed"] = common::keyed_seed(store.secret(), "overwrite attacker v1|" + t.planned.id);
   } else {
@@ -70,26 +74,27 @@ comm::Task task_of(const Sweep& sweep, const SweepTrial& t, const storage::Resul
   task.config_yaml = config_with_secrets(t, store);
   task.attempt = attempt;
   task.time_limit_s = sweep.trial_time_limit_s;
-  if (t.stage == Stage::kTrain) {
+  if (t.planned.kind.trains_model()) {
     task.checkpoint = store.checkpoint_path(t.planned.id);
     task.state = store.state_path(t.planned.id);
-  } else if (t.stage == Stage::kCheckpoint) {
+  } else if (t.planned.kind.stage == Stage::kCheckpoint) {
     task.checkpoint = store.checkpoint_path(t.planned.id);
   } else {
     task.parent_checkpoint = store.checkpoint_path(t.planned.parent);
   }
   for (const std::string& need : t.planned.needs)
-    if (t.stage == Stage::kNullCheck && need != t.planned.parent) task.null_checkpoints.push_back(store.checkpoint_path(need));
+    if (t.planned.kind.stage == Stage::kNullCheck && need != t.planned.parent) task.null_checkpoints.push_back(store.checkpoint_path(need));
   return task;
 }
 
 // Training trials train for epochs x steps; attacks and null checks are a fraction of that (for longest-first).
 double expected_cost(const SweepTrial& t) {
-  switch (t.stage) {
+  switch (t.planned.kind.stage) {
     case Stage::kAttack: return t.attack.trains() ? 0.2 * static_cast<double>(t.attack.fine_tune.epochs) : 0.05;
     case Stage::kNullCheck: return 0.05 * static_cast<double>(t.planned.needs.size());
     case Stage::kCheckpoint: return 0.01;
-    case Stage::kTrain: break;
+    case Stage::kEmbed:
+    case Stage::kNullModel: break;
   }
   return static_cast<double>(t.config.trainer.epochs) * static_cast<double>(std::max<int64_t>(t.config.trainer.steps_per_epoch, 100));
 }
@@ -110,29 +115,29 @@ TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int
   r.error.clear();
   r.attempts += 1;
   r.provenance = provenance(ranks, host, device);
-  r.results.clear();
+  r.results = {};
   r.series.clear();
-  r.checkpoint.clear();
+  r.has_checkpoint = false;
   return r;
 }
 
 // An interrupted trial goes back to pending (its resumable state stays for the relaunch); a trial that
 // ended, done or failed, has its resumable state removed.
-void finish_record(TrialRecord& r, const comm::Result& result, bool keeps_checkpoint, const storage::ResultsStore& store) {
+void finish_record(TrialRecord& r, const comm::Result& result, const storage::ResultsStore& store) {
   r.error = result.error;
   if (result.interrupted) {
     r.state = TrialState::kPending;
     r.provenance["interrupted"] = now_iso8601();
-    spdlog::warn("trial {} [{}] {}: {}", r.trial.id, r.trial.kind, r.trial.label, result.error);
+    spdlog::warn("trial {} [{}] {}: {}", r.trial.id, r.trial.kind.name(), r.trial.label, result.error);
     return;
   }
   r.state = result.ok ? TrialState::kDone : TrialState::kFailed;
   r.results = result.results;
   r.series = result.series;
-  if (result.ok && keeps_checkpoint) r.checkpoint = "checkpoints/" + r.trial.id + ".h5";
+  r.has_checkpoint = result.ok && r.trial.kind.writes_model();
   r.provenance["finished"] = now_iso8601();
   std::filesystem::remove(store.state_path(r.trial.id));
-  if (!result.ok) spdlog::error("trial {} [{}] {} failed: {}", r.trial.id, r.trial.kind, r.trial.label, result.error);
+  if (!result.ok) spdlog::error("trial {} [{}] {} failed: {}", r.trial.id, r.trial.kind.name(), r.trial.label, result.error);
 }
 
 // Trial states and the remaining-time estimate, mirrored into the metrics; the run's summary at the end.
@@ -180,72 +185,47 @@ class Progressboard {
 
 // The final BER a stage reports to the metrics (-1: none; API attacks: the first step's remote BER).
 double final_ber(const comm::Result& r) {
-  const storage::TrialResults results = storage::TrialResults::from_scalars(r.results);
+  const core::TrialResults& results = r.results;
   if (!results.watermark) return -1.0;
   if (results.watermark->ber_white_box) return *results.watermark->ber_white_box;
   return results.watermark->ber_remote.empty() ? -1.0 : results.watermark->ber_remote.begin()->second;
 }
 
+// The worker group of a run without mpirun: serve_tasks on its own thread, over an in-process channel. When
+// the scheduler leaves early (an error), the thread is interrupted (a training trial saves its resumable
+// state after its step) and stopped before the run goes on.
+class WorkerThread {
+ public:
+  WorkerThread(comm::InProcessChannel& channel, const std::string& device, const std::atomic<bool>* stop)
+      : channel_(channel), thread_([&channel, device, stop] {
+          try {
+            serve_tasks({&channel.worker(), nullptr, 0, device}, stop);
+          } catch (...) {
+            channel.fail(std::current_exception());
+          }
+        }) {}
+  ~WorkerThread() {
+    channel_.scheduler().send(comm::InProcessChannel::kWorker, comm::kInterrupt, "");
+    channel_.scheduler().send(comm::InProcessChannel::kWorker, comm::kStop, "");
+    thread_.join();
+  }
+  WorkerThread(const WorkerThread&) = delete;
+  WorkerThread& operator=(const WorkerThread&) = delete;
+
+ private:
+  comm::InProcessChannel& channel_;
+  std::thread thread_;
+};
+
 }  // namespace
 
-RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
-                                const std::atomic<bool>* stop, SweepMetrics* metrics) {
-  const auto stop_requested = [stop] { return stop != nullptr && stop->load(); };
+RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, const WorkerGroups& groups, comm::Mailbox& mailbox,
+                     const std::atomic<bool>* stop, SweepMetrics* metrics,
+                     const std::function<void(const std::string& store_dir)>& on_store_open) {
   const storage::ResultsStore store = open_store(sweep, options);
-  const std::map<std::string, TrialRecord> records = read_records(store);
-  Progressboard board(records, metrics, 1);
-  int64_t to_run = 0;
-  for (const SweepTrial& t : sweep.trials) to_run += should_run(records.at(t.planned.id), options, sweep.max_retries);
-  if (metrics != nullptr) metrics->set_queue(to_run);
-  RunSummary summary;
-  int64_t index = 0;
-  for (const SweepTrial& t : sweep.trials) {
-    ++index;
-    const TrialRecord& before = records.at(t.planned.id);
-    if (before.state == TrialState::kDone) ++summary.skipped;
-    if (!should_run(before, options, sweep.max_retries)) continue;
-    if (std::any_of(t.planned.needs.begin(), t.planned.needs.end(),
-                    [&](const std::string& need) { return board.state(need) != TrialState::kDone; }))
-      continue;  // a trial it needs failed (or was interrupted): stays pending
-    if (stop_requested()) {
-      ++summary.interrupted;  // asked to stop between trials: nothing to save, the rest stays pending
-      break;
-    }
-    spdlog::info("trial {}/{} {} [{}] {}", index, sweep.trials.size(), t.planned.id, t.planned.kind, t.planned.label);
-    TrialRecord r = running_record(before, t, 1, common::host_name(), device);
-    store.write_trial(r);
-    board.set(t.planned.id, TrialState::kRunning);
-    if (metrics != nullptr) {
-      metrics->on_dispatch(0, t.planned.id, t.planned.kind, r.attempts);
-      metrics->set_queue(--to_run);
-    }
-    const ProgressSink sink = [&](const workers::StepProgress& p) {
-      if (metrics == nullptr) return;
-      comm::DurationBins steps, allreduce;
-      metrics->on_progress(progress_message(t.planned.id, 0, p, steps, allreduce));
-    };
-    const auto start = std::chrono::steady_clock::now();
-    const comm::Result result = execute_task(task_of(sweep, t, store, r.attempts), nullptr, sink, device, stop_requested);
-    finish_record(r, result, writes_model(t.stage), store);
-    store.write_trial(r);
-    board.set(t.planned.id, r.state);
-    board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (metrics != nullptr) metrics->on_result(0, t.planned.id, t.planned.kind, result.ok, final_ber(result));
-    ++summary.ran;
-    if (result.interrupted) {
-      ++summary.interrupted;
-      break;
-    }
-  }
-  return board.summary(summary);
-}
-
-RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
-                               const std::atomic<bool>* stop, SweepMetrics* metrics) {
-  const storage::ResultsStore store = open_store(sweep, options);
-  check_store_is_shared(layout, store.dir());
+  if (on_store_open) on_store_open(store.dir());
   std::map<std::string, TrialRecord> records = read_records(store);
-  Progressboard board(records, metrics, static_cast<int>(layout.leaders.size()));
+  Progressboard board(records, metrics, static_cast<int>(groups.leaders.size()));
   std::map<std::string, std::chrono::steady_clock::time_point> started;
   RunSummary summary;
   std::vector<WorkItem> items;
@@ -264,40 +244,48 @@ RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, co
       items.push_back(std::move(w));
     }
   }
+  const size_t to_run = items.size();
   SchedulerCallbacks callbacks;
   callbacks.on_dispatch = [&](const WorkItem& w, int group) {
     const SweepTrial& t = *by_id.at(w.task.id);
-    TrialRecord r = running_record(records.at(w.task.id), t, layout.ranks_per_trial, layout.group_hosts(group),
-                                   layout.group_devices(group));
+    const size_t g = static_cast<size_t>(group);
+    TrialRecord r = running_record(records.at(w.task.id), t, groups.ranks_per_trial, groups.hosts.at(g), groups.devices.at(g));
     r.provenance["group"] = std::to_string(group);
     store.write_trial(r);
     board.set(w.task.id, TrialState::kRunning);
     started[w.task.id] = std::chrono::steady_clock::now();
-    if (metrics != nullptr) metrics->on_dispatch(group, w.task.id, w.task.kind, r.attempts);
+    if (metrics != nullptr) metrics->on_dispatch(group, w.task.id, w.task.kind.name(), r.attempts);
     records[w.task.id] = std::move(r);
-    spdlog::info("trial {} [{}] {} -> group {}", w.task.id, w.task.kind, w.task.label, group);
+    spdlog::info("trial {}/{} {} [{}] {} -> group {}", started.size(), to_run, w.task.id, w.task.kind.name(), w.task.label,
+                 group);
   };
-  callbacks.on_result = [&](const WorkItem& w, const comm::Result& result) {
+  callbacks.on_result = [&](const WorkItem& w, int group, const comm::Result& result) {
     TrialRecord& r = records.at(w.task.id);
-    finish_record(r, result, writes_model(by_id.at(w.task.id)->stage), store);
+    finish_record(r, result, store);
     summary.interrupted += result.interrupted;
     store.write_trial(r);
     board.set(w.task.id, r.state);
     board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - started.at(w.task.id)).count());
-    if (metrics != nullptr)
-      metrics->on_result(std::stoi(r.provenance.at("group")), w.task.id, w.task.kind, result.ok, final_ber(result));
+    if (metrics != nullptr) metrics->on_result(group, w.task.id, w.task.kind.name(), result.ok, final_ber(result));
     ++summary.ran;
   };
   if (metrics != nullptr) {
     callbacks.on_progress = [&](const comm::Progress& p) { metrics->on_progress(p); };
     callbacks.on_queue = [&](int64_t ready) { metrics->set_queue(ready); };
   }
-  comm::MpiMailbox mailbox(MPI_COMM_WORLD);
-  const SchedulerStats stats = schedule(mailbox, layout.leaders, std::move(items), finished, callbacks, stop);
+  const SchedulerStats stats = schedule(mailbox, groups.leaders, std::move(items), finished, callbacks, stop);
   spdlog::info("scheduler: {} trials dispatched, {} finished, {} left pending, {:.1f} s", stats.dispatched, stats.finished,
                stats.dropped, stats.seconds);
   if (stop != nullptr && stop->load() && summary.interrupted == 0 && stats.dropped > 0) summary.interrupted = 1;
   return board.summary(summary);
+}
+
+RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
+                                const std::atomic<bool>* stop, SweepMetrics* metrics) {
+  comm::InProcessChannel channel;
+  const WorkerThread worker(channel, device, stop);
+  return run_sweep(sweep, options, {{comm::InProcessChannel::kWorker}, {common::host_name()}, {device}, 1},
+                   channel.scheduler(), stop, metrics);
 }
 
 }  // namespace signsweep::orchestrator

@@ -1,6 +1,8 @@
-// Runs a sweep into its results store: in this process (no mpirun), or over MPI worker groups with rank 0
-// scheduling (scheduler.h) and writing. Both run every trial through execute_task and record it the same
-// way: running (attempt n) when it starts, then done/failed with results, series and provenance.
+// Runs a sweep into its results store: one loop, rank 0's, that schedules the trials (scheduler.h) over
+// worker groups it reaches through a comm::Mailbox, and records each the same way: running (attempt n) when
+// it starts, then done/failed with results, series and provenance. Under mpirun the groups are MPI ranks
+// (mpi_session.h: run_sweep_over_mpi); without mpirun one group runs on a thread of this process over an
+// in-process channel, so both modes run the same loop and order trials alike. MPI-free.
 // Resume: done trials are skipped; unfinished (running when the last run died) are rerun; failed ones
 // only with retry_failed, up to max_retries extra attempts. A trial that throws is recorded failed with
 // its message and the sweep goes on; attacks of a failed embed trial stay pending.
@@ -10,8 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/mpi_layout.h"
+#include <functional>
+
 #include "orchestrator/sweep.h"
+
+namespace signsweep::comm {
+class Mailbox;
+}
 
 namespace signsweep::orchestrator {
 
@@ -35,18 +42,26 @@ struct RunSummary {
 
 class SweepMetrics;
 
-// `device`: this process's ("cpu" or "cuda:K", workers::assign_local_device(sweep.device)).
-// `stop` (set by SIGTERM/SIGUSR1/SIGINT; may be null): the training trial in progress finishes its step,
-// saves its resumable state and goes back to pending; no trial starts after it.
-// `metrics` (may be null) receives every scheduling event and progress report.
+// The worker groups a run hands trials to, as rank 0 addresses them.
+struct WorkerGroups {
+  std::vector<int> leaders;          // each group's leader's address in the mailbox
+  std::vector<std::string> hosts;    // each group's host(s), e.g. "node1" or "node1,node2" (trial provenance)
+  std::vector<std::string> devices;  // each group's device(s), e.g. "cuda:0"
+  int ranks_per_trial = 1;
+};
+
+// Opens (and locks) the store, calls `on_store_open` with its directory (may be empty; under MPI: every
+// group leader must see the store), then schedules. `stop` (set by SIGTERM/SIGUSR1/SIGINT; may be null) ends
+// dispatching and interrupts the running trials: training trials finish their step, save their resumable
+// state and go back to pending; attacks and null checks run to their end (they are short, and restart from
+// scratch). `metrics` (may be null) receives every scheduling event and progress report.
+RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, const WorkerGroups& groups, comm::Mailbox& mailbox,
+                     const std::atomic<bool>* stop, SweepMetrics* metrics,
+                     const std::function<void(const std::string& store_dir)>& on_store_open = {});
+
+// Without mpirun: run_sweep with one worker group on a thread of this process. `device`: this process's
+// ("cpu" or "cuda:K", workers::assign_local_device(sweep.device)).
 RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, const std::string& device,
                                 const std::atomic<bool>* stop = nullptr, SweepMetrics* metrics = nullptr);
-
-// Rank 0. Opens (and locks) the store, checks with the workers that every group leader sees it, then
-// schedules. `stop` (set by SIGTERM/SIGUSR1/SIGINT) ends dispatching and interrupts the running trials:
-// training trials finish their step, save their resumable state and go back to pending; attacks and null
-// checks run to their end (they are short, and restart from scratch).
-RunSummary run_sweep_scheduler(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
-                               const std::atomic<bool>* stop, SweepMetrics* metrics = nullptr);
 
 }  // namespace signsweep::orchestrator

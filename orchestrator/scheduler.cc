@@ -73,7 +73,7 @@ SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders,
         const comm::Result r = comm::decode_result(payload);
         auto it = running.find(g);
         if (it == running.end()) throw Error("scheduler: a result from a group that runs nothing");
-        if (callbacks.on_result) callbacks.on_result(it->second, r);
+        if (callbacks.on_result) callbacks.on_result(it->second, g, r);
         if (r.interrupted) stop("a worker group was interrupted (its ranks were signalled)");
         queue.finished(r.id, r.ok);
         running.erase(it);

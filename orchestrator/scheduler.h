@@ -7,7 +7,7 @@
 //  - a stop request (SIGTERM/SIGUSR1/SIGINT on rank 0), or a group answering "interrupted" (its ranks were
 //    signalled), ends dispatching and sends kInterrupt to every running group; their results are recorded.
 // The queue's rules are ready_queue.h. The callbacks write the store (rank 0 is its only writer). Layout and
-// roles: mpi_layout.h. MPI-free: unit-tested with a scripted mailbox.
+// roles: mpi_session.h. MPI-free: unit-tested with a scripted mailbox.
 #pragma once
 
 #include <atomic>
@@ -23,7 +23,7 @@ namespace signsweep::orchestrator {
 
 struct SchedulerCallbacks {
   std::function<void(const WorkItem&, int group)> on_dispatch;          // before the task is sent
-  std::function<void(const WorkItem&, const comm::Result&)> on_result;  // when the group answers
+  std::function<void(const WorkItem&, int group, const comm::Result&)> on_result;  // when the group answers
   std::function<void(const comm::Progress&)> on_progress;
   std::function<void(int64_t ready)> on_queue;  // after every dispatch round
 };

@@ -256,9 +256,8 @@ class Expansion {
     for (const std::string& path : paths) {
       if (!seen.insert(path).second) root.fail("attack_checkpoints", fmt::format("lists {} twice", path));
       SweepTrial t;
-      t.stage = Stage::kCheckpoint;
-      t.planned.kind = storage::kCheckpointKind;
-      t.planned.id = common::content_hash(std::string(storage::kCheckpointKind) + "\n" + path);
+      t.planned.kind = core::TrialKind{core::Stage::kCheckpoint};
+      t.planned.id = common::content_hash(t.planned.kind.name() + "\n" + path);
       t.planned.label = "checkpoint " + path;
       t.planned.axes["checkpoint"] = std::filesystem::path(path).stem().string();
       t.planned.config_yaml = fmt::format("checkpoint: {}\n", path);
@@ -297,7 +296,7 @@ class Expansion {
         YAML::Node tree = shallow_copy(embed_trees_.at(owner.planned.id));
         tree.remove("watermark");
         set_dotted(tree, "trainer.seed", common::ConfigNode::canonical(seed));
-        SweepTrial null = training_trial(tree, storage::kNullModelKind, fmt::format("null model {} of {}", k + 1, owner.planned.label));
+        SweepTrial null = training_trial(tree, core::Stage::kNullModel, fmt::format("null model {} of {}", k + 1, owner.planned.label));
         ids.push_back(null.planned.id);
         if (null_index.count(null.planned.id)) continue;
         null.planned.label = fmt::format("null model seed={}", seed);
@@ -321,7 +320,7 @@ class Expansion {
   // An unknown key that a grid axis put there is reported at the axis (its key has no place in the file).
   SweepTrial training_trial_of_point(const Point& p, const std::vector<Axis>& grid, const std::string& context) {
     try {
-      return training_trial(p.tree, storage::kEmbedKind, context);
+      return training_trial(p.tree, core::Stage::kEmbed, context);
     } catch (const UnknownKeyError& e) {
       for (const Axis& axis : grid)
         if (e.key() == axis.key || e.key().rfind(axis.key + ".", 0) == 0)
@@ -330,7 +329,7 @@ class Expansion {
     }
   }
 
-  SweepTrial training_trial(const YAML::Node& tree, const std::string& kind, const std::string& context) {
+  SweepTrial training_trial(const YAML::Node& tree, core::Stage stage, const std::string& context) {
     SweepTrial t;
     const common::ConfigNode root = common::ConfigNode::from_node(tree, file_);
     t.config = parse_at([&] { return workers::parse_trial_config(root); }, context);
@@ -338,7 +337,7 @@ class Expansion {
     if (const workers::DataShape* data = probes_.get(t.config, sweep_.warnings))
       parse_at([&] { workers::check_trial_against_data(root, t.config, *data); return 0; }, context);
     t.planned.id = common::content_hash(t.config.yaml);
-    t.planned.kind = kind;
+    t.planned.kind = core::TrialKind{stage};
     t.planned.config_yaml = t.config.yaml;
     return t;
   }
@@ -353,14 +352,13 @@ class Expansion {
             fmt::format("attack at {}{}, grid point {}", e.where, ap.label == "base" ? "" : " " + ap.label, parent.planned.label);
         const common::ConfigNode node = common::ConfigNode::from_node(ap.tree, file_);
         SweepTrial t;
-        t.stage = Stage::kAttack;
         t.attack = parse_at([&] { return workers::parse_attack_spec(node); }, context);
         const bool parent_known = !parent.config.dataset.name.empty();  // a given checkpoint may be unreadable here
         if (const workers::DataShape* data = parent_known ? probes_.get(parent.config, sweep_.warnings) : nullptr)
           parse_at([&] { workers::check_attack_against_data(node, t.attack, parent.config, *data); return 0; }, context);
-        const std::string kind = workers::to_string(t.attack.kind);
+        t.planned.kind = core::TrialKind::attack_of(t.attack.kind);
+        const std::string kind = t.planned.kind.name();
         t.planned.id = common::content_hash(parent.planned.id + "\n" + t.attack.yaml);
-        t.planned.kind = kind;
         t.planned.label = fmt::format("{} | {}{}", parent.planned.label, kind, ap.label == "base" ? "" : " " + ap.label);
         t.planned.parent = parent.planned.id;
         t.planned.needs = {parent.planned.id};
@@ -381,10 +379,9 @@ class Expansion {
 
   void add_null_check(const SweepTrial& owner, const std::vector<std::string>& null_ids) {
     SweepTrial t;
-    t.stage = Stage::kNullCheck;
+    t.planned.kind = core::TrialKind{core::Stage::kNullCheck};
     t.planned.config_yaml = fmt::format("null_models: [{}]\n", fmt::join(null_ids, ", "));
-    t.planned.id = common::content_hash(owner.planned.id + "\nnull-check\n" + t.planned.config_yaml);
-    t.planned.kind = storage::kNullCheckKind;
+    t.planned.id = common::content_hash(owner.planned.id + "\n" + t.planned.kind.name() + "\n" + t.planned.config_yaml);
     t.planned.label = fmt::format("{} | null-check ({} models)", owner.planned.label, null_ids.size());
     t.planned.parent = owner.planned.id;
     t.planned.needs = {owner.planned.id};
@@ -424,14 +421,8 @@ NullModels read_null_models(const common::ConfigNode& root) {
 
 }  // namespace
 
-bool writes_model(Stage stage) { return stage == Stage::kTrain || stage == Stage::kCheckpoint; }
-
-int64_t Sweep::count(Stage stage) const {
-  return std::count_if(trials.begin(), trials.end(), [&](const SweepTrial& t) { return t.stage == stage; });
-}
-
-int64_t Sweep::embed_trials() const {
-  return std::count_if(trials.begin(), trials.end(), [](const SweepTrial& t) { return t.planned.kind == storage::kEmbedKind; });
+int64_t Sweep::count(core::Stage stage) const {
+  return std::count_if(trials.begin(), trials.end(), [&](const SweepTrial& t) { return t.planned.kind.stage == stage; });
 }
 
 namespace {
@@ -510,13 +501,13 @@ Sweep load_sweep(const std::string& path) {
 void check_group_shares(const Sweep& sweep, int ranks_per_trial) {
   if (ranks_per_trial <= 1) return;
   for (const SweepTrial& t : sweep.trials) {
-    if (t.stage != Stage::kTrain) continue;
+    if (!t.planned.kind.trains_model()) continue;
     const workers::WatermarkSpec& wm = t.config.watermark;
     const bool targets = wm.enabled && wm.scheme == workers::SchemeKind::kGradSigns;
     try {
       workers::share_positions(t.config.trainer.batch_size, targets ? wm.target_per_batch : 0, 0, ranks_per_trial);
     } catch (const ConfigError& e) {
-      throw ConfigError(fmt::format("{} ({} trial {}): {}", sweep.file, t.planned.kind, t.planned.label, e.what()));
+      throw ConfigError(fmt::format("{} ({} trial {}): {}", sweep.file, t.planned.kind.name(), t.planned.label, e.what()));
     }
   }
 }

@@ -35,16 +35,8 @@
 
 namespace signsweep::orchestrator {
 
-// What a trial does: train a model (kinds "embed" and "null-model"), take a given one into the store
-// ("checkpoint"), attack one, or read one's watermark from the null models of its recipe ("null-check").
-enum class Stage { kTrain, kCheckpoint, kAttack, kNullCheck };
-
-// Trials of these stages leave a model in the store (checkpoints/<id>.h5) for the trials after them.
-bool writes_model(Stage stage);
-
 struct SweepTrial {
-  storage::PlannedTrial planned;
-  Stage stage = Stage::kTrain;
+  storage::PlannedTrial planned;  // planned.kind: what the trial does (core/vocabulary.h)
   workers::TrialConfig config;  // training trials; a given checkpoint's recorded config (empty when unreadable here)
   workers::AttackSpec attack;   // attack trials
 };
@@ -62,8 +54,7 @@ struct Sweep {
   // Things validation could not check or that make results meaningless (data not readable here, a
   // signature too short to ever reach its significance level): printed once by whoever runs the sweep.
   std::vector<std::string> warnings;
-  int64_t count(Stage stage) const;
-  int64_t embed_trials() const;  // trials of kind "embed"
+  int64_t count(core::Stage stage) const;
 };
 
 // Throws ConfigError naming the file, line and key (or the grid point) of anything wrong.

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/vocabulary.h"
+
 namespace signsweep::storage {
 
 struct Array {
@@ -28,7 +30,7 @@ struct Array {
 };
 
 struct WatermarkRecord {
-  std::string scheme = "gradsigns";
+  std::string scheme = core::to_string(core::SchemeKind::kGradSigns);  // read as is; schemes/ decides
   std::vector<int64_t> signature;
   std::vector<int64_t> carriers;
   std::vector<float> key;  // bits x carriers (gradsigns) or bits x layer size (uchida), row-major

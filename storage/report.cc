@@ -14,10 +14,15 @@
 #include "common/errors.h"
 #include "storage/statistics.h"
 #include "storage/store_views.h"
-#include "storage/trial_results.h"
+#include "core/trial_results.h"
 
 namespace signsweep::storage {
 namespace {
+
+using core::NullCheck;
+using core::TrialResults;
+using core::WatermarkReading;
+using core::remote_ber_key;
 
 // ---- rows ---------------------------------------------------------------------------------------------
 
@@ -82,8 +87,8 @@ std::vector<Trial> trials_of(const ResultsStore& store, const std::vector<TrialR
   std::vector<Trial> out;
   for (const TrialRecord& r : all) {
     if (r.state != TrialState::kDone || !wanted(r)) continue;
-    Trial t{&r, TrialResults::from_scalars(r.results)};
-    const bool attack = !r.trial.parent.empty() && r.trial.kind != kNullCheckKind;
+    Trial t{&r, r.results};
+    const bool attack = !r.trial.parent.empty() && r.trial.kind.stage != core::Stage::kNullCheck;
     if (store.format_version() == 1 && attack && t.results.watermark && !t.results.watermark->ber_remote.empty())
       drop_copied_white_box(t);
     out.push_back(std::move(t));
@@ -382,17 +387,17 @@ std::vector<Trial> epoch_trials(const std::vector<TrialRecord>& all, std::vector
   records.reserve(epochs);  // the trials point into it
   std::vector<Trial> out;
   for (const TrialRecord& r : all) {
-    const bool trained = r.trial.kind == kEmbedKind || r.trial.kind == kNullModelKind;
+    const bool trained = r.trial.kind.trains_model();
     if (r.state != TrialState::kDone || !trained || !r.series.count("test_accuracy")) continue;
     const std::vector<double>& accuracy = r.series.at("test_accuracy");
     // A plain model's series has a bit_accuracy column too (0: no signature to read): it is no reading.
-    const bool watermarked = TrialResults::from_scalars(r.results).watermark.has_value();
+    const bool watermarked = r.results.watermark.has_value();
     const auto bits = watermarked ? r.series.find("bit_accuracy") : r.series.end();
     for (size_t e = 0; e < accuracy.size(); ++e) {
       TrialRecord epoch;
       epoch.trial = r.trial;
       epoch.trial.axes["epoch"] = std::to_string(e + 1);
-      epoch.trial.axes["stage"] = r.trial.kind;
+      epoch.trial.axes["stage"] = r.trial.kind.name();
       records.push_back(std::move(epoch));
       TrialResults results;
       results.test_accuracy = accuracy[e];
@@ -472,22 +477,22 @@ std::string report_text(const ResultsStore& store, const ReportOptions& options)
   std::vector<Column> columns;
   std::string note;
   if (options.table == "embed") {
-    trials = trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind == kEmbedKind; });
+    trials = trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind.stage == core::Stage::kEmbed; });
     columns = embed_columns(trials);
   } else if (options.table == "attacks") {
     trials = trials_of(store, all, [](const TrialRecord& r) {
-      return !r.trial.parent.empty() && r.trial.kind != kNullCheckKind;
+      return !r.trial.parent.empty() && r.trial.kind.stage != core::Stage::kNullCheck;
     });
     columns = attack_columns(trials);
   } else if (options.table == "null") {
-    trials = trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind == kNullCheckKind; });
+    trials = trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind.stage == core::Stage::kNullCheck; });
     columns = null_columns();
     note = null_models_warning(trials);
   } else if (options.table == "training") {
     trials = epoch_trials(all, epochs);
     columns = training_columns();
   } else {
-    trials = paired_cost_trials(trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind == kEmbedKind; }));
+    trials = paired_cost_trials(trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind.stage == core::Stage::kEmbed; }));
     columns = cost_columns();
   }
   const Table table = group(trials, options.over, std::move(columns));

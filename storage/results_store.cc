@@ -31,9 +31,19 @@ constexpr const char* kIndexName = "sweep.h5";
 nlohmann::json plan_to_json(const std::vector<PlannedTrial>& plan) {
   nlohmann::json j = nlohmann::json::array();
   for (const PlannedTrial& t : plan)
-    j.push_back({{"id", t.id}, {"kind", t.kind}, {"label", t.label}, {"parent", t.parent}, {"needs", t.needs},
+    j.push_back({{"id", t.id}, {"kind", t.kind.name()}, {"label", t.label}, {"parent", t.parent}, {"needs", t.needs},
                  {"axes", t.axes}, {"config", t.config_yaml}});
   return j;
+}
+
+// Where a trial's model lies, relative to the store (also its /trial attr checkpoint).
+std::string checkpoint_in_store(const std::string& id) { return "checkpoints/" + id + ".h5"; }
+
+// A stored kind: one of core/vocabulary.h's names (a kind of a later version is refused, not guessed).
+core::TrialKind kind_named(const std::string& name, const std::string& origin) {
+  const std::optional<core::TrialKind> kind = core::TrialKind::from_string(name);
+  if (!kind) throw DataError(fmt::format("{} kind = '{}' is not a trial kind", origin, name.substr(0, 80)));
+  return *kind;
 }
 
 // Trial ids name files (trials/<id>.h5, checkpoints/<id>.h5): in a store someone else made, an id must be
@@ -48,7 +58,7 @@ std::vector<PlannedTrial> plan_from_json(const std::string& text, const std::str
   std::vector<PlannedTrial> plan;
   try {
     for (const auto& e : common::parse_json(text, origin + ": /plan")) {
-      PlannedTrial t{e.at("id"), e.at("kind"), e.at("label"), e.at("parent"),
+      PlannedTrial t{e.at("id"), kind_named(e.at("kind").get<std::string>(), origin + ": /plan"), e.at("label"), e.at("parent"),
                      e.at("axes").get<std::map<std::string, std::string>>(), e.at("config"), {}};
       if (e.contains("needs")) t.needs = e.at("needs").get<std::vector<std::string>>();
       else if (!t.parent.empty()) t.needs = {t.parent};  // format 1: an attack needs its parent
@@ -221,7 +231,7 @@ std::string ResultsStore::state_path(const std::string& id) const {
 }
 
 std::string ResultsStore::checkpoint_path(const std::string& id) const {
-  return (fs::path(dir_) / "checkpoints" / (id + ".h5")).string();
+  return (fs::path(dir_) / checkpoint_in_store(id)).string();
 }
 
 void ResultsStore::write_index() const {
@@ -246,23 +256,23 @@ void ResultsStore::write_trial(const TrialRecord& r) const {
       trial_path(t.id),
       [&](File& f) {
         f.set_attributes("/trial", std::map<std::string, std::string>{{"id", t.id},
-                                                                     {"kind", t.kind},
+                                                                     {"kind", t.kind.name()},
                                                                      {"label", t.label},
                                                                      {"parent", t.parent},
                                                                      {"state", to_string(r.state)},
                                                                      {"error", r.error},
                                                                      {"sweep_hash", sweep_.hash},
                                                                      {"sweep_file", sweep_.file},
-                                                                     {"checkpoint", r.checkpoint}});
+                                                                     {"checkpoint", r.has_checkpoint ? checkpoint_in_store(t.id) : ""}});
         f.set_attribute("/trial", "attempts", r.attempts);
         f.write_string("/trial/config", t.config_yaml);
         f.set_attributes("/trial/axes", t.axes);
         f.set_attributes("/trial/provenance", r.provenance);
-        f.set_attributes("/trial/results", r.results);
+        f.set_attributes("/trial/results", r.results.to_scalars());
         if (!r.series.empty()) f.write_table("/trial/series", r.series);
         if (!t.parent.empty()) f.link_external("/trial/parent", t.parent + ".h5", "/trial");
         // The model as a link too (h5py: trial["checkpoint"]); paths resolve next to this file.
-        if (!r.checkpoint.empty()) f.link_external("/trial/checkpoint", "../" + r.checkpoint, "/");
+        if (r.has_checkpoint) f.link_external("/trial/checkpoint", "../" + checkpoint_in_store(t.id), "/");
       },
       durable_);
 }
@@ -290,7 +300,7 @@ TrialRecord ResultsStore::read_record(const std::string& id, const PlannedTrial*
   TrialRecord r;
   PlannedTrial& t = r.trial;
   t.id = attr("id");
-  t.kind = attr("kind");
+  t.kind = kind_named(attr("kind"), path + ": /trial");
   t.label = attr("label");
   t.parent = attr("parent");
   t.config_yaml = f.read_string("/trial/config");
@@ -301,9 +311,9 @@ TrialRecord ResultsStore::read_record(const std::string& id, const PlannedTrial*
   r.state = *s;
   r.error = attr("error");
   r.attempts = f.int_attribute("/trial", "attempts");
-  r.checkpoint = attr("checkpoint");
+  r.has_checkpoint = !attr("checkpoint").empty();
   r.provenance = f.string_attributes("/trial/provenance");
-  r.results = f.double_attributes("/trial/results");
+  r.results = core::TrialResults::from_scalars(f.double_attributes("/trial/results"));
   if (with_series && f.exists("/trial/series")) {
     if (f.is_group("/trial/series"))  // stores written before the series table: one dataset per series
       for (const std::string& name : f.list("/trial/series")) r.series[name] = f.read_doubles("/trial/series/" + name);

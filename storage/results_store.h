@@ -28,6 +28,9 @@
 #include <string>
 #include <vector>
 
+#include "core/trial_results.h"
+#include "core/vocabulary.h"
+
 namespace signsweep::storage {
 
 class StoreLock;
@@ -36,15 +39,9 @@ enum class TrialState { kPending, kRunning, kDone, kFailed };
 const char* to_string(TrialState s);
 std::optional<TrialState> trial_state_from_string(const std::string& s);
 
-// Trial kinds besides the attack names ("quantize", "prune", ...).
-inline constexpr const char* kEmbedKind = "embed";            // trains a model (watermarked, or plain in a grid)
-inline constexpr const char* kNullModelKind = "null-model";   // trains a plain model a watermark is checked against
-inline constexpr const char* kNullCheckKind = "null-check";   // reads a watermark from its model and the null models
-inline constexpr const char* kCheckpointKind = "checkpoint";  // a model given to the sweep (attack_checkpoints), copied in
-
 struct PlannedTrial {
   std::string id;      // content hash of the resolved config
-  std::string kind;    // "embed" or the attack name
+  core::TrialKind kind;  // stored as its name (core/vocabulary.h)
   std::string label;   // human-readable, e.g. "bits=16 lambda=0.3 seed=0"
   std::string parent;  // attacks and null checks: the id of the trial whose model they read
   std::map<std::string, std::string> axes;  // grid values of this trial (report tables group by them)
@@ -59,8 +56,8 @@ struct TrialRecord {
   int64_t attempts = 0;
   std::map<std::string, std::string> provenance;  // git, versions, host, ranks, device, started, finished
   std::map<std::string, std::vector<double>> series;  // per epoch: every series has the same length
-  std::map<std::string, double> results;
-  std::string checkpoint;  // relative to the store ("" = none)
+  core::TrialResults results;  // stored as scalars (core/trial_results.h)
+  bool has_checkpoint = false;  // the trial's model is in the store, at checkpoint_path(id)
 };
 
 struct SweepIdentity {

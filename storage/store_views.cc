@@ -26,11 +26,11 @@ std::string status_text(const ResultsStore& store) {
     s += fmt::format("{:<8} {}\n", to_string(st), counts[st]);
   for (const TrialRecord& r : all)
     if (r.state == TrialState::kRunning)
-      s += fmt::format("running {} [{}] {} (attempt {}, started {})\n", r.trial.id, r.trial.kind, r.trial.label, r.attempts,
+      s += fmt::format("running {} [{}] {} (attempt {}, started {})\n", r.trial.id, r.trial.kind.name(), r.trial.label, r.attempts,
                        r.provenance.count("started") ? r.provenance.at("started") : "?");
   for (const TrialRecord& r : all)
     if (r.state == TrialState::kFailed)
-      s += fmt::format("failed  {} [{}] {} (attempt {}): {}\n", r.trial.id, r.trial.kind, r.trial.label, r.attempts, r.error);
+      s += fmt::format("failed  {} [{}] {} (attempt {}): {}\n", r.trial.id, r.trial.kind.name(), r.trial.label, r.attempts, r.error);
   return s;
 }
 
@@ -39,7 +39,7 @@ std::string export_csv(const ResultsStore& store) {
   std::set<std::string> axes, results;
   for (const TrialRecord& r : all) {
     for (const auto& [k, v] : r.trial.axes) axes.insert(k);
-    for (const auto& [k, v] : r.results) results.insert(k);
+    for (const auto& [k, v] : r.results.to_scalars()) results.insert(k);
   }
   std::vector<std::string> header{"id",    "kind",    "label",    "parent", "state", "attempts",
                                   "error", "started", "finished", "host",   "device"};
@@ -48,12 +48,13 @@ std::string export_csv(const ResultsStore& store) {
   std::string out = fmt::format("{}\n", fmt::join(header, ","));
   for (const TrialRecord& r : all) {
     const auto prov = [&](const char* key) { return r.provenance.count(key) ? r.provenance.at(key) : std::string(); };
-    std::vector<std::string> cells{r.trial.id,       r.trial.kind,       r.trial.label, r.trial.parent,
+    std::vector<std::string> cells{r.trial.id,       r.trial.kind.name(),       r.trial.label, r.trial.parent,
                                    to_string(r.state), std::to_string(r.attempts), r.error, prov("started"),
                                    prov("finished"), prov("host"),      prov("device")};
     for (const std::string& a : axes) cells.push_back(r.trial.axes.count(a) ? r.trial.axes.at(a) : "");
     // {} is fmt's shortest form that reads back as the same double (1e-06, not 9.9999999999999995e-07).
-    for (const std::string& k : results) cells.push_back(r.results.count(k) ? fmt::format("{}", r.results.at(k)) : "");
+    const std::map<std::string, double> scalars = r.results.to_scalars();
+    for (const std::string& k : results) cells.push_back(scalars.count(k) ? fmt::format("{}", scalars.at(k)) : "");
     for (auto& c : cells) c = csv_field(c);
     out += fmt::format("{}\n", fmt::join(cells, ","));
   }
@@ -77,7 +78,7 @@ std::string export_series_csv(const ResultsStore& store) {
     size_t epochs = 0;
     for (const auto& [k, v] : r.series) epochs = std::max(epochs, v.size());
     for (size_t e = 0; e < epochs; ++e) {
-      std::vector<std::string> cells{r.trial.id, r.trial.kind, r.trial.label};
+      std::vector<std::string> cells{r.trial.id, r.trial.kind.name(), r.trial.label};
       for (const std::string& a : axes) cells.push_back(r.trial.axes.count(a) ? r.trial.axes.at(a) : "");
       cells.push_back(std::to_string(e + 1));
       for (const std::string& k : series) {

@@ -24,6 +24,7 @@
 #include "workers/keras_import.h"
 #include "workers/models/classifier.h"
 #include "workers/train/trainer.h"
+#include "core/vocabulary.h"
 
 namespace signsweep::workers {
 namespace {
@@ -203,7 +204,7 @@ TrialConfig reference_config(const KerasVerifyOptions& o, const ImageShape& shap
   t["batch_size"] = 100;
   t["weight_decay"] = 0.0001;
   YAML::Node w = c["watermark"];
-  w["scheme"] = "gradsigns";
+  w["scheme"] = core::to_string(core::SchemeKind::kGradSigns);
   w["bits"] = static_cast<int64_t>(s.signature.size());
   w["carriers"] = static_cast<int64_t>(s.carriers.size());
   w["lambda"] = 0.3;

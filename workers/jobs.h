@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/trial_results.h"
+#include "core/trial_results.h"
 #include "workers/attacks/attack_spec.h"
 #include "workers/train/step_progress.h"
 #include "workers/trial_config.h"
@@ -152,11 +152,11 @@ struct AttackOptions {
 // an attacker budget beyond the data.
 AttackReport run_attack(const std::string& checkpoint_path, const AttackSpec& spec, const AttackOptions& options);
 
-// The stored results of each outcome (storage/trial_results.h): the one place their figures get names.
-storage::WatermarkReading reading_of(const VerificationReport& v);
-storage::TrialResults results_of(const TrainOutcome& out);
-storage::TrialResults results_of(const AttackReport& report);
+// The stored results of each outcome (core/trial_results.h): the one place their figures get names.
+core::WatermarkReading reading_of(const VerificationReport& v);
+core::TrialResults results_of(const TrainOutcome& out);
+core::TrialResults results_of(const AttackReport& report);
 // A watermark read again from its model and from null models (VerifyOptions::null_models).
-storage::TrialResults null_check_results_of(const VerificationReport& v, double seconds);
+core::TrialResults null_check_results_of(const VerificationReport& v, double seconds);
 
 }  // namespace signsweep::workers

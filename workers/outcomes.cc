@@ -1,10 +1,10 @@
-// Outcomes (jobs.h) -> stored results (storage/trial_results.h). Torch-free.
+// Outcomes (jobs.h) -> stored results (core/trial_results.h). Torch-free.
 #include "workers/jobs.h"
 
 namespace signsweep::workers {
 
-storage::WatermarkReading reading_of(const VerificationReport& v) {
-  storage::WatermarkReading r;
+core::WatermarkReading reading_of(const VerificationReport& v) {
+  core::WatermarkReading r;
   r.bits = v.bits;
   r.significance = v.significance;
   if (v.white_box) {
@@ -16,8 +16,8 @@ storage::WatermarkReading reading_of(const VerificationReport& v) {
   return r;
 }
 
-storage::TrialResults results_of(const TrainOutcome& out) {
-  storage::TrialResults r;
+core::TrialResults results_of(const TrainOutcome& out) {
+  core::TrialResults r;
   r.test_accuracy = out.test_accuracy;
   r.seconds = out.seconds;
   r.figures = {{"images_per_second", out.images_per_second},
@@ -27,8 +27,8 @@ storage::TrialResults results_of(const TrainOutcome& out) {
   return r;
 }
 
-storage::TrialResults results_of(const AttackReport& report) {
-  storage::TrialResults r;
+core::TrialResults results_of(const AttackReport& report) {
+  core::TrialResults r;
   r.accuracy_before = report.accuracy_before;
   r.test_accuracy = report.accuracy_after;
   r.seconds = report.seconds;
@@ -38,11 +38,11 @@ storage::TrialResults results_of(const AttackReport& report) {
   return r;
 }
 
-storage::TrialResults null_check_results_of(const VerificationReport& v, double seconds) {
-  storage::TrialResults r;
+core::TrialResults null_check_results_of(const VerificationReport& v, double seconds) {
+  core::TrialResults r;
   r.seconds = seconds;
   r.watermark = reading_of(v);
-  r.null_check = storage::NullCheck{v.null_models, v.empirical_threshold, v.null_mean_ber, v.null_false_positive_rate,
+  r.null_check = core::NullCheck{v.null_models, v.empirical_threshold, v.null_mean_ber, v.null_false_positive_rate,
                                     v.owned_empirically};
   return r;
 }

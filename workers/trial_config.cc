@@ -1,6 +1,7 @@
 #include "workers/trial_config.h"
 
 #include "common/config.h"
+#include "core/vocabulary.h"
 
 namespace signsweep::workers {
 namespace {
@@ -8,7 +9,9 @@ namespace {
 // `watermark: {scheme: none}`: a plain model, so that one grid axis over whole watermark sections can put
 // plain models beside watermarked ones. It takes no other key.
 bool is_plain_section(const common::ConfigNode& wm) {
-  if (wm.get_choice("scheme", {"gradsigns", "uchida", "none"}, "gradsigns") != "none") return false;
+  std::vector<std::string> choices = core::scheme_names();
+  choices.emplace_back(core::kPlainSchemeName);
+  if (wm.get_choice("scheme", choices, core::to_string(core::SchemeKind::kGradSigns)) != core::kPlainSchemeName) return false;
   for (const std::string& key : wm.keys())
     if (key != "scheme") wm.fail(key, "a plain model (scheme: none) takes no other watermark key");
   return true;

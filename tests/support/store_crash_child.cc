@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   std::vector<PlannedTrial> plan;
   for (int i = 0; i < n; ++i) {
     const std::string config = "trial: " + std::to_string(i) + "\n";
-    plan.push_back({signsweep::common::content_hash(config), "embed", "i=" + std::to_string(i), "", {{"i", std::to_string(i)}}, config});
+    plan.push_back({signsweep::common::content_hash(config), signsweep::core::TrialKind{signsweep::core::Stage::kEmbed}, "i=" + std::to_string(i), "", {{"i", std::to_string(i)}}, config});
   }
   const ResultsStore store =
       ResultsStore::open_for_sweep(dir, {signsweep::common::content_hash("crash sweep"), "crash.yaml", "crash"}, plan, false);
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     r.state = TrialState::kDone;
     for (int k = 0; k < 200; ++k) r.series["loss"].push_back(i * 1000.0 + k / 7.0);
-    r.results["value"] = i / 3.0;
+    r.results.figures["value"] = i / 3.0;
     store.write_trial(r);
     log_line(dir, "done " + plan[i].id);
   }

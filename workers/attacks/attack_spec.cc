@@ -12,11 +12,6 @@
 namespace signsweep::workers {
 namespace {
 
-constexpr AttackKind kKinds[] = {AttackKind::kFtll,  AttackKind::kFtal,           AttackKind::kRtll,
-                                 AttackKind::kRtal,  AttackKind::kPrune,          AttackKind::kPruneLayerwise,
-                                 AttackKind::kQuantize, AttackKind::kNoise,       AttackKind::kScoreRounding,
-                                 AttackKind::kScorePerturbation, AttackKind::kOverwrite, AttackKind::kDistill};
-
 void parse_training(const common::ConfigNode& node, AttackSpec& s) {
   s.data.images_per_class = node.get<int64_t>("images_per_class", s.data.images_per_class);
   node.require(s.data.images_per_class >= 2, "images_per_class", "must be >= 2 (split into fine-tune and validation)");
@@ -94,33 +89,6 @@ void parse_kind_specific(const common::ConfigNode& node, AttackSpec& s) {
 
 }  // namespace
 
-const std::vector<std::string>& attack_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> v;
-    for (const AttackKind k : kKinds) v.emplace_back(to_string(k));
-    return v;
-  }();
-  return names;
-}
-
-const char* to_string(AttackKind kind) {
-  switch (kind) {
-    case AttackKind::kFtll: return "ftll";
-    case AttackKind::kFtal: return "ftal";
-    case AttackKind::kRtll: return "rtll";
-    case AttackKind::kRtal: return "rtal";
-    case AttackKind::kPrune: return "prune";
-    case AttackKind::kPruneLayerwise: return "prune-layerwise";
-    case AttackKind::kQuantize: return "quantize";
-    case AttackKind::kNoise: return "noise";
-    case AttackKind::kScoreRounding: return "score-rounding";
-    case AttackKind::kScorePerturbation: return "score-perturbation";
-    case AttackKind::kOverwrite: return "overwrite";
-    case AttackKind::kDistill: return "distill";
-  }
-  return "?";
-}
-
 bool AttackSpec::trains() const {
   return kind != AttackKind::kQuantize && !uses_api();
 }
@@ -132,7 +100,7 @@ bool AttackSpec::uses_api() const {
 AttackSpec parse_attack_spec(const common::ConfigNode& node) {
   AttackSpec s;
   const std::string name = node.get_choice("attack", attack_names(), "");
-  s.kind = kKinds[std::find(attack_names().begin(), attack_names().end(), name) - attack_names().begin()];
+  s.kind = *core::attack_kind_from_string(name);
   s.seed = node.get<uint64_t>("seed", s.seed);
   if (s.trains()) parse_training(node, s);
   parse_kind_specific(node, s);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/vocabulary.h"
 #include "workers/models/model_spec.h"
 #include "workers/train/train_spec.h"
 
@@ -17,19 +18,10 @@ class ConfigNode;
 
 namespace signsweep::workers {
 
-enum class AttackKind {
-  kFtll, kFtal, kRtll, kRtal,        // fine-tuning: last layer / all layers, optionally re-initialised head
-  kPrune, kPruneLayerwise,           // magnitude pruning (global / per layer) + masked fine-tuning
-  kQuantize,                         // weights and BN statistics to b bits
-  kNoise,                            // Gaussian pattern on every input (API)
-  kScoreRounding, kScorePerturbation,  // the API's answers
-  kOverwrite,                        // embed the attacker's own signature on pseudo-labelled data
-  kDistill,                          // surrogate trained on soft labels
-};
-
-// Every attack name, in the order above ("ftll", ..., "distill").
-const std::vector<std::string>& attack_names();
-const char* to_string(AttackKind kind);
+// The attacks' names and kinds are core/vocabulary.h's.
+using core::AttackKind;
+using core::attack_names;
+using core::to_string;
 
 // Attacker data: `images_per_class` images of every class drawn from the training set (seeded), split per
 // class into fine-tune / validation (reference: 70/30).

@@ -27,7 +27,7 @@ class GradSigns : public WatermarkScheme {
   GradSigns(WatermarkSecrets secrets, const ImageShape& shape, double lambda, torch::Device device = torch::kCPU);
 
   const WatermarkSecrets& secrets() const { return secrets_; }
-  const char* name() const override { return "gradsigns"; }
+  const char* name() const override { return core::to_string(core::SchemeKind::kGradSigns); }
   double lambda() const override { return lambda_; }
   const std::vector<int64_t>& signature() const override { return secrets_.signature; }
   std::optional<int64_t> batch_target_class() const override { return secrets_.target_class; }

@@ -12,8 +12,8 @@ namespace signsweep::workers {
 WatermarkSpec parse_watermark_spec(const common::ConfigNode& node) {
   WatermarkSpec s;
   s.enabled = true;
-  s.scheme = node.get_choice("scheme", {"gradsigns", "uchida"}, "gradsigns") == "uchida" ? SchemeKind::kUchida
-                                                                                       : SchemeKind::kGradSigns;
+  s.scheme = *core::scheme_kind_from_string(
+      node.get_choice("scheme", core::scheme_names(), core::to_string(SchemeKind::kGradSigns)));
   s.bits = node.get<int64_t>("bits", s.bits);
   node.require(s.bits >= 1 && s.bits <= 4096, "bits", "must be in [1, 4096]");
   s.seed_given = node.has("seed");  // absent: not resolved into the config (a sweep derives it, unpublished)
@@ -52,7 +52,7 @@ WatermarkSpec parse_watermark_spec(const common::ConfigNode& node) {
 uint64_t derived_watermark_seed(const std::string& store_secret, uint64_t trainer_seed, const WatermarkSpec& spec) {
   const std::string shaping =
       fmt::format("watermark secrets v2|trainer.seed={}|scheme={}|bits={}|carriers={}|target_class={}|flatten={}|layer={}",
-                  trainer_seed, spec.scheme == SchemeKind::kUchida ? "uchida" : "gradsigns", spec.bits, spec.carriers,
+                  trainer_seed, core::to_string(spec.scheme), spec.bits, spec.carriers,
                   spec.target_class, to_string(spec.order), spec.layer);
   return common::keyed_seed(store_secret, shaping);
 }

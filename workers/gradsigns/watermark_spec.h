@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/vocabulary.h"
 #include "workers/gradsigns/secrets.h"
 
 namespace signsweep::common {
@@ -15,7 +16,7 @@ class ConfigNode;
 
 namespace signsweep::workers {
 
-enum class SchemeKind { kGradSigns, kUchida };
+using core::SchemeKind;  // core/vocabulary.h
 
 struct WatermarkSpec {
   bool enabled = false;

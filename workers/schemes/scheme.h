@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/vocabulary.h"
 #include "storage/checkpoint.h"
 #include "workers/models/classifier.h"
 

@@ -1,6 +1,7 @@
 #include "workers/schemes/scheme_factory.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/errors.h"
 #include "workers/gradsigns/gradsigns.h"
@@ -22,15 +23,17 @@ std::unique_ptr<WatermarkScheme> make_scheme(const WatermarkSpec& spec, Classifi
 
 std::unique_ptr<WatermarkScheme> scheme_from_record(const storage::WatermarkRecord& r, ClassifierImpl& model,
                                                     const ImageShape& shape, int64_t num_classes, const std::string& origin) {
-  if (r.scheme == "uchida") {
+  const std::optional<SchemeKind> kind = core::scheme_kind_from_string(r.scheme);
+  if (!kind)
+    throw DataError(fmt::format("{}: /watermark scheme = '{}' is not a known scheme ({})", origin, r.scheme,
+                                fmt::join(core::scheme_names(), ", ")));
+  if (*kind == SchemeKind::kUchida) {
     try {
       return std::make_unique<Uchida>(UchidaSecrets{r.signature, r.key, r.layer, r.seed}, model, r.lambda);
     } catch (const std::exception& e) {
       throw DataError(fmt::format("{}: /watermark: {}", origin, e.what()));
     }
   }
-  if (r.scheme != "gradsigns")
-    throw DataError(fmt::format("{}: /watermark scheme = '{}' is not a known scheme (gradsigns, uchida)", origin, r.scheme));
   WatermarkSecrets s;
   s.signature = r.signature;
   s.carriers = r.carriers;

@@ -31,7 +31,7 @@ class Uchida : public WatermarkScheme {
   // Throws DataError when the key does not fit the layer of `model` (e.g. a checkpoint of another model).
   Uchida(UchidaSecrets secrets, ClassifierImpl& model, double lambda);
 
-  const char* name() const override { return "uchida"; }
+  const char* name() const override { return core::to_string(core::SchemeKind::kUchida); }
   double lambda() const override { return lambda_; }
   const std::vector<int64_t>& signature() const override { return secrets_.signature; }
   torch::Tensor training_term(ClassifierImpl& model, const torch::Tensor& x, const torch::Tensor& y,

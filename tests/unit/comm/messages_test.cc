@@ -31,11 +31,20 @@ TEST(ProtocolTest, progress_and_results_round_trip_with_non_finite_numbers_as_na
   Result r;
   r.id = "abc";
   r.ok = true;
-  r.results = {{"ber", 0.25}, {"p_value", nan}};
+  r.results.test_accuracy = 0.75;
+  r.results.watermark = core::WatermarkReading{64, 0.25, nan, false, 1e-6, {{0.01, 0.5}}};
+  r.results.figures = {{"pruned_weights", 12.0}};
   r.series = {{"loss", {1.0, nan}}, {"lr", {}}};
   const Result rb = decode_result(encode(r));
-  EXPECT_EQ(rb.results.at("ber"), 0.25);
-  EXPECT_TRUE(std::isnan(rb.results.at("p_value")));
+  EXPECT_EQ(rb.results.test_accuracy, 0.75);
+  ASSERT_TRUE(rb.results.watermark.has_value());
+  EXPECT_EQ(rb.results.watermark->bits, 64);
+  EXPECT_EQ(rb.results.watermark->ber_white_box, 0.25);
+  EXPECT_TRUE(std::isnan(rb.results.watermark->p_value.value()));
+  EXPECT_EQ(rb.results.watermark->owned, false);
+  EXPECT_EQ(rb.results.watermark->ber_remote.at(0.01), 0.5);
+  EXPECT_EQ(rb.results.figures, r.results.figures);
+  EXPECT_FALSE(rb.results.seconds.has_value());
   ASSERT_EQ(rb.series.at("loss").size(), 2U);
   EXPECT_EQ(rb.series.at("loss")[0], 1.0);
   EXPECT_TRUE(std::isnan(rb.series.at("loss")[1]));
@@ -45,7 +54,7 @@ TEST(ProtocolTest, progress_and_results_round_trip_with_non_finite_numbers_as_na
 TEST(ProtocolTest, every_field_of_a_task_a_rank_report_and_an_interrupted_result_survives_the_wire) {
   Task t;
   t.id = "id";
-  t.kind = "null-check";
+  t.kind = core::TrialKind::attack_of(core::AttackKind::kPruneLayerwise);
   t.label = "label";
   t.config_yaml = "null_models: [a, b]\n";
   t.checkpoint = "c.h5";
@@ -58,6 +67,7 @@ TEST(ProtocolTest, every_field_of_a_task_a_rank_report_and_an_interrupted_result
   const Task b = decode_task(encode(t));
   EXPECT_EQ(std::tie(b.id, b.kind, b.label, b.config_yaml, b.checkpoint, b.parent_checkpoint, b.null_checkpoints, b.state),
             std::tie(t.id, t.kind, t.label, t.config_yaml, t.checkpoint, t.parent_checkpoint, t.null_checkpoints, t.state));
+  EXPECT_EQ(b.kind.name(), "prune-layerwise");
   EXPECT_EQ(b.attempt, 3);
   EXPECT_TRUE(b.report_progress);
   EXPECT_EQ(b.time_limit_s, 12.5);
@@ -79,6 +89,21 @@ TEST(ProtocolTest, every_field_of_a_task_a_rank_report_and_an_interrupted_result
   EXPECT_TRUE(rb.interrupted);
   EXPECT_FALSE(rb.ok);
   EXPECT_EQ(rb.error, r.error);
+}
+
+TEST(ProtocolTest, a_task_of_a_kind_no_stage_runs_is_a_protocol_error) {
+  Task t;
+  t.kind = core::TrialKind{core::Stage::kNullCheck};
+  std::string payload = encode(t);
+  const size_t at = payload.find("\"null-check\"");
+  ASSERT_NE(at, std::string::npos);
+  payload.replace(at, 12, "\"sleep\"");  // the benchmarks' old stand-in kind: no longer a trial kind
+  try {
+    decode_task(payload);
+    FAIL() << "decoded a task of kind sleep";
+  } catch (const ProtocolError& e) {
+    EXPECT_NE(std::string(e.what()).find("kind 'sleep' is not a trial kind"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ProtocolTest, step_times_travel_as_bins_of_the_histogram_buckets) {

@@ -13,7 +13,7 @@ namespace {
 WorkItem item(const std::string& id, double cost, std::vector<std::string> needs = {}, std::string parent = "") {
   WorkItem w;
   w.task.id = id;
-  w.task.kind = "embed";
+  w.task.kind = core::TrialKind{core::Stage::kEmbed};
   w.expected_cost = cost;
   w.needs = std::move(needs);
   w.parent = parent.empty() && !w.needs.empty() ? w.needs.front() : parent;
@@ -109,7 +109,7 @@ TEST(SchedulerTest, every_trial_runs_once_after_all_it_needs_and_every_group_is_
   ScriptedMailbox mailbox({1, 3}, {});
   std::vector<std::string> results;
   SchedulerCallbacks callbacks;
-  callbacks.on_result = [&](const WorkItem& w, const comm::Result& r) { results.push_back(w.task.id + (r.ok ? "" : "!")); };
+  callbacks.on_result = [&](const WorkItem& w, int, const comm::Result& r) { results.push_back(w.task.id + (r.ok ? "" : "!")); };
   const SchedulerStats stats = schedule(mailbox, {1, 3}, sweep_items(), {}, callbacks);
   const auto& sent = mailbox.sent();
   EXPECT_EQ(sent.size(), 7U);

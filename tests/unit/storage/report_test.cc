@@ -1,7 +1,6 @@
 // The report's statistics and tables on a store written through the real store: intervals that stay in
 // [0, 1] (Clopper-Pearson on pooled bits and verdicts, percentile bootstrap otherwise, none for one run),
-// p-values by their median, explicit pooling, remote BER rows for attacks on the API, the paired accuracy cost,
-// and the typed results schema that every writer and reader goes through.
+// p-values by their median, explicit pooling, remote BER rows for attacks on the API and the paired accuracy cost.
 #include "storage/report.h"
 
 #include <gtest/gtest.h>
@@ -13,11 +12,14 @@
 #include "common/errors.h"
 #include "storage/h5.h"
 #include "storage/statistics.h"
-#include "storage/trial_results.h"
+#include "core/trial_results.h"
 #include "tests/support/files.h"
 
 namespace signsweep::storage {
 namespace {
+
+using core::TrialResults;
+using core::WatermarkReading;
 
 TEST(StatisticsTest, clopper_pearson_matches_the_exact_binomial_bounds) {
   const Interval none = clopper_pearson(0, 3);  // 0 of 3: the upper bound 1 - 0.025^(1/3)
@@ -55,35 +57,6 @@ TEST(StatisticsTest, the_bootstrap_interval_stays_within_the_runs_and_holds_the_
   EXPECT_NEAR(median({1e-20, 1e-10, 1e-3, 0.5}), (1e-10 + 1e-3) / 2, 1e-15);
 }
 
-TEST(TrialResultsTest, round_trip_through_the_stored_scalars) {
-  TrialResults r;
-  r.test_accuracy = 0.9;
-  r.accuracy_before = 0.91;
-  r.seconds = 3.0;
-  WatermarkReading before;
-  before.bits = 32;
-  before.ber_white_box = 0.0;
-  before.p_value = 2.3e-10;
-  before.owned = true;
-  before.ber_remote = {{0.01, 0.0}};
-  r.watermark_before = before;
-  WatermarkReading after;  // an API attack: remote readings only
-  after.bits = 32;
-  after.ber_remote = {{0.01, 0.25}, {1e-4, 0.5}};
-  r.watermark = after;
-  r.figures = {{"trials", 20.0}};
-  const std::map<std::string, double> scalars = r.to_scalars();
-  EXPECT_EQ(scalars.count("ber_white_box"), 0U);
-  EXPECT_EQ(scalars.at("ber_remote_h0.0001"), 0.5);
-  EXPECT_EQ(scalars.at("ber_remote_h0.01_before"), 0.0);
-  const TrialResults back = TrialResults::from_scalars(scalars);
-  EXPECT_EQ(back.to_scalars(), scalars);
-  EXPECT_FALSE(back.watermark->ber_white_box);
-  EXPECT_EQ(back.watermark->ber_remote.at(1e-4), 0.5);
-  EXPECT_EQ(*back.watermark_before->owned, true);
-  EXPECT_EQ(back.figures, r.figures);
-}
-
 // A store at `dir` whose planned trials are all done, each with the results `results_of` gives it.
 ResultsStore store_of_done(const testing::TempDir& dir, const std::vector<PlannedTrial>& plan,
                            const std::function<TrialResults(const PlannedTrial&)>& results_of) {
@@ -92,7 +65,7 @@ ResultsStore store_of_done(const testing::TempDir& dir, const std::vector<Planne
     TrialRecord r;
     r.trial = t;
     r.state = TrialState::kDone;
-    r.results = results_of(t).to_scalars();
+    r.results = results_of(t);
     store.write_trial(r);
   }
   return store;
@@ -114,8 +87,8 @@ class ReportTest : public ::testing::Test {
     for (const std::string bits : {"32", "64"})
       for (const std::string seed : {"0", "1", "2"}) {
         const std::string id = "e" + bits + seed;
-        plan.push_back({id, kEmbedKind, "", "", {{"watermark.bits", bits}, {"trainer.seed", seed}}, "", {}});
-        plan.push_back({"a" + bits + seed, "score-rounding", "", id,
+        plan.push_back({id, core::TrialKind{core::Stage::kEmbed}, "", "", {{"watermark.bits", bits}, {"trainer.seed", seed}}, "", {}});
+        plan.push_back({"a" + bits + seed, core::TrialKind::attack_of(core::AttackKind::kScoreRounding), "", id,
                         {{"watermark.bits", bits}, {"trainer.seed", seed}, {"attack", "score-rounding"}, {"attack.decimals", "2"}},
                         "", {id}});
       }
@@ -128,7 +101,7 @@ class ReportTest : public ::testing::Test {
       TrialResults results;
       WatermarkReading w;
       w.bits = std::stoi(t.axes.at("watermark.bits"));
-      if (t.kind == kEmbedKind) {
+      if (t.kind == core::TrialKind{core::Stage::kEmbed}) {
         results.test_accuracy = 0.80 + 0.02 * seed;         // 0.80, 0.82, 0.84
         w.ber_white_box = seed == 2 ? 0.25 : 0.0;
         w.p_value = std::pow(10.0, -(10.0 + 5 * seed));      // 1e-10, 1e-15, 1e-20: median 1e-15
@@ -139,7 +112,7 @@ class ReportTest : public ::testing::Test {
         w.ber_remote = {{0.01, seed / 8.0}};  // 0, 0.125, 0.25: whole bits of 32 and of 64
       }
       results.watermark = w;
-      r.results = results.to_scalars();
+      r.results = results;
       store_->write_trial(r);
     }
   }
@@ -198,7 +171,7 @@ TEST_F(ReportTest, rows_pool_the_seeds_with_bounded_intervals_median_p_and_verif
 TEST_F(ReportTest, a_ber_of_zero_over_three_seeds_has_an_interval_inside_zero_one_not_zero_plus_minus_zero) {
   std::vector<PlannedTrial> plan;
   for (const std::string seed : {"0", "1", "2"})
-    plan.push_back({"z" + seed, kEmbedKind, "", "", {{"trainer.seed", seed}}, "", {}});
+    plan.push_back({"z" + seed, core::TrialKind{core::Stage::kEmbed}, "", "", {{"trainer.seed", seed}}, "", {}});
   testing::TempDir dir;
   const ResultsStore zero = store_of_done(dir, plan, [](const PlannedTrial&) {
     TrialResults results;
@@ -237,8 +210,8 @@ TEST_F(ReportTest, the_accuracy_cost_pairs_each_watermarked_model_with_the_plain
   std::vector<PlannedTrial> plan;
   for (const std::string seed : {"0", "1"})
     for (const std::string scheme : {"none", "gradsigns"})
-      plan.push_back({scheme + seed, kEmbedKind, "", "", {{"trainer.seed", seed}, {"watermark", scheme}}, "", {}});
-  plan.push_back({"lonely", kEmbedKind, "", "", {{"trainer.seed", "7"}, {"watermark", "gradsigns"}}, "", {}});
+      plan.push_back({scheme + seed, core::TrialKind{core::Stage::kEmbed}, "", "", {{"trainer.seed", seed}, {"watermark", scheme}}, "", {}});
+  plan.push_back({"lonely", core::TrialKind{core::Stage::kEmbed}, "", "", {{"trainer.seed", "7"}, {"watermark", "gradsigns"}}, "", {}});
   testing::TempDir dir;
   const ResultsStore store = store_of_done(dir, plan, [](const PlannedTrial& t) {
     TrialResults results;

@@ -25,8 +25,8 @@ namespace signsweep::storage {
 namespace {
 
 std::vector<PlannedTrial> two_trials() {
-  return {{"aaaa", "embed", "bits=8", "", {{"watermark.bits", "8"}}, "watermark: {bits: 8}\n"},
-          {"bbbb", "prune", "rate=0.5", "aaaa", {{"rate", "0.5"}}, "attack: prune\nrate: 0.5\n"}};
+  return {{"aaaa", core::TrialKind{core::Stage::kEmbed}, "bits=8", "", {{"watermark.bits", "8"}}, "watermark: {bits: 8}\n"},
+          {"bbbb", core::TrialKind::attack_of(core::AttackKind::kPrune), "rate=0.5", "aaaa", {{"rate", "0.5"}}, "attack: prune\nrate: 0.5\n"}};
 }
 
 const SweepIdentity kSweep{"1111", "s.yaml", "grid: {}\n"};
@@ -39,11 +39,12 @@ TEST(ResultsStoreTest, a_trial_round_trips_exactly_doubles_bit_for_bit) {
   r.state = TrialState::kDone;
   r.attempts = 2;
   r.provenance = {{"git_commit", "abc"}, {"host", "h"}};
-  r.results = {{"ber", 0.1}, {"tiny", 4.9e-324}, {"third", 1.0 / 3.0}, {"nan", std::numeric_limits<double>::quiet_NaN()}};
+  r.results.figures = {{"ber", 0.1}, {"tiny", 4.9e-324}, {"third", 1.0 / 3.0}, {"nan", std::numeric_limits<double>::quiet_NaN()}};
+  r.results.seconds = 1.0 / 7.0;
   std::vector<double> series;
   for (int i = 0; i < 200; ++i) series.push_back(std::sin(i) / 3.0);
   r.series["loss"] = series;
-  r.checkpoint = "checkpoints/bbbb.h5";
+  r.has_checkpoint = true;
   store.write_trial(r);
   const TrialRecord back = *ResultsStore::open_existing(dir.path().string()).read("bbbb", true);
   EXPECT_EQ(back.state, TrialState::kDone);
@@ -52,24 +53,41 @@ TEST(ResultsStoreTest, a_trial_round_trips_exactly_doubles_bit_for_bit) {
   EXPECT_EQ(back.trial.axes, r.trial.axes);
   EXPECT_EQ(back.trial.config_yaml, r.trial.config_yaml);
   EXPECT_EQ(back.provenance, r.provenance);
-  EXPECT_EQ(back.checkpoint, r.checkpoint);
+  EXPECT_EQ(back.trial.kind, r.trial.kind);
+  EXPECT_TRUE(back.has_checkpoint);
+  EXPECT_EQ(back.results.seconds, r.results.seconds);
   ASSERT_EQ(back.series.at("loss").size(), 200U);
   EXPECT_EQ(std::memcmp(back.series.at("loss").data(), series.data(), 200 * sizeof(double)), 0);
-  for (const auto& [k, v] : r.results) {
-    if (std::isnan(v)) EXPECT_TRUE(std::isnan(back.results.at(k)));
-    else EXPECT_EQ(std::memcmp(&back.results.at(k), &v, sizeof v), 0) << k;
+  for (const auto& [k, v] : r.results.figures) {
+    if (std::isnan(v)) EXPECT_TRUE(std::isnan(back.results.figures.at(k)));
+    else EXPECT_EQ(std::memcmp(&back.results.figures.at(k), &v, sizeof v), 0) << k;
   }
   // The other planned trial has no file: pending.
   EXPECT_EQ(ResultsStore::open_existing(dir.path().string()).read("aaaa", false)->state, TrialState::kPending);
 }
 
-TEST(ResultsStoreTest, trial_files_of_the_first_layout_one_dataset_per_series_are_still_read) {
-  testing::TempDir dir;
+// A store of two_trials() whose first trial (aaaa) is done.
+ResultsStore store_with_aaaa_done(const testing::TempDir& dir) {
   const ResultsStore store = ResultsStore::open_for_sweep(dir.path().string(), kSweep, two_trials(), false);
   TrialRecord r;
   r.trial = two_trials()[0];
   r.state = TrialState::kDone;
   store.write_trial(r);
+  return store;
+}
+
+TEST(ResultsStoreTest, a_trial_file_of_a_kind_this_version_does_not_know_is_refused_naming_it) {
+  testing::TempDir dir;
+  const ResultsStore store = store_with_aaaa_done(dir);
+  File(store.trial_path("aaaa"), OpenMode::kReadWrite).set_attribute("/trial", "kind", std::string("teleport"));
+  const std::string message = testing::message_of<DataError>([&] { store.read("aaaa", false); });
+  EXPECT_NE(message.find("kind = 'teleport' is not a trial kind"), std::string::npos) << message;
+  EXPECT_NE(message.find("aaaa.h5"), std::string::npos) << message;
+}
+
+TEST(ResultsStoreTest, trial_files_of_the_first_layout_one_dataset_per_series_are_still_read) {
+  testing::TempDir dir;
+  const ResultsStore store = store_with_aaaa_done(dir);
   const std::map<std::string, std::vector<double>> series = {{"loss", {3.0, 2.0}}, {"lr", {0.1, 0.01}}};
   {  // add the series the way the first layout stored them: /trial/series/<name>, a 1-D dataset each
     File f(store.trial_path("aaaa"), OpenMode::kReadWrite);
@@ -84,7 +102,7 @@ TEST(ResultsStoreTest, h5dump_reads_the_index_links_and_the_trial_layout) {
   TrialRecord r;
   r.trial = two_trials()[0];
   r.state = TrialState::kDone;
-  r.results["test_accuracy"] = 0.9;
+  r.results.test_accuracy = 0.9;
   r.series["loss"] = {3.0, 2.0, 1.0};
   r.series["lr"] = {0.1, 0.1, 0.01};
   store.write_trial(r);
@@ -106,7 +124,7 @@ TEST(ResultsStoreTest, reopening_with_the_same_sweep_resumes_another_sweep_is_re
   EXPECT_EQ(ResultsStore::open_for_sweep(d, kSweep, two_trials(), false).plan().size(), 2U);
   const SweepIdentity other{"2222", "other.yaml", "x"};
   std::vector<PlannedTrial> more = two_trials();
-  more.push_back({"cccc", "embed", "bits=16", "", {}, "watermark: {bits: 16}\n"});
+  more.push_back({"cccc", core::TrialKind{core::Stage::kEmbed}, "bits=16", "", {}, "watermark: {bits: 16}\n"});
   const std::string msg = testing::message_of<ConfigError>([&] { ResultsStore::open_for_sweep(d, other, more, false); });
   EXPECT_NE(msg.find("belongs to sweep s.yaml"), std::string::npos) << msg;
   EXPECT_NE(msg.find("--extend"), std::string::npos) << msg;
@@ -223,7 +241,7 @@ TEST(ResultsStoreCrashTest, sigkill_at_random_points_loses_no_finished_trial_and
       }
       ASSERT_EQ(r.series.at("loss").size(), 200U);  // intact, never partial
       for (int k = 0; k < 200; ++k) ASSERT_EQ(r.series.at("loss")[k], i * 1000.0 + k / 7.0);
-      EXPECT_EQ(r.results.at("value"), i / 3.0);
+      EXPECT_EQ(r.results.figures.at("value"), i / 3.0);
     }
   }
   EXPECT_GE(interrupted, 5) << "the kills did not interrupt the writer: the test proves nothing";

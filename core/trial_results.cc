@@ -1,11 +1,11 @@
-#include "storage/trial_results.h"
+#include "core/trial_results.h"
 
 #include <cmath>
 #include <cstdlib>
 
 #include <fmt/format.h>
 
-namespace signsweep::storage {
+namespace signsweep::core {
 namespace {
 
 constexpr const char* kTestAccuracy = "test_accuracy";
@@ -33,6 +33,10 @@ void put_reading(const WatermarkReading& r, const std::string& suffix, std::map<
   for (const auto& [h, ber] : r.ber_remote) out[remote_ber_key(h) + suffix] = ber;
 }
 
+// A stored count (bits, null models) as an integer; a value no writer stores (NaN, negative, past 2^53: a
+// corrupt file or message) reads as 0 instead of an undefined conversion.
+int64_t as_count(double v) { return std::isfinite(v) && v >= 0.0 && v <= 9007199254740992.0 ? static_cast<int64_t>(v) : 0; }
+
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -45,7 +49,7 @@ class ReadingParser {
   std::optional<WatermarkReading> parse() {
     WatermarkReading r;
     bool any = false;
-    if (const auto v = take(kBits)) r.bits = static_cast<int64_t>(*v), any = true;
+    if (const auto v = take(kBits)) r.bits = as_count(*v), any = true;
     if (const auto v = take(kSignificance)) r.significance = *v, any = true;
     if ((r.ber_white_box = take(kBerWhiteBox))) any = true;
     if ((r.p_value = take(kPValue))) any = true;
@@ -96,7 +100,7 @@ std::string remote_ber_key(double h) { return fmt::format("{}{:g}", kRemotePrefi
 
 std::map<std::string, double> TrialResults::to_scalars() const {
   std::map<std::string, double> out = figures;
-  out[kSeconds] = seconds;
+  if (seconds) out[kSeconds] = *seconds;
   if (test_accuracy) out[kTestAccuracy] = *test_accuracy;
   if (accuracy_before) out[kAccuracyBefore] = *accuracy_before;
   if (watermark) put_reading(*watermark, "", out);
@@ -116,12 +120,12 @@ TrialResults TrialResults::from_scalars(const std::map<std::string, double>& sca
   TrialResults r;
   r.test_accuracy = take(rest, kTestAccuracy);
   r.accuracy_before = take(rest, kAccuracyBefore);
-  r.seconds = take(rest, kSeconds).value_or(0.0);
+  r.seconds = take(rest, kSeconds);
   r.watermark_before = ReadingParser(rest, kBefore).parse();
   r.watermark = ReadingParser(rest, "").parse();
   if (const auto models = take(rest, kNullModels)) {
     NullCheck n;
-    n.models = static_cast<int64_t>(*models);
+    n.models = as_count(*models);
     n.min_ber = take(rest, kNullMinBer).value_or(NAN);
     n.mean_ber = take(rest, kNullMeanBer).value_or(NAN);
     n.false_positive_rate = take(rest, kNullFalsePositiveRate).value_or(NAN);
@@ -132,4 +136,4 @@ TrialResults TrialResults::from_scalars(const std::map<std::string, double>& sca
   return r;
 }
 
-}  // namespace signsweep::storage
+}  // namespace signsweep::core

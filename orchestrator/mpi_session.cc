@@ -1,21 +1,60 @@
-#include "orchestrator/mpi_layout.h"
+#include "orchestrator/mpi_session.h"
 
 #include <algorithm>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <random>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "comm/collective.h"
 #include "comm/messages.h"
 #include "comm/mpi_transport.h"
 #include "common/errors.h"
 #include "common/machine.h"
+#include "orchestrator/worker.h"
 #include "workers/device/device.h"
 
 namespace signsweep::orchestrator {
+
+MpiSession::MpiSession() {
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+}
+
+MpiSession::~MpiSession() { MPI_Finalize(); }
+
+std::string mpi_library_version() {
+  char version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int len = 0;
+  MPI_Get_library_version(version, &len);  // allowed before MPI_Init
+  const std::string text(version, static_cast<size_t>(len));
+  return text.substr(0, text.find_first_of(",\n"));
+}
+
+void abort_job(int exit_code) {
+  MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::_Exit(exit_code);  // MPI_Abort does not return; if it did, this rank still ends
+}
+
+void agree_no_input_error(const MpiSession& mpi, const std::optional<std::string>& error) {
+  const int failed = error ? 1 : 0;
+  int any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (!any) return;
+  const int me = failed ? mpi.rank() : mpi.size();
+  int reporter = 0;
+  MPI_Allreduce(&me, &reporter, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (mpi.rank() == reporter) std::cerr << "signsweep: error: " << *error << std::endl;
+  MPI_Barrier(MPI_COMM_WORLD);  // printed before any rank leaves
+  throw ReportedInputError();
+}
 
 std::string MpiLayout::of_group(int g, const std::vector<std::string>& per_rank) const {
   std::vector<std::string> distinct;
@@ -125,5 +164,26 @@ void check_store_is_shared(const MpiLayout& l, const std::string& dir) {
                                     dir, l.hosts[static_cast<size_t>(r)], r, (r - 1) / l.ranks_per_trial, path));
 }
 
+void serve_worker_group(const MpiLayout& layout, const std::atomic<bool>* signalled, const TaskExecutor& execute) {
+  comm::MpiCollective group(layout.group_comm);
+  comm::MpiLeaderLink link(MPI_COMM_WORLD, 0);
+  const bool leader = group.rank() == 0;
+  serve_tasks({leader ? &link : nullptr, layout.ranks_per_trial > 1 ? &group : nullptr, layout.group, layout.device},
+              signalled, execute);
+}
+
+RunSummary run_sweep_over_mpi(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
+                              const std::atomic<bool>* stop, SweepMetrics* metrics) {
+  WorkerGroups groups;
+  groups.leaders = layout.leaders;
+  groups.ranks_per_trial = layout.ranks_per_trial;
+  for (size_t g = 0; g < layout.leaders.size(); ++g) {
+    groups.hosts.push_back(layout.group_hosts(static_cast<int>(g)));
+    groups.devices.push_back(layout.group_devices(static_cast<int>(g)));
+  }
+  comm::MpiMailbox mailbox(MPI_COMM_WORLD);
+  return run_sweep(sweep, options, groups, mailbox, stop, metrics,
+                   [&](const std::string& dir) { check_store_is_shared(layout, dir); });
+}
 
 }  // namespace signsweep::orchestrator

@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-namespace signsweep::storage {
+namespace signsweep::core {
 
 // One reading of a watermark.
 struct WatermarkReading {
@@ -45,7 +45,7 @@ struct TrialResults {
   std::optional<WatermarkReading> watermark;         // embed: the model's; attacks: after the attack
   std::optional<WatermarkReading> watermark_before;  // attacks
   std::optional<NullCheck> null_check;
-  double seconds = 0.0;
+  std::optional<double> seconds;  // wall time of the trial; absent until it ends
   std::map<std::string, double> figures;  // kind-specific, by name
 
   std::map<std::string, double> to_scalars() const;
@@ -56,4 +56,4 @@ struct TrialResults {
 // The stored name of the remote BER at step h ("ber_remote_h0.01"), before the suffix.
 std::string remote_ber_key(double h);
 
-}  // namespace signsweep::storage
+}  // namespace signsweep::core
