@@ -4,7 +4,7 @@
 #include "comm/messages.h"
 #include "orchestrator/sweep.h"
 #include "workers/data/loaders.h"
-#include "workers/trial_config.h"
+#include "workers/train/trial_config.h"
 
 namespace signsweep::fuzz {
 namespace {

@@ -7,10 +7,12 @@
 
 #include "comm/collective.h"
 #include "common/build_info.h"
-#include "common/errors.h"
 #include "common/config.h"
+#include "common/errors.h"
 #include "storage/results_store.h"
-#include "workers/jobs.h"
+#include "workers/attacks/attack_runner.h"
+#include "workers/train_job.h"
+#include "workers/verify_job.h"
 
 namespace signsweep::orchestrator {
 namespace {

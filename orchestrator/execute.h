@@ -1,5 +1,5 @@
 // One trial, as any rank runs it: comm::Task in, comm::Result out. Shared by the one-process mode and
-// the MPI worker groups, so both run exactly the same code. Torch-free (workers/jobs.h).
+// the MPI worker groups, so both run exactly the same code. Torch-free (the verbs: workers/train_job.h, verify_job.h, attacks/attack_runner.h).
 #pragma once
 
 #include <functional>

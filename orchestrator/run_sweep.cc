@@ -19,11 +19,11 @@
 #include "common/errors.h"
 #include "common/machine.h"
 #include "common/secret.h"
+#include "core/trial_results.h"
 #include "orchestrator/execute.h"
 #include "orchestrator/metrics.h"
 #include "orchestrator/scheduler.h"
 #include "orchestrator/worker.h"
-#include "core/trial_results.h"
 #include "workers/device/device.h"
 
 namespace signsweep::orchestrator {

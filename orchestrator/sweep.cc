@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "common/hash.h"
 #include "common/limits.h"
+#include "orchestrator/grid.h"
 #include "storage/foreign.h"
 #include "workers/data/dataset_spec.h"
 #include "workers/data/sampling.h"
@@ -22,123 +23,6 @@
 
 namespace signsweep::orchestrator {
 namespace {
-
-// ---- the grid -------------------------------------------------------------------------------------------
-
-struct Axis {
-  std::string key;                 // dotted config key
-  std::vector<YAML::Node> values;  // the file's nodes (with their positions)
-  std::string where;               // file:line:col of the value list
-};
-
-std::string position(const std::string& file, const YAML::Node& n) {
-  const YAML::Mark m = n.Mark();
-  return m.line < 0 ? file : fmt::format("{}:{}:{}", file, m.line + 1, m.column + 1);
-}
-
-std::vector<Axis> read_grid(const common::ConfigNode& parent) {
-  std::vector<Axis> axes;
-  if (!parent.has("grid")) return axes;
-  const common::ConfigNode grid = parent.child("grid");
-  for (const std::string& key : grid.keys()) {
-    const YAML::Node list = grid.raw(key);
-    if (!list.IsSequence() || list.size() == 0) grid.fail(key, "a grid axis must be a non-empty list of values");
-    Axis a{key, {}, position(parent.file(), list)};
-    for (const auto& v : list) a.values.push_back(v);
-    axes.push_back(std::move(a));
-  }
-  return axes;
-}
-
-// Every combination of one value per axis (the first axis varies slowest).
-std::vector<std::vector<size_t>> grid_points(const std::vector<Axis>& axes) {
-  std::vector<std::vector<size_t>> points{{}};
-  for (const Axis& a : axes) {
-    std::vector<std::vector<size_t>> next;
-    for (const auto& p : points)
-      for (size_t i = 0; i < a.values.size(); ++i) {
-        auto q = p;
-        q.push_back(i);
-        next.push_back(std::move(q));
-      }
-    points = std::move(next);
-  }
-  return points;
-}
-
-std::string flow_text(const YAML::Node& v) {
-  YAML::Emitter out;
-  out << YAML::Flow << v;
-  return out.c_str();
-}
-
-// A new mapping whose entries are `map`'s own nodes (shared, with their positions in the user's file).
-YAML::Node shallow_copy(const YAML::Node& map) {
-  YAML::Node copy(YAML::NodeType::Map);
-  if (map.IsMap())
-    for (const auto& kv : map) copy[kv.first.Scalar()] = kv.second;
-  return copy;
-}
-
-// Sets `dotted` (a.b.c) in `root` to `value`, copying the mappings on the way (never the nodes beside the
-// path): the base config and the grid values stay as the file has them, positions included, so an error
-// in a grid point names the line and column in the user's file.
-void set_dotted(YAML::Node root, const std::string& dotted, const YAML::Node& value) {
-  YAML::Node node = root;
-  size_t start = 0;
-  while (true) {
-    const size_t dot = dotted.find('.', start);
-    const std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (dot == std::string::npos) {
-      node[part] = value;
-      return;
-    }
-    const YAML::Node child = shallow_copy(node[part]);
-    node[part] = child;
-    node.reset(child);
-    start = dot + 1;
-  }
-}
-
-struct Point {
-  YAML::Node tree;
-  std::vector<std::string> given;  // each axis's value as written
-  std::string label;               // "key=value key=value" ("base" without axes)
-};
-
-Point apply_point(const YAML::Node& base, const std::vector<Axis>& axes, const std::vector<size_t>& choice) {
-  Point p{shallow_copy(base), {}, ""};
-  for (size_t a = 0; a < axes.size(); ++a) {
-    const YAML::Node& v = axes[a].values[choice[a]];
-    set_dotted(p.tree, axes[a].key, v);
-    p.given.push_back(flow_text(v));
-    p.label += fmt::format("{}{}={}", p.label.empty() ? "" : " ", axes[a].key, p.given.back());
-  }
-  if (p.label.empty()) p.label = "base";
-  return p;
-}
-
-// The resolved value of `dotted` in resolved YAML text, for labels and report axes: a scalar as the
-// config resolves it (0.30 -> 0.3), a mapping or list as it was written.
-std::string resolved_axis_value(const YAML::Node& resolved, const std::string& dotted, const std::string& given) {
-  YAML::Node node = resolved;
-  size_t start = 0;
-  while (node.IsMap()) {
-    const size_t dot = dotted.find('.', start);
-    node.reset(node[dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start)]);
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  return node.IsDefined() && node.IsScalar() ? node.Scalar() : given;
-}
-
-std::map<std::string, std::string> resolved_axes(const std::string& resolved_yaml, const std::vector<Axis>& axes,
-                                                 const Point& p) {
-  const YAML::Node resolved = YAML::Load(resolved_yaml);
-  std::map<std::string, std::string> out;
-  for (size_t a = 0; a < axes.size(); ++a) out[axes[a].key] = resolved_axis_value(resolved, axes[a].key, p.given[a]);
-  return out;
-}
 
 // Parses a config the sweep built; errors get the grid point they belong to.
 template <typename Parse>
@@ -426,13 +310,6 @@ int64_t Sweep::count(core::Stage stage) const {
 }
 
 namespace {
-
-// The number of points of a grid (limits::kSaturated when it does not fit in 64 bits).
-int64_t point_count(const std::vector<Axis>& axes) {
-  int64_t points = 1;
-  for (const Axis& a : axes) points = limits::saturated_product(points, static_cast<int64_t>(a.values.size()));
-  return points;
-}
 
 // The trials the grid, the attacks (each with its own grid) and the null models would expand into, within
 // limits::kMaxSweepTrials before any is made: a few short lists multiply (ten axes of ten values are ten

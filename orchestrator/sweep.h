@@ -31,7 +31,7 @@
 
 #include "storage/results_store.h"
 #include "workers/attacks/attack_spec.h"
-#include "workers/trial_config.h"
+#include "workers/train/trial_config.h"
 
 namespace signsweep::orchestrator {
 

@@ -12,9 +12,9 @@
 #include <fmt/ranges.h>
 
 #include "common/errors.h"
+#include "core/trial_results.h"
 #include "storage/statistics.h"
 #include "storage/store_views.h"
-#include "core/trial_results.h"
 
 namespace signsweep::storage {
 namespace {

@@ -93,7 +93,7 @@ class ResultsStore {
   int64_t format_version() const { return format_version_; }
   // The store's secret: 64 hex digits from the OS, made when a run first opens the store and kept in
   // <store>/secret (mode 0600), never in the index, a trial file, a log, a report or an export. The watermark
-  // secrets of trials that pin no watermark.seed derive from it (workers/gradsigns/watermark_spec.h): a
+  // secrets of trials that pin no watermark.seed derive from it (workers/schemes/watermark_spec.h): a
   // resume reproduces them, and nobody without the store, nor another store of the same sweep, can.
   // Throws Error for a store opened with open_existing (readers never need it).
   const std::string& secret() const;

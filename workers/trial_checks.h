@@ -8,7 +8,7 @@
 
 #include "workers/attacks/attack_spec.h"
 #include "workers/data/loaders.h"
-#include "workers/trial_config.h"
+#include "workers/train/trial_config.h"
 
 namespace signsweep::common {
 class ConfigNode;

@@ -11,7 +11,7 @@
 #include "common/config.h"
 #include "tests/support/files.h"
 #include "tests/support/readings.h"
-#include "workers/checkpoint_io.h"
+#include "workers/evaluation/checkpoint_io.h"
 #include "workers/data/loaders.h"
 #include "workers/device/device.h"
 #include "workers/gradsigns/gradsigns.h"

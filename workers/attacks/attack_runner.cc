@@ -1,6 +1,8 @@
-// run_attack (jobs.h): one attack on one watermarked checkpoint, with the owner's watermark read before
-// and after. Each attack kind is one small function below; they share the attacker data split, the
-// fine-tuning loop (fine_tune.h) and the verifier (evaluation.h).
+// run_attack: one attack on one watermarked checkpoint, with the owner's watermark read before and after.
+// Each attack kind is one small function below; they share the attacker data split, the fine-tuning loop
+// (fine_tune.h) and the verifier (evaluation/evaluation.h).
+#include "workers/attacks/attack_runner.h"
+
 #include <chrono>
 #include <filesystem>
 
@@ -13,11 +15,10 @@
 #include "workers/attacks/basic_attacks.h"
 #include "workers/attacks/fine_tune.h"
 #include "workers/data/sampling.h"
-#include "workers/evaluation.h"
+#include "workers/evaluation/evaluation.h"
 #include "workers/gradsigns/gradsigns.h"
-#include "workers/jobs.h"
-#include "workers/schemes/scheme_factory.h"
 #include "workers/train/trainer.h"
+#include "workers/watermarks/scheme_factory.h"
 
 namespace signsweep::workers {
 namespace {
@@ -208,6 +209,17 @@ std::string AttackReport::text() const {
   for (const auto& [k, v] : figures) s += fmt::format("{} {:.6g}\n", k, v);
   s += fmt::format("seconds {:.2f}\nparameters {}\n", seconds, parameters);
   return s;
+}
+
+core::TrialResults results_of(const AttackReport& report) {
+  core::TrialResults r;
+  r.accuracy_before = report.accuracy_before;
+  r.test_accuracy = report.accuracy_after;
+  r.seconds = report.seconds;
+  r.watermark_before = reading_of(report.before);
+  r.watermark = reading_of(report.after);
+  r.figures = report.figures;
+  return r;
 }
 
 AttackReport run_attack(const std::string& checkpoint_path, const AttackSpec& spec, const AttackOptions& options) {

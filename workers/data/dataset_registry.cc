@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "common/config.h"
-#include "workers/registry.h"
+#include "workers/data/dataset_registry.h"
 
 namespace signsweep::workers {
 namespace {
@@ -47,6 +47,11 @@ void read_image_folder_keys(const common::ConfigNode& node, DatasetSpec& spec) {
 }
 
 }  // namespace
+
+common::Registry<DatasetEntry>& dataset_registry() {
+  static common::Registry<DatasetEntry> r("dataset");
+  return r;
+}
 
 void register_datasets() {
   auto& r = dataset_registry();

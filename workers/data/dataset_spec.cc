@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/config.h"
-#include "workers/registry.h"
+#include "workers/data/dataset_registry.h"
 
 namespace signsweep::workers {
 

@@ -10,14 +10,6 @@
 
 namespace signsweep::workers {
 
-const char* to_string(FlattenOrder o) { return o == FlattenOrder::kNhwc ? "nhwc" : "nchw"; }
-
-std::optional<FlattenOrder> flatten_order_from_string(const std::string& name) {
-  for (const FlattenOrder o : {FlattenOrder::kNhwc, FlattenOrder::kNchw})
-    if (name == to_string(o)) return o;
-  return std::nullopt;
-}
-
 int64_t flat_index(const ImageShape& s, FlattenOrder order, int64_t channel, int64_t row, int64_t col) {
   if (order == FlattenOrder::kNhwc) return (row * s.width + col) * s.channels + channel;
   return (channel * s.height + row) * s.width + col;

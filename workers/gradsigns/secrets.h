@@ -11,13 +11,9 @@
 #include <vector>
 
 #include "workers/data/image_set.h"
+#include "workers/schemes/watermark_spec.h"  // FlattenOrder
 
 namespace signsweep::workers {
-
-enum class FlattenOrder { kNhwc, kNchw };
-const char* to_string(FlattenOrder o);
-// The inverse of to_string; nullopt for an unknown name.
-std::optional<FlattenOrder> flatten_order_from_string(const std::string& name);
 
 struct WatermarkSecrets {
   std::vector<int64_t> signature;  // N values in {0, 1}

@@ -5,7 +5,7 @@
 #include "workers/models/classifier.h"
 #include "workers/models/resnet20.h"
 #include "workers/models/small_cnn.h"
-#include "workers/registry.h"
+#include "workers/models/model_registry.h"
 
 namespace signsweep::workers {
 
@@ -36,6 +36,11 @@ void he_normal_(torch::Tensor& w) {
   w.normal_(0.0, sigma);
   for (torch::Tensor out = w.abs() > 2 * sigma; out.any().item<bool>(); out = w.abs() > 2 * sigma)
     w.masked_scatter_(out, torch::empty_like(w).normal_(0.0, sigma).masked_select(out));
+}
+
+common::Registry<ModelEntry>& model_registry() {
+  static common::Registry<ModelEntry> r("model");
+  return r;
 }
 
 void register_models() {

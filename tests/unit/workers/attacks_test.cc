@@ -4,15 +4,17 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "tests/support/files.h"
+#include "workers/attacks/attack_runner.h"
 #include "workers/attacks/attack_spec.h"
 #include "workers/attacks/basic_attacks.h"
 #include "workers/attacks/fine_tune.h"
-#include "workers/checkpoint_io.h"
 #include "workers/data/loaders.h"
-#include "workers/gradsigns/verdict.h"
-#include "workers/jobs.h"
+#include "workers/evaluation/checkpoint_io.h"
 #include "workers/registry.h"
 #include "workers/schemes/uchida.h"
+#include "workers/schemes/verdict.h"
+#include "workers/train_job.h"
+#include "workers/verify_job.h"
 
 namespace signsweep::workers {
 namespace {

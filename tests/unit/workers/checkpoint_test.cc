@@ -1,4 +1,4 @@
-#include "workers/checkpoint_io.h"
+#include "workers/evaluation/checkpoint_io.h"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include "tests/support/readings.h"
 #include "workers/attacks/basic_attacks.h"
 #include "workers/gradsigns/gradsigns.h"
-#include "workers/gradsigns/verdict.h"
+#include "workers/schemes/verdict.h"
 #include "workers/train/trainer.h"
 
 namespace signsweep::workers {

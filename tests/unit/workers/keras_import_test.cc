@@ -10,7 +10,7 @@
 #include "common/errors.h"
 #include "tests/support/files.h"
 #include "workers/gradsigns/gradsigns.h"
-#include "workers/gradsigns/verdict.h"
+#include "workers/schemes/verdict.h"
 #include "workers/train/trainer.h"
 
 namespace signsweep::workers {

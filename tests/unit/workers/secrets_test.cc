@@ -6,7 +6,7 @@
 #include <set>
 
 #include "common/errors.h"
-#include "workers/gradsigns/verdict.h"
+#include "workers/schemes/verdict.h"
 
 namespace signsweep::workers {
 namespace {

@@ -1,6 +1,6 @@
 // The resolved trial config: defaults filled in, keys sorted, numbers in one form, so that one grid point
 // is one trial id; and independent watermark secrets per trial unless a seed pins them.
-#include "workers/trial_config.h"
+#include "workers/train/trial_config.h"
 
 #include <gtest/gtest.h>
 

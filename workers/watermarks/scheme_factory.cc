@@ -1,4 +1,4 @@
-#include "workers/schemes/scheme_factory.h"
+#include "workers/watermarks/scheme_factory.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

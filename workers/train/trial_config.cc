@@ -1,4 +1,4 @@
-#include "workers/trial_config.h"
+#include "workers/train/trial_config.h"
 
 #include "common/config.h"
 #include "core/vocabulary.h"

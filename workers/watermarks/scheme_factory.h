@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "workers/gradsigns/watermark_spec.h"
+#include "workers/schemes/watermark_spec.h"
 #include "workers/schemes/scheme.h"
 
 namespace signsweep::workers {

@@ -6,11 +6,11 @@
 
 #include <functional>
 
-#include "workers/checkpoint_io.h"
 #include "workers/data/dataset.h"
-#include "workers/gradsigns/watermark_spec.h"
-#include "workers/jobs.h"
+#include "workers/evaluation/checkpoint_io.h"
+#include "workers/evaluation/verification.h"
 #include "workers/schemes/scheme.h"
+#include "workers/schemes/watermark_spec.h"
 
 namespace signsweep::workers {
 

@@ -1,4 +1,4 @@
-#include "workers/evaluation.h"
+#include "workers/evaluation/evaluation.h"
 
 #include <chrono>
 #include <limits>
@@ -7,9 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include "common/errors.h"
+#include "storage/statistics.h"
 
 #include "workers/gradsigns/gradsigns.h"
-#include "workers/gradsigns/verdict.h"
+#include "workers/schemes/verdict.h"
 #include "workers/train/trainer.h"
 
 namespace signsweep::workers {
@@ -24,6 +25,32 @@ torch::Tensor reading_pool(const WatermarkScheme& scheme, const Split& split, ui
 }
 
 }  // namespace
+
+std::string VerificationReport::text() const {
+  std::string s = test_images > 0 ? fmt::format("test_accuracy {:.4f} ({} test images)\n", test_accuracy, test_images) : "";
+  if (!watermarked) return s + "watermark none\n";
+  s += fmt::format("scheme {}\nbits {}\n", scheme, bits);
+  if (white_box)
+    s += fmt::format(
+        "ber_white_box {:.6f}\nbit_accuracy_white_box {:.6f}\nmean_repeat_ber_test {:.6f}\nmean_repeat_ber_train "
+        "{:.6f}\nmatched_bits {}\np_value {:.6g}\nverdict {} (significance {:g})\n",
+        ber_white_box, 1.0 - ber_white_box, mean_repeat_ber_test, mean_repeat_ber_train, matched, p_value,
+        owned ? "owned" : "not-owned", significance);
+  if (null_models > 0) {
+    // The false-positive rate with its exact bound: 0 of 3 null models is "at most 0.71", not "0".
+    const auto false_positives = static_cast<int64_t>(std::llround(null_false_positive_rate * static_cast<double>(null_models)));
+    const storage::Interval fpr = storage::clopper_pearson(false_positives, null_models);
+    s += fmt::format(
+        "empirical_threshold {:.6f} (lowest BER of {} non-watermarked models, mean {:.4f}{})\nnull_false_positive_rate "
+        "{:.4f} ({} of {} null models judged owned at significance {:g}; 95% Clopper-Pearson [{:.3g}, {:.3g}])\n"
+        "verdict_empirical {}\n",
+        empirical_threshold, null_models, null_mean_ber,
+        null_models < 30 ? "; fewer than the ~30 that make a threshold meaningful" : "", null_false_positive_rate,
+        false_positives, null_models, significance, fpr.lo, fpr.hi, owned_empirically ? "owned" : "not-owned");
+  }
+  for (const auto& rr : remote) s += fmt::format("ber_remote h={:g} {:.6f} ({} queries)\n", rr.h, rr.ber, rr.queries);
+  return s;
+}
 
 TimedDataset load_dataset_timed(const DatasetSpec& spec) {
   const auto start = std::chrono::steady_clock::now();

@@ -1,4 +1,4 @@
-#include "workers/gradsigns/watermark_spec.h"
+#include "workers/schemes/watermark_spec.h"
 
 #include <cmath>
 
@@ -8,6 +8,14 @@
 #include "common/secret.h"
 
 namespace signsweep::workers {
+
+const char* to_string(FlattenOrder o) { return o == FlattenOrder::kNhwc ? "nhwc" : "nchw"; }
+
+std::optional<FlattenOrder> flatten_order_from_string(const std::string& name) {
+  for (const FlattenOrder o : {FlattenOrder::kNhwc, FlattenOrder::kNchw})
+    if (name == to_string(o)) return o;
+  return std::nullopt;
+}
 
 WatermarkSpec parse_watermark_spec(const common::ConfigNode& node) {
   WatermarkSpec s;

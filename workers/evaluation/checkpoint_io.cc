@@ -1,4 +1,4 @@
-#include "workers/checkpoint_io.h"
+#include "workers/evaluation/checkpoint_io.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,7 +7,7 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "storage/foreign.h"
-#include "workers/schemes/scheme_factory.h"
+#include "workers/watermarks/scheme_factory.h"
 
 namespace signsweep::workers {
 namespace {

@@ -1,4 +1,4 @@
-#include "workers/gradsigns/verdict.h"
+#include "workers/schemes/verdict.h"
 
 #include <algorithm>
 #include <cmath>

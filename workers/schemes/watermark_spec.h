@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "core/vocabulary.h"
-#include "workers/gradsigns/secrets.h"
 
 namespace signsweep::common {
 class ConfigNode;
@@ -17,6 +16,13 @@ class ConfigNode;
 namespace signsweep::workers {
 
 using core::SchemeKind;  // core/vocabulary.h
+
+// How GradSigns flattens an input into the coordinates its carriers index: channels-last as the reference
+// (index = (row*W + col)*channels + channel), or NCHW.
+enum class FlattenOrder { kNhwc, kNchw };
+const char* to_string(FlattenOrder o);
+// The inverse of to_string; nullopt for an unknown name.
+std::optional<FlattenOrder> flatten_order_from_string(const std::string& name);
 
 struct WatermarkSpec {
   bool enabled = false;

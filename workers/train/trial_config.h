@@ -7,7 +7,7 @@
 #include <string>
 
 #include "workers/data/dataset_spec.h"
-#include "workers/gradsigns/watermark_spec.h"
+#include "workers/schemes/watermark_spec.h"
 #include "workers/models/model_spec.h"
 #include "workers/train/train_spec.h"
 

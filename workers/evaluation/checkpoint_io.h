@@ -12,7 +12,7 @@
 #include "workers/data/dataset.h"
 #include "workers/models/classifier.h"
 #include "workers/schemes/scheme.h"
-#include "workers/trial_config.h"
+#include "workers/train/trial_config.h"
 
 namespace signsweep::workers {
 

@@ -1,0 +1,146 @@
+// `signsweep run`: the signals that stop a run, the metrics exporter, and the run in one process or under mpirun.
+#include "orchestrator/commands.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/errors.h"
+#include "common/launch.h"
+#include "common/log.h"
+#include "orchestrator/metrics.h"
+#include "orchestrator/mpi_session.h"
+#include "orchestrator/run_sweep.h"
+#include "orchestrator/sweep.h"
+#include "workers/device/device.h"
+
+namespace signsweep::orchestrator {
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+extern "C" void request_stop(int /*signal*/) { g_stop_requested.store(true); }
+
+// SIGTERM and SIGUSR1 (what a batch system sends before a time limit or a preemption: `sbatch
+// --signal=B:USR1@300`) and SIGINT ask the run to stop: the training trials in progress finish their step
+// and save their resumable state, and the run exits kExitInterrupted (75) for the batch script to requeue.
+// SA_RESETHAND: a second signal ends the process at once.
+void stop_on_signals() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  for (const int signal : {SIGTERM, SIGUSR1, SIGINT}) sigaction(signal, &action, nullptr);
+}
+
+// The exporter (rank 0 only), started before any trial so that a bad address stops the run first.
+std::unique_ptr<SweepMetrics> start_metrics(const Sweep& sweep, const MetricsCli& cli,
+                                            const std::vector<std::string>& group_devices) {
+  if (cli.options.port < 0) return nullptr;
+  auto m = std::make_unique<SweepMetrics>(sweep.name, cli.options, group_devices);
+  std::set<std::string> kinds;
+  for (const SweepTrial& t : sweep.trials) kinds.insert(t.planned.kind.name());
+  m->declare_kinds({kinds.begin(), kinds.end()});
+  spdlog::info("metrics: http://{}:{}/metrics", cli.options.bind, m->port());
+  return m;
+}
+
+void linger(const std::unique_ptr<SweepMetrics>& metrics, double seconds) {
+  if (!metrics || seconds <= 0.0) return;
+  spdlog::info("metrics: serving the final values for {:g} s more (--metrics-linger)", seconds);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+// "16 trials: 4 embed, 12 attacks" (+ null models, null checks and given checkpoints when the sweep has them).
+std::string trial_counts(const Sweep& sweep) {
+  using core::Stage;
+  const int64_t null_models = sweep.count(Stage::kNullModel);
+  std::string s = fmt::format("{} trials: {} embed, {} attacks", sweep.trials.size(), sweep.count(Stage::kEmbed),
+                              sweep.count(Stage::kAttack));
+  if (null_models > 0 || sweep.count(Stage::kNullCheck) > 0)
+    s += fmt::format(", {} null models, {} null checks", null_models, sweep.count(Stage::kNullCheck));
+  if (sweep.count(Stage::kCheckpoint) > 0) s += fmt::format(", {} given checkpoints", sweep.count(Stage::kCheckpoint));
+  return s + "\n";
+}
+
+// --dry-run / --print-config: the trials (and their resolved configs), their count and validation's warnings.
+int print_trials(const Sweep& sweep, bool print_config) {
+  for (const std::string& w : sweep.warnings) spdlog::warn("{}", w);
+  for (const SweepTrial& t : sweep.trials) {
+    std::cout << fmt::format("{} {:<18} {}\n", t.planned.id, t.planned.kind.name(), t.planned.label);
+    if (print_config) std::cout << t.planned.config_yaml << "\n";
+  }
+  std::cout << trial_counts(sweep);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config, const std::string& log_level,
+            const MetricsCli& metrics_cli) {
+  if (dry_run || print_config) return print_trials(load_sweep(sweep_path), print_config);
+  const MpiSession mpi;
+  common::init_logging(mpi.rank(), log_level);
+  const Sweep sweep = agreed(mpi, [&] { return load_sweep(sweep_path); });  // every trial validated before anything runs
+  if (options.out.empty()) options.out = (std::filesystem::path("runs") / sweep.name).string();
+  if (mpi.rank() == 0)
+    for (const std::string& w : sweep.warnings) spdlog::warn("{}", w);
+  RunSummary s;
+  stop_on_signals();
+  if (mpi.size() == 1) {
+    const std::string device = workers::assign_local_device(sweep.device, sweep.file + ": device");
+    const auto metrics = start_metrics(sweep, metrics_cli, {device});
+    spdlog::info("sweep {}: {} trials ({} embed) into {}, in this process on {}", sweep.file, sweep.trials.size(),
+                 sweep.count(core::Stage::kEmbed), options.out, device);
+    s = run_sweep_in_process(sweep, options, device, &g_stop_requested, metrics.get());
+    linger(metrics, metrics_cli.linger_seconds);
+  } else {
+    try {
+      const int ranks_per_trial = options.ranks_per_trial > 0 ? options.ranks_per_trial : static_cast<int>(sweep.ranks_per_trial);
+      const MpiLayout layout = agreed(mpi, [&] {
+        MpiLayout l = make_layout(ranks_per_trial, sweep.device, sweep.allow_gpu_sharing || options.allow_gpu_sharing,
+                                  sweep.file + ": device");
+        check_group_shares(sweep, ranks_per_trial);
+        return l;
+      });
+      if (mpi.rank() != 0) {
+        // mpirun forwards SIGTERM/SIGUSR1/SIGINT to every rank: a group stops after its step (its leader
+        // decides), and so does rank 0 (it interrupts every group when only it is signalled).
+        check_store_is_shared(layout, "");  // with rank 0, once it has opened the store
+        serve_worker_group(layout, &g_stop_requested);
+        return 0;
+      }
+      std::vector<std::string> group_devices;
+      for (size_t g = 0; g < layout.leaders.size(); ++g) group_devices.push_back(layout.group_devices(static_cast<int>(g)));
+      const auto metrics = start_metrics(sweep, metrics_cli, group_devices);
+      spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.count(core::Stage::kEmbed), options.out);
+      s = run_sweep_over_mpi(sweep, options, layout, &g_stop_requested, metrics.get());
+      linger(metrics, metrics_cli.linger_seconds);
+    } catch (const ReportedInputError&) {
+      throw;  // every rank leaves through MPI_Finalize
+    } catch (const std::exception& e) {
+      // The other ranks wait for messages that will not come: end the whole job with this error's code.
+      if (common::prints_error(e, mpi.rank()))
+        std::cerr << "signsweep: error (rank " << mpi.rank() << "): " << without_backtrace(e.what()) << "\n";
+      abort_job(exit_code_for(e));
+    }
+  }
+  std::cout << fmt::format("store {}\nran {}\ndone {}\nfailed {}\npending {}\nskipped_done {}\ninterrupted {}\n", options.out,
+                           s.ran, s.done, s.failed, s.pending, s.skipped, s.interrupted);
+  if (s.interrupted > 0) {
+    spdlog::warn("interrupted: {} trial(s) pending; relaunch the same command to resume (exit {})", s.pending,
+                 kExitInterrupted);
+    return kExitInterrupted;
+  }
+  return s.failed > 0 ? 1 : 0;
+}
+
+}  // namespace signsweep::orchestrator
