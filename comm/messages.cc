@@ -74,7 +74,7 @@ std::string encode(const Progress& p) {
 std::string encode(const Result& r) {
   nlohmann::json results = nlohmann::json::object();  // non-finite values as null (see number())
   for (const auto& [k, v] : r.results.to_scalars()) results[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-  return nlohmann::json{{"id", r.id},           {"ok", r.ok},         {"interrupted", r.interrupted}, {"error", r.error}, {"results", results},
+  return nlohmann::json{{"id", r.id},           {"ok", r.ok},         {"interrupted", r.interrupted}, {"store_failed", r.store_failed}, {"error", r.error}, {"results", results},
                         {"series", r.series}}
       .dump();
 }
@@ -156,6 +156,7 @@ Result decode_result(const std::string& s) {
     r.id = j.at("id");
     r.ok = j.at("ok");
     r.interrupted = j.at("interrupted");
+    r.store_failed = j.at("store_failed");
     r.error = j.at("error");
     std::map<std::string, double> results;
     for (const auto& [k, v] : j.at("results").items()) results[k] = number(v, "results");

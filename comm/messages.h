@@ -73,6 +73,7 @@ struct Result {
   std::string id;
   bool ok = false;
   bool interrupted = false;  // stopped on request with its resumable state saved: not a failure
+  bool store_failed = false;  // a write to the store failed (WriteError: disk full, read-only): the run stops
   std::string error;
   core::TrialResults results;
   std::map<std::string, std::vector<double>> series;

@@ -8,6 +8,7 @@ std::string without_backtrace(const std::string& message) {
 
 int exit_code_for(const std::exception& e) noexcept {
   if (dynamic_cast<const Interrupted*>(&e) != nullptr) return kExitInterrupted;
+  if (dynamic_cast<const WriteError*>(&e) != nullptr) return kExitStoreUnwritable;
   return dynamic_cast<const InputError*>(&e) != nullptr ? 2 : 1;
 }
 

@@ -63,8 +63,20 @@ class StorageError : public Error {
   using Error::Error;
 };
 
-// The process exit code for an exception caught at the top of a process:
-// 2 for bad input of any kind, kExitInterrupted (75) for an interrupted run, 1 for everything else.
+// A file signsweep writes (a store's records, checkpoints, resumable states, its index) could not be written:
+// no space left, a quota, a read-only filesystem, an I/O error. The message names the path, the OS's reason
+// and, when space ran out, the space left. Not a trial's failure: a run stops as for SIGTERM (the trials in
+// progress keep their last good state) and exits kExitStoreUnwritable.
+class WriteError : public StorageError {
+ public:
+  using StorageError::StorageError;
+};
+// EX_IOERR (sysexits.h): free space (or fix the filesystem) and relaunch to resume.
+inline constexpr int kExitStoreUnwritable = 74;
+
+// The process exit code for an exception caught at the top of a process: 2 for bad input of any kind,
+// kExitInterrupted (75) for an interrupted run, kExitStoreUnwritable (74) for a write that failed, 1 for
+// everything else.
 // The message of a LibTorch error without the C++ backtrace it appends (users need the message).
 std::string without_backtrace(const std::string& message);
 

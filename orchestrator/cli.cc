@@ -14,8 +14,8 @@
 #include "orchestrator/commands.h"
 #include "orchestrator/mpi_session.h"
 #include "orchestrator/plots.h"
-#include "storage/report.h"
-#include "storage/store_views.h"
+#include "report/report.h"
+#include "report/store_views.h"
 #include "workers/attacks/attack_runner.h"
 #include "workers/device/device.h"
 #include "workers/registry.h"
@@ -33,8 +33,10 @@ std::string version_text() {
 std::string exit_codes_text() {
   return fmt::format("Exit codes: 0 ok; 1 a trial or the command failed; 2 bad input (usage, config, data: the message "
                      "names the file, key and value; nothing already written is lost); {} (run) interrupted by "
-                     "SIGTERM, SIGUSR1 or SIGINT with every running trial's state saved: relaunch to resume.",
-                     kExitInterrupted);
+                     "SIGTERM, SIGUSR1 or SIGINT with every running trial's state saved: relaunch to resume; {} "
+                     "(run) the store could not be written (disk full, quota, read-only): the run stopped as for "
+                     "SIGTERM, every finished trial is kept; free space and relaunch to resume.",
+                     kExitInterrupted, kExitStoreUnwritable);
 }
 
 }  // namespace
@@ -126,7 +128,7 @@ int run_cli(int argc, char** argv) {
   double watch_seconds = 0.0;
   status->add_option("--watch", watch_seconds, "redraw every this many seconds until no trial is pending or running")
       ->check(CLI::PositiveNumber);
-  storage::ReportOptions report_options;
+  report::ReportOptions report_options;
   std::string plots_dir;
   auto* report = app.add_subcommand("report", "Tables over the sweep's axes (pooled runs with 95% intervals inside [0, 1]), and "
                                               "with --plots the paper's figures");
@@ -205,11 +207,11 @@ int run_cli(int argc, char** argv) {
         write_report_folder(store_dir, report_options, plots_dir);
         return 0;
       }
-      std::cout << text_of_store(store_dir, [&](const storage::ResultsStore& store) { return storage::report_text(store, report_options); });
+      std::cout << text_of_store(store_dir, [&](const storage::ResultsStore& store) { return report::report_text(store, report_options); });
       return 0;
     }
     if (*export_cmd) {
-      std::cout << text_of_store(store_dir, export_series ? storage::export_series_csv : storage::export_csv);
+      std::cout << text_of_store(store_dir, export_series ? report::export_series_csv : report::export_csv);
       return 0;
     }
     if (*data) return cmd_data(config_path);

@@ -103,6 +103,9 @@ comm::Result execute_task(const comm::Task& task, comm::Collective* group, const
   } catch (const Interrupted& e) {
     r.interrupted = true;
     r.error = e.what();
+  } catch (const WriteError& e) {  // the store's disk, not the trial: the run stops, the trial stays pending
+    r.store_failed = true;
+    r.error = without_backtrace(e.what());
   } catch (const std::exception& e) {
     r.ok = false;
     r.error = without_backtrace(e.what());

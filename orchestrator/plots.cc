@@ -59,7 +59,7 @@ namespace {
 std::string plots_script() {
   if (const char* p = std::getenv("SIGNSWEEP_PLOTS_SCRIPT"); p != nullptr && *p != 0) return p;
   const std::optional<fs::path> installed = installed_data_directory();
-  return (installed ? *installed / "plots.py" : fs::path(SIGNSWEEP_SOURCE_DIR) / "storage" / "plots.py").string();
+  return (installed ? *installed / "plots.py" : fs::path(SIGNSWEEP_SOURCE_DIR) / "report" / "plots.py").string();
 }
 
 // Runs argv[0] (looked up on PATH) with its output on ours; returns its exit status.
@@ -78,23 +78,23 @@ int run_program(const std::vector<std::string>& args) {
 }
 
 // Every table of the report as <table>.csv and <table>.md in `dir`.
-void write_tables(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir) {
+void write_tables(const std::string& store_dir, const report::ReportOptions& options, const std::string& dir) {
   const storage::ResultsStore store = storage::ResultsStore::open_existing(store_dir);
-  for (const std::string& table : storage::report_tables()) {
-    storage::ReportOptions o = options;
+  for (const std::string& table : report::report_tables()) {
+    report::ReportOptions o = options;
     o.table = table;
     o.format = "csv";
-    const std::string csv = storage::report_text(store, o);
+    const std::string csv = report::report_text(store, o);
     if (std::count(csv.begin(), csv.end(), '\n') < 2) continue;  // a header alone: the store has no such trials
     write_text_file(fs::path(dir) / (table + ".csv"), csv);
     o.format = "md";
-    write_text_file(fs::path(dir) / (table + ".md"), storage::report_text(store, o));
+    write_text_file(fs::path(dir) / (table + ".md"), report::report_text(store, o));
   }
 }
 
 }  // namespace
 
-void write_report_folder(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir) {
+void write_report_folder(const std::string& store_dir, const report::ReportOptions& options, const std::string& dir) {
   fs::create_directories(dir);
   // The store is read in a child process (storage/foreign.h); plots.py reads only the tables written here.
   common::run_isolated(store_dir, storage::store_read_limits(store_dir), [&] { write_tables(store_dir, options, dir); });

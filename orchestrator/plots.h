@@ -1,6 +1,6 @@
 // `signsweep report STORE --plots DIR`: the tables and the paper's figures in one folder. The tables come
-// from storage/report.h (DIR/<table>.md and .csv, for every table that has rows); the figures from
-// storage/plots.py, run with Debian's Python (matplotlib): it reads those CSVs, never the store, so every
+// from report/report.h (DIR/<table>.md and .csv, for every table that has rows); the figures from
+// report/plots.py, run with Debian's Python (matplotlib): it reads those CSVs, never the store, so every
 // number it plots is the table's, and writes DIR/<figure>.png, .svg, .pdf and the .csv of the rows it plots,
 // then DIR/index.md.
 // Torch-free.
@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "storage/report.h"
+#include "report/report.h"
 
 namespace signsweep::orchestrator {
 
@@ -17,6 +17,6 @@ namespace signsweep::orchestrator {
 std::string data_directory();
 
 // Throws Error when the script fails (its own message is on stderr), DataError for a missing store.
-void write_report_folder(const std::string& store_dir, const storage::ReportOptions& options, const std::string& dir);
+void write_report_folder(const std::string& store_dir, const report::ReportOptions& options, const std::string& dir);
 
 }  // namespace signsweep::orchestrator

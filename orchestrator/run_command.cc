@@ -21,10 +21,14 @@
 #include "orchestrator/mpi_session.h"
 #include "orchestrator/run_sweep.h"
 #include "orchestrator/sweep.h"
+#include "storage/atomic_file.h"
 #include "workers/device/device.h"
 
 namespace signsweep::orchestrator {
 namespace {
+
+// runs/<sweep name>
+std::string default_store(const Sweep& sweep) { return (std::filesystem::path("runs") / sweep.name).string(); }
 
 std::atomic<bool> g_stop_requested{false};
 extern "C" void request_stop(int /*signal*/) { g_stop_requested.store(true); }
@@ -86,11 +90,15 @@ int print_trials(const Sweep& sweep, bool print_config) {
 
 int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config, const std::string& log_level,
             const MetricsCli& metrics_cli) {
-  if (dry_run || print_config) return print_trials(load_sweep(sweep_path), print_config);
+  if (dry_run || print_config) {
+    const Sweep sweep = load_sweep(sweep_path);
+    if (dry_run) storage::check_writable(options.out.empty() ? default_store(sweep) : options.out, "--out");
+    return print_trials(sweep, print_config);
+  }
   const MpiSession mpi;
   common::init_logging(mpi.rank(), log_level);
   const Sweep sweep = agreed(mpi, [&] { return load_sweep(sweep_path); });  // every trial validated before anything runs
-  if (options.out.empty()) options.out = (std::filesystem::path("runs") / sweep.name).string();
+  if (options.out.empty()) options.out = default_store(sweep);
   if (mpi.rank() == 0)
     for (const std::string& w : sweep.warnings) spdlog::warn("{}", w);
   RunSummary s;
@@ -135,6 +143,12 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
   }
   std::cout << fmt::format("store {}\nran {}\ndone {}\nfailed {}\npending {}\nskipped_done {}\ninterrupted {}\n", options.out,
                            s.ran, s.done, s.failed, s.pending, s.skipped, s.interrupted);
+  if (!s.store_failure.empty()) {
+    spdlog::error("the store could not be written ({}); every finished trial is kept: free space (or make {} writable) "
+                  "and relaunch the same command to resume (exit {})",
+                  s.store_failure, options.out, kExitStoreUnwritable);
+    return kExitStoreUnwritable;
+  }
   if (s.interrupted > 0) {
     spdlog::warn("interrupted: {} trial(s) pending; relaunch the same command to resume (exit {})", s.pending,
                  kExitInterrupted);

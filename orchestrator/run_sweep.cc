@@ -99,6 +99,16 @@ double expected_cost(const SweepTrial& t) {
   return static_cast<double>(t.config.trainer.epochs) * static_cast<double>(std::max<int64_t>(t.config.trainer.steps_per_epoch, 100));
 }
 
+// The store, opened for writing before any trial runs: one that cannot be written (a read-only filesystem, no
+// space for its index) is bad input for --out, named with the OS's reason (exit 2).
+storage::ResultsStore open_writable_store(const Sweep& sweep, const RunOptions& options) {
+  try {
+    return open_store(sweep, options);
+  } catch (const WriteError& e) {
+    throw ConfigError(fmt::format("--out {}: the store cannot be written: {}", options.out, e.what()));
+  }
+}
+
 // Every trial's record as the store holds it, read once when the run starts (this process is the only
 // writer, so the copy stays current as it writes).
 std::map<std::string, TrialRecord> read_records(const storage::ResultsStore& store) {
@@ -121,11 +131,11 @@ TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int
   return r;
 }
 
-// An interrupted trial goes back to pending (its resumable state stays for the relaunch); a trial that
-// ended, done or failed, has its resumable state removed.
+// An interrupted trial, or one whose write to the store failed, goes back to pending (its last resumable state
+// stays for the relaunch); a trial that ended, done or failed, has its resumable state removed.
 void finish_record(TrialRecord& r, const comm::Result& result, const storage::ResultsStore& store) {
   r.error = result.error;
-  if (result.interrupted) {
+  if (result.interrupted || result.store_failed) {
     r.state = TrialState::kPending;
     r.provenance["interrupted"] = now_iso8601();
     spdlog::warn("trial {} [{}] {}: {}", r.trial.id, r.trial.kind.name(), r.trial.label, result.error);
@@ -222,8 +232,24 @@ class WorkerThread {
 RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, const WorkerGroups& groups, comm::Mailbox& mailbox,
                      const std::atomic<bool>* stop, SweepMetrics* metrics,
                      const std::function<void(const std::string& store_dir)>& on_store_open) {
-  const storage::ResultsStore store = open_store(sweep, options);
+  const storage::ResultsStore store = open_writable_store(sweep, options);
   if (on_store_open) on_store_open(store.dir());
+  // A write to the store that fails (WriteError: no space, read-only, quota) stops the run as a signal does:
+  // no trial starts after it, the running ones stop after their step, and the run says why.
+  std::string store_failure;
+  const auto store_failed = [&](const std::string& message) {
+    if (store_failure.empty()) spdlog::error("{}: no trial starts after this; stopping the running ones", message);
+    if (store_failure.empty()) store_failure = message;
+  };
+  const auto record = [&](const TrialRecord& r) {
+    try {
+      store.write_trial(r);
+      return true;
+    } catch (const WriteError& e) {
+      store_failed(e.what());
+      return false;
+    }
+  };
   std::map<std::string, TrialRecord> records = read_records(store);
   Progressboard board(records, metrics, static_cast<int>(groups.leaders.size()));
   std::map<std::string, std::chrono::steady_clock::time_point> started;
@@ -251,19 +277,21 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, const Worker
     const size_t g = static_cast<size_t>(group);
     TrialRecord r = running_record(records.at(w.task.id), t, groups.ranks_per_trial, groups.hosts.at(g), groups.devices.at(g));
     r.provenance["group"] = std::to_string(group);
-    store.write_trial(r);
+    if (!record(r)) return false;  // not sent: the trial stays as the store has it
     board.set(w.task.id, TrialState::kRunning);
     started[w.task.id] = std::chrono::steady_clock::now();
     if (metrics != nullptr) metrics->on_dispatch(group, w.task.id, w.task.kind.name(), r.attempts);
     records[w.task.id] = std::move(r);
     spdlog::info("trial {}/{} {} [{}] {} -> group {}", started.size(), to_run, w.task.id, w.task.kind.name(), w.task.label,
                  group);
+    return true;
   };
   callbacks.on_result = [&](const WorkItem& w, int group, const comm::Result& result) {
     TrialRecord& r = records.at(w.task.id);
     finish_record(r, result, store);
     summary.interrupted += result.interrupted;
-    store.write_trial(r);
+    if (result.store_failed) store_failed(result.error);
+    record(r);
     board.set(w.task.id, r.state);
     board.finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - started.at(w.task.id)).count());
     if (metrics != nullptr) metrics->on_result(group, w.task.id, w.task.kind.name(), result.ok, final_ber(result));
@@ -273,10 +301,12 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, const Worker
     callbacks.on_progress = [&](const comm::Progress& p) { metrics->on_progress(p); };
     callbacks.on_queue = [&](int64_t ready) { metrics->set_queue(ready); };
   }
-  const SchedulerStats stats = schedule(mailbox, groups.leaders, std::move(items), finished, callbacks, stop);
+  const SchedulerStats stats = schedule(mailbox, groups.leaders, std::move(items), finished, callbacks,
+                                        [&] { return (stop != nullptr && stop->load()) || !store_failure.empty(); });
   spdlog::info("scheduler: {} trials dispatched, {} finished, {} left pending, {:.1f} s", stats.dispatched, stats.finished,
                stats.dropped, stats.seconds);
   if (stop != nullptr && stop->load() && summary.interrupted == 0 && stats.dropped > 0) summary.interrupted = 1;
+  summary.store_failure = store_failure;
   return board.summary(summary);
 }
 

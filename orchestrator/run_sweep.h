@@ -38,6 +38,7 @@ struct RunSummary {
   int64_t failed = 0;
   int64_t pending = 0;
   int64_t skipped = 0;  // already done before this run
+  std::string store_failure;  // a write to the store failed (WriteError's message): the run stopped, exit 74
 };
 
 class SweepMetrics;

@@ -13,7 +13,7 @@ namespace signsweep::orchestrator {
 
 SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders, std::vector<WorkItem> items,
                         const std::set<std::string>& finished_parents, const SchedulerCallbacks& callbacks,
-                        const std::atomic<bool>* stop_requested) {
+                        const std::function<bool()>& stop_requested) {
   const auto start = std::chrono::steady_clock::now();
   SchedulerStats stats;
   ReadyQueue queue(std::move(items), finished_parents);
@@ -23,12 +23,17 @@ SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders,
   std::map<int, WorkItem> running;  // group -> item
   std::map<std::string, int> ran_by;
   bool stopping = false;
+  int64_t unsent = 0;  // taken from the queue, but on_dispatch refused to send it
+  const auto stop_asked = [&] { return stop_requested && stop_requested(); };
 
   const auto dispatch = [&] {
-    for (size_t g = 0; g < leaders.size() && !stopping; ++g) {
+    for (size_t g = 0; g < leaders.size() && !stopping && !stop_asked(); ++g) {
       if (!idle[g] || !queue.has_ready()) continue;
       WorkItem w = queue.take_for(static_cast<int>(g), ran_by);
-      if (callbacks.on_dispatch) callbacks.on_dispatch(w, static_cast<int>(g));
+      if (callbacks.on_dispatch && !callbacks.on_dispatch(w, static_cast<int>(g))) {
+        ++unsent;
+        continue;
+      }
       mailbox.send(leaders[g], comm::kTask, comm::encode(w.task));
       idle[g] = false;
       ran_by[w.task.id] = static_cast<int>(g);
@@ -49,7 +54,7 @@ SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders,
 
   comm::IdleBackoff backoff;  // no message: sleep, so that rank 0 leaves its node's cores to the workers
   while (true) {
-    if (stop_requested != nullptr && stop_requested->load()) stop("stop requested");
+    if (stop_asked()) stop("stop requested");
     const bool work_left = !stopping && (queue.has_ready() || queue.has_waiting());
     if (running.empty() && !work_left) break;
     const std::optional<comm::Envelope> message = mailbox.poll();
@@ -87,7 +92,7 @@ SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders,
     dispatch();
   }
   for (const int leader : leaders) mailbox.send(leader, comm::kStop, "");
-  stats.dropped = queue.dropped() + queue.remaining();  // parent failed, or not dispatched after a stop
+  stats.dropped = queue.dropped() + queue.remaining() + unsent;  // parent failed, not dispatched after a stop, unsent
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }

@@ -22,7 +22,9 @@
 namespace signsweep::orchestrator {
 
 struct SchedulerCallbacks {
-  std::function<void(const WorkItem&, int group)> on_dispatch;          // before the task is sent
+  // Before the task is sent; false: do not send it (its start could not be recorded: the store cannot be
+  // written), the trial is dropped and stays pending.
+  std::function<bool(const WorkItem&, int group)> on_dispatch;
   std::function<void(const WorkItem&, int group, const comm::Result&)> on_result;  // when the group answers
   std::function<void(const comm::Progress&)> on_progress;
   std::function<void(int64_t ready)> on_queue;  // after every dispatch round
@@ -31,14 +33,15 @@ struct SchedulerCallbacks {
 struct SchedulerStats {
   int64_t dispatched = 0;
   int64_t finished = 0;
-  int64_t dropped = 0;  // parent failed, or stop requested
+  int64_t dropped = 0;  // parent failed, stop requested, or its start not recorded
   double seconds = 0.0;
 };
 
 // `leaders[g]` is the rank of group g's leader. `finished_parents`: ids already done in the store.
+// `stop_requested` (may be empty) is polled before every dispatch and every message: true stops the run.
 // Sends kStop to every leader before returning.
 SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders, std::vector<WorkItem> items,
                         const std::set<std::string>& finished_parents, const SchedulerCallbacks& callbacks,
-                        const std::atomic<bool>* stop_requested = nullptr);
+                        const std::function<bool()>& stop_requested = {});
 
 }  // namespace signsweep::orchestrator

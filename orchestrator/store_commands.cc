@@ -13,7 +13,7 @@
 #include "common/isolated.h"
 #include "storage/foreign.h"
 #include "storage/results_store.h"
-#include "storage/store_views.h"
+#include "report/store_views.h"
 
 namespace signsweep::orchestrator {
 
@@ -33,7 +33,7 @@ int cmd_status(const std::string& store_dir, double watch_seconds) {
       const bool busy = std::any_of(all.begin(), all.end(), [](const storage::TrialRecord& r) {
         return r.state == storage::TrialState::kPending || r.state == storage::TrialState::kRunning;
       });
-      return storage::status_text(store) + (busy ? "1" : "0");
+      return report::status_text(store) + (busy ? "1" : "0");
     });
     const bool busy = text.back() == '1';
     text.pop_back();

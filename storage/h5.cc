@@ -3,7 +3,11 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
@@ -14,7 +18,54 @@
 #include "storage/atomic_file.h"
 
 namespace signsweep::storage {
+
+// An in-memory file's buffer, tracked through HDF5's file image callbacks (the core driver allocates, grows
+// and frees it through them), and its bytes copied out when the driver frees it at close.
+struct ImageCapture {
+  std::map<uintptr_t, size_t> sizes;  // live buffers (by address) and their sizes
+  std::string image;
+  bool closed = false;
+};
+
 namespace {
+
+ImageCapture& capture_of(void* udata) { return *static_cast<ImageCapture*>(udata); }
+
+H5FD_file_image_callbacks_t image_capture_callbacks(ImageCapture* capture) {
+  H5FD_file_image_callbacks_t c{};
+  c.image_malloc = [](size_t size, H5FD_file_image_op_t, void* udata) -> void* {
+    void* p = std::malloc(size);
+    if (p != nullptr) capture_of(udata).sizes[reinterpret_cast<uintptr_t>(p)] = size;
+    return p;
+  };
+  c.image_memcpy = [](void* dest, const void* src, size_t size, H5FD_file_image_op_t, void*) -> void* {
+    return std::memcpy(dest, src, size);
+  };
+  c.image_realloc = [](void* ptr, size_t size, H5FD_file_image_op_t, void* udata) -> void* {
+    const auto old = reinterpret_cast<uintptr_t>(ptr);  // the address, compared only: ptr is gone after realloc
+    void* p = std::realloc(ptr, size);
+    if (p != nullptr) {
+      capture_of(udata).sizes.erase(old);
+      capture_of(udata).sizes[reinterpret_cast<uintptr_t>(p)] = size;
+    }
+    return p;
+  };
+  c.image_free = [](void* ptr, H5FD_file_image_op_t op, void* udata) -> herr_t {
+    ImageCapture& capture = capture_of(udata);
+    const auto it = capture.sizes.find(reinterpret_cast<uintptr_t>(ptr));
+    if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && it != capture.sizes.end()) {
+      capture.image.assign(static_cast<const char*>(ptr), it->second);
+      capture.closed = true;
+    }
+    if (it != capture.sizes.end()) capture.sizes.erase(it);
+    std::free(ptr);
+    return 0;
+  };
+  c.udata_copy = [](void* udata) -> void* { return udata; };  // shared: the File owns it
+  c.udata_free = [](void*) -> herr_t { return 0; };
+  c.udata = capture;
+  return c;
+}
 
 // Collects HDF5's error stack as text (innermost first) and clears it.
 std::string hdf5_error_stack() {
@@ -142,12 +193,22 @@ Handle& Handle::operator=(Handle&& o) noexcept {
 File::File(const std::string& path, OpenMode mode) : path_(path), mode_(mode) {
   silence_hdf5();
   hid id = -1;
-  if (mode == OpenMode::kTruncate) {
+  if (mode == OpenMode::kTruncate || mode == OpenMode::kInMemory) {
     // Object headers of the 1.8 format (readable by any HDF5 >= 1.8, h5py included): compact link and
     // attribute storage, several times faster to create for files of many small objects (results store).
     const Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
     H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+    std::string name = path;
+    if (mode == OpenMode::kInMemory) {
+      // HDF5 tells open files apart by name: an in-memory file gets one no other open file has.
+      static std::atomic<uint64_t> files{0};
+      name = fmt::format("{}.in-memory-{}", path, files++);
+      H5Pset_fapl_core(fapl.id(), 1 << 12, /*backing_store=*/0);
+      capture_ = std::make_shared<ImageCapture>();
+      H5FD_file_image_callbacks_t callbacks = image_capture_callbacks(capture_.get());
+      if (H5Pset_file_image_callbacks(fapl.id(), &callbacks) < 0) fail("/", "set up an in-memory file");
+    }
+    id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
   } else {
     if (!std::filesystem::exists(path)) throw DataError(fmt::format("{}: file not found", path));
     if (H5Fis_hdf5(path.c_str()) <= 0) {
@@ -156,7 +217,7 @@ File::File(const std::string& path, OpenMode mode) : path_(path), mode_(mode) {
     }
     id = H5Fopen(path.c_str(), mode == OpenMode::kReadOnly ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
   }
-  if (id < 0 && mode != OpenMode::kTruncate)  // a file the user gave us that HDF5 cannot read: bad input
+  if (id < 0 && (mode == OpenMode::kReadOnly || mode == OpenMode::kReadWrite))  // a file the user gave us that HDF5 cannot read: bad input
     throw DataError(fmt::format("{}: cannot open (truncated or corrupt HDF5 file): {}", path, hdf5_error_stack()));
   if (id < 0) fail("/", "create file");
   file_ = Handle(id);
@@ -537,14 +598,23 @@ int64_t File::int_attribute(const std::string& object_path, const std::string& n
   return v;
 }
 
+std::string File::close_into_image() {
+  if (!capture_) throw StorageError(fmt::format("{}: not an in-memory file", path_));
+  // The image as HDF5 leaves it at close: H5Fget_file_image on an open file has the superblock of a file still
+  // open for writing (its checksum does not verify once the 1.8 format's flags are cleared).
+  if (H5Fclose(file_.release()) < 0) fail("/", "close the in-memory file");
+  if (!capture_->closed) throw StorageError(fmt::format("{}: the in-memory file left no image at close", path_));
+  return std::move(capture_->image);
+}
+
 void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable) {
-  replace_file_atomically(
-      path,
-      [&](const std::string& tmp) {
-        File f(tmp, OpenMode::kTruncate);
-        fill(f);
-      },  // closed (flushed by HDF5) before the fsync
-      durable);
+  std::string bytes;
+  {
+    File f(path, OpenMode::kInMemory);
+    fill(f);
+    bytes = f.close_into_image();
+  }
+  write_file_atomically(path, bytes, durable);
 }
 
 }  // namespace signsweep::storage

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,17 +26,28 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   hid id() const { return id_; }
+  // Gives up the id without closing it (the caller closes it).
+  hid release() {
+    const hid id = id_;
+    id_ = -1;
+    return id;
+  }
 
  private:
   hid id_ = -1;
 };
 
-enum class OpenMode { kReadOnly, kReadWrite, kTruncate };
+// kInMemory: a new file held in memory (HDF5's core driver, no backing store) whose bytes image() returns;
+// `path` only names it in messages. Writing it can only fail for memory, never for the disk.
+enum class OpenMode { kReadOnly, kReadWrite, kTruncate, kInMemory };
 
 class File {
  public:
   File(const std::string& path, OpenMode mode);
   const std::string& path() const { return path_; }
+  // Closes a kInMemory file and returns its bytes: the image HDF5 leaves at close (superblock final, checksums
+  // right), exactly what a file on disk would hold. The File is unusable after.
+  std::string close_into_image();
 
   bool exists(const std::string& object_path) const;
   void create_group(const std::string& group_path);  // with its parents; no-op when it exists
@@ -100,11 +112,16 @@ class File {
 
   std::string path_;
   OpenMode mode_;
+  // kInMemory: where the image lands at close. Declared before file_: it must outlive the handle, whose close
+  // (also when a fill throws) frees the buffer through it.
+  std::shared_ptr<struct ImageCapture> capture_;
   Handle file_;
 };
 
-// Writes an HDF5 file atomically (storage/atomic_file.h): `fill` writes the temporary file, which is closed,
-// fsync'd (unless `durable` is false) and renamed over `path`.
+// Writes an HDF5 file atomically: `fill` builds it in memory, and its bytes replace `path` through
+// write_file_atomically (atomic_file.h: checked writes, fsync unless `durable` is false, rename). A full disk
+// or a read-only filesystem is a WriteError naming the path and the reason, and HDF5 never holds a file
+// whose write failed.
 void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable = true);
 
 }  // namespace signsweep::storage

@@ -136,15 +136,7 @@ std::string load_or_create_secret(const fs::path& dir, bool planned) {
     return secret;
   }
   const std::string secret = common::random_secret_hex(32);
-  replace_file_atomically(path.string(), [&](const std::string& temp) {
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);  // the owner alone reads it
-    if (fd < 0) throw StorageError(fmt::format("{}: cannot create the store secret: {}", temp, std::strerror(errno)));
-    const std::string line = secret + "\n";
-    const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-    const int saved = errno;
-    ::close(fd);
-    if (!written) throw StorageError(fmt::format("{}: cannot write the store secret: {}", temp, std::strerror(saved)));
-  });
+  write_file_atomically(path.string(), secret + "\n", /*durable=*/true, 0600);  // the owner alone reads it
   return secret;
 }
 
@@ -172,7 +164,7 @@ ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIde
   // (whose file, empty when no run holds it, is all they leave behind).
   const std::string index_path = (fs::path(dir) / kIndexName).string();
   if (fs::exists(index_path)) refuse_older_format(dir, read_index(index_path));
-  fs::create_directories(dir);
+  make_directories(dir);
   auto lock = std::make_shared<const StoreLock>(dir);  // one writer from here on
   if (!lock->taken_over().empty())
     spdlog::warn("{}: took over the lock of a run that died holding it ({})", dir, lock->taken_over());
@@ -186,8 +178,8 @@ ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIde
           "add the new sweep's trials to it",
           dir, existing->sweep.file, existing->sweep.hash, sweep.file, sweep.hash));
   }
-  fs::create_directories(fs::path(dir) / "trials");
-  fs::create_directories(fs::path(dir) / "checkpoints");
+  make_directories((fs::path(dir) / "trials").string());
+  make_directories((fs::path(dir) / "checkpoints").string());
   remove_leftover_temp_files(dir);
   remove_leftover_temp_files(fs::path(dir) / "trials");
   for (const char* sub : {"checkpoints", "states"})

@@ -13,6 +13,7 @@
 
 #include "common/errors.h"
 #include "common/machine.h"
+#include "storage/atomic_file.h"
 
 namespace signsweep::storage {
 namespace {
@@ -44,7 +45,7 @@ std::string now_utc() {
 
 StoreLock::StoreLock(const std::string& dir) : path_((std::filesystem::path(dir) / "lock").string()) {
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw StorageError(fmt::format("{}: cannot open the store's lock file: {}", path_, std::strerror(errno)));
+  if (fd_ < 0) throw WriteError(fmt::format("{}: cannot open the store's lock file: {}", path_, write_failure_reason(path_, errno)));
   struct flock whole {};
   whole.l_type = F_WRLCK;
   whole.l_whence = SEEK_SET;  // l_start = l_len = 0: the whole file

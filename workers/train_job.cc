@@ -97,7 +97,7 @@ TrainOutcome train_trial(const TrialConfig& config, const std::string& checkpoin
   }
   if (!checkpoint_path.empty()) {
     const auto parent = std::filesystem::path(checkpoint_path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);
+    storage::make_directories(parent.string());
     save_model_checkpoint(checkpoint_path, *model, config, ds, scheme.get(), results_of(out).to_scalars());
     out.checkpoint = checkpoint_path;
     spdlog::info("checkpoint written: {}", checkpoint_path);
@@ -125,12 +125,8 @@ std::map<std::string, double> adopt_checkpoint(const std::string& source, const 
   const LoadedModel m = load_model_checkpoint(source);
   if (!m.scheme) throw DataError(fmt::format("{}: carries no watermark: attack_checkpoints takes watermarked models", source));
   const auto parent = std::filesystem::path(destination).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-  storage::replace_file_atomically(destination, [&](const std::string& temp) {
-    std::ofstream out(temp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out.flush()) throw Error(fmt::format("{}: cannot write the copy of {}", temp, source));
-  });
+  storage::make_directories(parent.string());
+  storage::write_file_atomically(destination, bytes);
   return m.metrics;
 }
 

@@ -12,7 +12,8 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "core/vocabulary.h"
-#include "storage/statistics.h"
+#include "storage/atomic_file.h"
+#include "report/statistics.h"
 #include "workers/data/dataset.h"
 #include "workers/evaluation/checkpoint_io.h"
 #include "workers/evaluation/evaluation.h"
@@ -157,7 +158,7 @@ KerasVerifyReport import_keras_model(const KerasVerifyOptions& options, const st
   outcome.test_accuracy = r.test_accuracy;
   outcome.verification = r.verification;
   const auto parent = std::filesystem::path(checkpoint_path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
+  storage::make_directories(parent.string());
   save_model_checkpoint(checkpoint_path, *ref.imported.model, ref.config, ref.dataset, ref.scheme.get(),
                         results_of(outcome).to_scalars(),
                         fmt::format("keras {} with keys {}", std::filesystem::weakly_canonical(options.model_path).string(),

@@ -8,7 +8,7 @@ import sys
 
 ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".")
 # Lowest first. A file may include its own module and any module before it.
-LAYERS = ["common", "core", "comm", "storage",
+LAYERS = ["common", "core", "comm", "storage", "report",
           "workers/device", "workers/data", "workers/models", "workers/schemes", "workers/gradsigns",
           "workers/watermarks", "workers/train", "workers/evaluation", "workers/attacks", "workers",
           "orchestrator"]
@@ -29,7 +29,7 @@ def module_of(path: str):
 
 
 def sources():
-    for layer in ("common", "core", "comm", "storage", "workers", "orchestrator"):
+    for layer in ("common", "core", "comm", "storage", "report", "workers", "orchestrator"):
         for p in sorted((ROOT / layer).rglob("*")):
             if p.suffix in (".h", ".cc"):
                 yield p.relative_to(ROOT).as_posix(), p.read_text(errors="replace")

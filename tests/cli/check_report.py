@@ -46,7 +46,7 @@ def same(a, b):
     return math.isclose(x, y, rel_tol=1e-5, abs_tol=1e-9)
 
 
-METRIC = r"_(mean|std|lo|hi|median|rate)$"  # the report's cell columns (storage/report.h)
+METRIC = r"_(mean|std|lo|hi|median|rate)$"  # the report's cell columns (report/report.h)
 attacks, embed = report("attacks"), report("embed")
 for table, rows in (("embed", embed), ("attacks", attacks)):
     for r in rows:

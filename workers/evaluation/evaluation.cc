@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/errors.h"
-#include "storage/statistics.h"
+#include "report/statistics.h"
 
 #include "workers/gradsigns/gradsigns.h"
 #include "workers/schemes/verdict.h"
@@ -39,7 +39,7 @@ std::string VerificationReport::text() const {
   if (null_models > 0) {
     // The false-positive rate with its exact bound: 0 of 3 null models is "at most 0.71", not "0".
     const auto false_positives = static_cast<int64_t>(std::llround(null_false_positive_rate * static_cast<double>(null_models)));
-    const storage::Interval fpr = storage::clopper_pearson(false_positives, null_models);
+    const report::Interval fpr = report::clopper_pearson(false_positives, null_models);
     s += fmt::format(
         "empirical_threshold {:.6f} (lowest BER of {} non-watermarked models, mean {:.4f}{})\nnull_false_positive_rate "
         "{:.4f} ({} of {} null models judged owned at significance {:g}; 95% Clopper-Pearson [{:.3g}, {:.3g}])\n"

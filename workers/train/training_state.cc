@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -71,8 +72,12 @@ void save_training_state(const std::string& path, const TrainingState& s, Classi
   out.write("sampler", c10::IValue(sampler.state()));
   out.write("augmentation", c10::IValue(batcher.state()));
   out.write("torch_generator", at::detail::getDefaultCPUGenerator().get_state());
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  storage::replace_file_atomically(path, [&](const std::string& temp) { out.save_to(temp); });
+  storage::make_directories(std::filesystem::path(path).parent_path().string());
+  // Serialised to memory, then written with checked writes: LibTorch's file writer throws from a destructor
+  // when the disk fills (std::terminate), and reports no errno.
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  storage::write_file_atomically(path, bytes.str());
 }
 
 TrainingState load_training_state(const std::string& path, ClassifierImpl& model, torch::optim::Optimizer& optimizer,

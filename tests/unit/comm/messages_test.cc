@@ -84,9 +84,11 @@ TEST(ProtocolTest, every_field_of_a_task_a_rank_report_and_an_interrupted_result
   Result r;
   r.id = "id";
   r.interrupted = true;
+  r.store_failed = true;
   r.error = "interrupted after step 3 of epoch 2";
   const Result rb = decode_result(encode(r));
   EXPECT_TRUE(rb.interrupted);
+  EXPECT_TRUE(rb.store_failed);
   EXPECT_FALSE(rb.ok);
   EXPECT_EQ(rb.error, r.error);
 }

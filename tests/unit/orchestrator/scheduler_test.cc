@@ -137,8 +137,8 @@ TEST(SchedulerTest, a_stop_request_ends_dispatching_and_counts_what_is_left) {
   ScriptedMailbox mailbox({1}, {});
   std::atomic<bool> stop{false};
   SchedulerCallbacks callbacks;
-  callbacks.on_dispatch = [&](const WorkItem&, int) { stop = true; };  // stop as soon as the first trial is out
-  const SchedulerStats stats = schedule(mailbox, {1}, sweep_items(), {}, callbacks, &stop);
+  callbacks.on_dispatch = [&](const WorkItem&, int) { return stop = true; };  // stop as soon as the first trial is out
+  const SchedulerStats stats = schedule(mailbox, {1}, sweep_items(), {}, callbacks, [&] { return stop.load(); });
   EXPECT_EQ(stats.dispatched, 1);
   EXPECT_EQ(stats.finished, 1);  // the running trial finished and was recorded
   EXPECT_EQ(stats.dropped, 6);

@@ -8,7 +8,9 @@
 
 #include "storage/results_store.h"
 
-namespace signsweep::storage {
+namespace signsweep::report {
+
+using storage::ResultsStore;
 
 std::string status_text(const ResultsStore& store);
 
@@ -22,4 +24,4 @@ std::string export_csv(const ResultsStore& store);
 // bit_accuracy, lr, images_per_second, ...). Numbers in their shortest round-trip form.
 std::string export_series_csv(const ResultsStore& store);
 
-}  // namespace signsweep::storage
+}  // namespace signsweep::report

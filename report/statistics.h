@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-namespace signsweep::storage {
+namespace signsweep::report {
 
 inline constexpr double kConfidence = 0.95;
 
@@ -38,4 +38,4 @@ Interval clopper_pearson(int64_t k, int64_t n, double confidence = kConfidence);
 Interval bootstrap_mean(const std::vector<double>& values, double confidence = kConfidence);
 double median(std::vector<double> values);  // NaN when empty
 
-}  // namespace signsweep::storage
+}  // namespace signsweep::report

@@ -1,4 +1,4 @@
-#include "storage/store_views.h"
+#include "report/store_views.h"
 
 #include <algorithm>
 #include <map>
@@ -9,7 +9,12 @@
 
 #include "common/errors.h"
 
-namespace signsweep::storage {
+namespace signsweep::report {
+
+using storage::PlannedTrial;
+using storage::ResultsStore;
+using storage::TrialRecord;
+using storage::TrialState;
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -92,4 +97,4 @@ std::string export_series_csv(const ResultsStore& store) {
   return out;
 }
 
-}  // namespace signsweep::storage
+}  // namespace signsweep::report

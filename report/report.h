@@ -1,6 +1,6 @@
 // `signsweep report`: tables over a results store's axes, the paper's rows. Each row pools the trials that
 // differ only in the axes named by `over` (by default trainer.seed; no axis is pooled because of its name).
-// Every interval is 95% and stays in the quantity's range (storage/statistics.h), shown where a row pools 2
+// Every interval is 95% and stays in the quantity's range (report/statistics.h), shown where a row pools 2
 // runs or more: a BER is the proportion of wrong bits pooled over the runs (Clopper-Pearson), a verdict the
 // k of n models judged owned (Clopper-Pearson), any other figure the mean over runs (percentile bootstrap);
 // p-values by their median. The Markdown names the methods above each table.
@@ -15,7 +15,7 @@
 //   cost      the accuracy cost of a watermark, paired: each watermarked model minus the plain model of the
 //             same recipe and seed (every axis but the watermark's)
 // CSV names each column `<figure>_mean`, `_std`, `_lo`, `_hi` (means), `<figure>_mean`, `_lo`, `_hi`
-// (proportions), `_median` or `_rate`, `_lo`, `_hi`; `report --plots` (storage/plots.py) draws the figures
+// (proportions), `_median` or `_rate`, `_lo`, `_hi`; `report --plots` (report/plots.py) draws the figures
 // from these CSVs, so a figure's numbers are the table's. Torch-free.
 // Thread-safety: functions only.
 #pragma once
@@ -25,7 +25,9 @@
 
 #include "storage/results_store.h"
 
-namespace signsweep::storage {
+namespace signsweep::report {
+
+using storage::ResultsStore;
 
 struct ReportOptions {
   std::string table = "embed";                   // embed | attacks | null | training | cost
@@ -37,4 +39,4 @@ const std::vector<std::string>& report_tables();
 // Throws ConfigError naming an unknown table or format.
 std::string report_text(const ResultsStore& store, const ReportOptions& options);
 
-}  // namespace signsweep::storage
+}  // namespace signsweep::report

@@ -1,4 +1,4 @@
-#include "storage/statistics.h"
+#include "report/statistics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include "common/errors.h"
 
-namespace signsweep::storage {
+namespace signsweep::report {
 
 namespace {
 
@@ -100,4 +100,4 @@ double median(std::vector<double> values) {
   return (*std::max_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(mid)) + upper) / 2.0;
 }
 
-}  // namespace signsweep::storage
+}  // namespace signsweep::report

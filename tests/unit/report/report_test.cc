@@ -1,7 +1,7 @@
 // The report's statistics and tables on a store written through the real store: intervals that stay in
 // [0, 1] (Clopper-Pearson on pooled bits and verdicts, percentile bootstrap otherwise, none for one run),
 // p-values by their median, explicit pooling, remote BER rows for attacks on the API and the paired accuracy cost.
-#include "storage/report.h"
+#include "report/report.h"
 
 #include <gtest/gtest.h>
 
@@ -11,12 +11,19 @@
 
 #include "common/errors.h"
 #include "storage/h5.h"
-#include "storage/statistics.h"
+#include "report/statistics.h"
 #include "core/trial_results.h"
 #include "tests/support/files.h"
 
-namespace signsweep::storage {
+namespace signsweep::report {
 namespace {
+
+using storage::PlannedTrial;
+using storage::ResultsStore;
+using storage::TrialRecord;
+using storage::TrialState;
+using storage::File;
+using storage::OpenMode;
 
 using core::TrialResults;
 using core::WatermarkReading;

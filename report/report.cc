@@ -1,4 +1,4 @@
-#include "storage/report.h"
+#include "report/report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,10 +13,15 @@
 
 #include "common/errors.h"
 #include "core/trial_results.h"
-#include "storage/statistics.h"
-#include "storage/store_views.h"
+#include "report/statistics.h"
+#include "report/store_views.h"
 
-namespace signsweep::storage {
+namespace signsweep::report {
+
+using storage::PlannedTrial;
+using storage::ResultsStore;
+using storage::TrialRecord;
+using storage::TrialState;
 namespace {
 
 using core::NullCheck;
@@ -499,4 +504,4 @@ std::string report_text(const ResultsStore& store, const ReportOptions& options)
   return options.format == "csv" ? render_csv(table) : render_md(table, options.over) + note;
 }
 
-}  // namespace signsweep::storage
+}  // namespace signsweep::report

@@ -2,7 +2,7 @@
 
     plots.py DIR [--store STORE] [--over trainer.seed]
 
-`signsweep report STORE --plots DIR` writes every table as DIR/<table>.csv and .md (storage/report.h), then
+`signsweep report STORE --plots DIR` writes every table as DIR/<table>.csv and .md (report/report.h), then
 runs this on DIR: every figure is drawn from those CSVs, so the numbers it plots are the table's by
 construction (one statistics implementation, in C++). Each figure is drawn only where the tables hold its
 data, as DIR/<name>.png (150 dpi), .svg and .pdf (for LaTeX), with the rows it plots in DIR/<name>.csv;
