@@ -99,6 +99,12 @@ if [[ -n $mpirun ]]; then
   check mpi-message "grep -q 'No space left on device' '$tmp/mpi.txt' && grep -q 'relaunch' '$tmp/mpi.txt'"
   check mpi-no-crash "! grep -Eqi 'segmentation|terminate called|core dumped' '$tmp/mpi.txt'"
   [[ $(cat "$tmp/mpi.rc") -eq 74 ]] || grep -v '\[info\]' "$tmp/mpi.txt" | tail -10 | sed 's/^/    /'
+  # A data-parallel group of two: the leader's failed write ends the trial on both ranks (no rank left waiting
+  # in an allreduce); bounded by timeout, a hang fails.
+  mkdir -p "$tmp/small-dp"
+  unshare -m --propagation private bash -c "mount -t tmpfs -o size=400k tmpfs '$tmp/small-dp' && timeout 120 '$mpirun' --allow-run-as-root --oversubscribe --bind-to none -np 3 '$bin' run '$tmp/s.yaml' --ranks-per-trial 2 --out '$tmp/small-dp/store' >'$tmp/dp.txt' 2>&1; echo \$? >'$tmp/dp.rc'"
+  check dp-exit-code "[[ \$(cat '$tmp/dp.rc') -eq 74 ]]"
+  [[ $(cat "$tmp/dp.rc") -eq 74 ]] || grep -v '\[info\]' "$tmp/dp.txt" | tail -10 | sed 's/^/    /'
 fi
 
 # --- a read-only store from the start -------------------------------------------------------------------------

@@ -313,12 +313,29 @@ double epoch_lr(const Run& r) {
   return std::max(scheduled_lr(r.spec, r.state.epoch) * r.state.plateau_factor, std::min(r.spec.min_lr, r.spec.lr));
 }
 
+// The group's leader writes the resumable state; every rank of the group calls this at the same point and
+// learns whether it was written: a write that fails (WriteError: disk full, read-only) ends the trial on every
+// rank, instead of leaving the others waiting in the next step's allreduce.
 void save_state(Run& r) {
-  if (r.embed.state_path.empty() || !r.leader()) return;
-  save_training_state(r.embed.state_path, r.state, r.model, *r.optimizer, r.sampler, r.batcher);
-  r.last_state = std::chrono::steady_clock::now();
-  r.epochs_since_state = 0;
+  if (r.embed.state_path.empty()) return;
+  double written = 1.0;
+  std::string failure;
+  if (r.leader()) {
+    try {
+      save_training_state(r.embed.state_path, r.state, r.model, *r.optimizer, r.sampler, r.batcher);
+      r.last_state = std::chrono::steady_clock::now();
+      r.epochs_since_state = 0;
+    } catch (const WriteError& e) {
+      if (r.group == nullptr) throw;
+      written = 0.0;
+      failure = e.what();
+    }
+  }
+  if (r.group != nullptr) r.group->broadcast(&written, 1, 0);
+  if (written > 0.0) return;
+  throw WriteError(r.leader() ? failure : "the group's leader could not write the trial's resumable state (its log says why)");
 }
+
 
 // After every step: whether the run was asked to stop (group rank 0's answer counts for the whole group).
 bool stop_agreed(const Run& r) {
@@ -444,6 +461,13 @@ bool state_due(const Run& r) {
          (r.spec.state_every_minutes > 0.0 && minutes >= r.spec.state_every_minutes);
 }
 
+// Whether the resumable state is due at this epoch end: the leader's clock decides for the whole group.
+bool state_due_agreed(const Run& r) {
+  double due = state_due(r) ? 1.0 : 0.0;
+  if (r.group != nullptr && !r.embed.state_path.empty()) r.group->broadcast(&due, 1, 0);
+  return due > 0.0;
+}
+
 void log_epoch(const Run& r, common::Progress& progress, const EpochStats& stats) {
   progress.finish(fmt::format("loss {:.4f}{} train acc {:.4f} test acc {:.4f}{} | lr {:.2g} | {:.0f} img/s", stats.loss,
                               r.scheme != nullptr ? fmt::format(" (wm {:.4f})", stats.reg) : "", stats.train_accuracy,
@@ -482,7 +506,7 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
     }
     start_epoch_accumulators(r);
     ++r.epochs_since_state;
-    if (st.epoch < spec.epochs && state_due(r)) {  // saved as the start of the next epoch
+    if (st.epoch < spec.epochs && state_due_agreed(r)) {  // saved as the start of the next epoch
       ++st.epoch;
       save_state(r);
       --st.epoch;
