@@ -19,9 +19,8 @@ using namespace signsweep::orchestrator;
 namespace {
 
 // The workers' stand-in for execute_task: the group leader sleeps the task's config_yaml seconds.
-signsweep::comm::Result sleep_for_task(const signsweep::comm::Task& task, signsweep::comm::Collective* group,
-                                       const ProgressSink&, const std::string&, const std::function<bool()>&) {
-  if (group == nullptr || group->rank() == 0) std::this_thread::sleep_for(std::chrono::duration<double>(std::stod(task.config_yaml)));
+signsweep::comm::Result sleep_for_task(const signsweep::comm::Task& task, const TaskContext& context) {
+  if (context.group == nullptr || context.group->rank() == 0) std::this_thread::sleep_for(std::chrono::duration<double>(std::stod(task.config_yaml)));
   signsweep::comm::Result r;
   r.id = task.id;
   r.ok = true;

@@ -26,7 +26,7 @@ std::string encode(const Task& t) {
   return nlohmann::json{{"id", t.id},         {"kind", t.kind.name()},         {"label", t.label},
                         {"config", t.config_yaml}, {"checkpoint", t.checkpoint}, {"parent_checkpoint", t.parent_checkpoint},
                         {"attempt", t.attempt}, {"report_progress", t.report_progress}, {"time_limit_s", t.time_limit_s},
-                        {"null_checkpoints", t.null_checkpoints}, {"state", t.state}}
+                        {"null_checkpoints", t.null_checkpoints}, {"state", t.state}, {"heartbeat_s", t.heartbeat_s}}
       .dump();
 }
 
@@ -128,6 +128,7 @@ Task decode_task(const std::string& s) {
     t.attempt = common::json_integer(j.at("attempt"), "attempt", 1);
     t.report_progress = j.at("report_progress");
     t.time_limit_s = common::json_number(j.at("time_limit_s"), "time_limit_s");
+    t.heartbeat_s = common::json_number(j.at("heartbeat_s"), "heartbeat_s");
     return t;
   });
 }

@@ -8,6 +8,9 @@
 //   leader -> 0  kResult    Result                        the trial's outcome; the group is ready again
 //   0 -> leader  kInterrupt ""                            the run must stop: finish the step, save the resumable
 //                                                         state, answer with an interrupted Result (ignored when idle)
+//   leader -> 0  kHeartbeat ""                            while a trial runs, when nothing else was sent for the
+//                                                         task's heartbeat_s: rank 0 declares a running group that
+//                                                         stays silent past the sweep's lost_after lost
 // Inside a group, the leader broadcasts the Task (or the stop) to its members (broadcast_string). At start,
 // every rank reports its host and visible GPUs to rank 0 (RankReport, gathered) and rank 0 sends each its
 // device (scattered). MPI-free.
@@ -26,7 +29,7 @@
 
 namespace signsweep::comm {
 
-enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kProgress = 4, kResult = 5, kInterrupt = 6 };
+enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kProgress = 4, kResult = 5, kInterrupt = 6, kHeartbeat = 7 };
 
 struct Task {
   std::string id;
@@ -40,6 +43,7 @@ struct Task {
   int64_t attempt = 1;
   bool report_progress = false;  // send kProgress messages (rank 0 serves metrics)
   double time_limit_s = 0.0;     // training stops with an error after the first epoch past it (0 = none)
+  double heartbeat_s = 0.0;      // the leader tells rank 0 it is alive at least this often while it runs (0 = never)
 };
 
 // Durations binned where they are measured, into the buckets of rank 0's histograms: every step is

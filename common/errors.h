@@ -74,6 +74,11 @@ class WriteError : public StorageError {
 // EX_IOERR (sysexits.h): free space (or fix the filesystem) and relaunch to resume.
 inline constexpr int kExitStoreUnwritable = 74;
 
+// A run under mpirun declared worker groups lost (silent past the sweep's lost_after: a hung or stopped rank,
+// a host gone): their trials ran elsewhere or stay pending, and rank 0 ended the job (MPI_Abort: a hung rank
+// never reaches MPI_Finalize). Relaunch (requeue) to finish what is pending, away from the hosts named.
+inline constexpr int kExitGroupsLost = 76;
+
 // The process exit code for an exception caught at the top of a process: 2 for bad input of any kind,
 // kExitInterrupted (75) for an interrupted run, kExitStoreUnwritable (74) for a write that failed, 1 for
 // everything else.

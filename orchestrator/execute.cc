@@ -17,29 +17,30 @@
 namespace signsweep::orchestrator {
 namespace {
 
-void run_training(const comm::Task& task, comm::Collective* group, const ProgressSink& progress, const std::string& device,
-                  const std::function<bool()>& stop_requested, comm::Result& r) {
+void run_training(const comm::Task& task, const TaskContext& context, comm::Result& r) {
   workers::TrialConfig config =
       workers::parse_trial_config(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
   const workers::TrainOutcome out = workers::train_trial(
-      config, task.checkpoint, {group, progress, task.time_limit_s, device, task.state, stop_requested});
+      config, task.checkpoint, {context.group, context.progress, task.time_limit_s, context.device, task.state, context.stop_requested});
   r.results = workers::results_of(out);
   r.series = out.series;
 }
 
-void run_attack(const comm::Task& task, const std::string& device, comm::Result& r) {
+void run_attack(const comm::Task& task, const TaskContext& context, comm::Result& r) {
   const workers::AttackSpec spec =
       workers::parse_attack_spec(common::ConfigNode::load_string(task.config_yaml, "trial " + task.id));
   workers::AttackOptions options;
-  options.device = device;
+  options.device = context.device;
+  options.on_step = context.alive;
   r.results = workers::results_of(workers::run_attack(task.parent_checkpoint, spec, options));
 }
 
 // The owner's watermark read from its model and from each null model (on the CPU, like `verify`).
-void run_null_check(const comm::Task& task, comm::Result& r) {
+void run_null_check(const comm::Task& task, const TaskContext& context, comm::Result& r) {
   const auto start = std::chrono::steady_clock::now();
   workers::VerifyOptions options;
   options.null_models = task.null_checkpoints;
+  options.on_null_model = context.alive;
   const workers::VerificationReport v = workers::verify_checkpoint(task.parent_checkpoint, options);
   r.results = workers::null_check_results_of(v, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
@@ -81,19 +82,18 @@ std::map<std::string, std::string> provenance(int ranks, const std::string& host
           {"started", now_iso8601()}};
 }
 
-comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,
-                          const std::string& device, const std::function<bool()>& stop_requested) {
+comm::Result execute_task(const comm::Task& task, const TaskContext& context) {
   comm::Result r;
   r.id = task.id;
-  const bool leader = group == nullptr || group->rank() == 0;
+  const bool leader = context.group == nullptr || context.group->rank() == 0;
   try {
     // Training runs on every rank of the group (data-parallel); the other stages on its leader alone.
     if (task.kind.trains_model()) {
-      run_training(task, group, progress, device, stop_requested, r);
+      run_training(task, context, r);
     } else if (leader) {
       switch (task.kind.stage) {
-        case core::Stage::kAttack: run_attack(task, device, r); break;
-        case core::Stage::kNullCheck: run_null_check(task, r); break;
+        case core::Stage::kAttack: run_attack(task, context, r); break;
+        case core::Stage::kNullCheck: run_null_check(task, context, r); break;
         case core::Stage::kCheckpoint: run_checkpoint_copy(task, r); break;
         case core::Stage::kEmbed:
         case core::Stage::kNullModel: break;  // trained above

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "comm/messages.h"
 #include "workers/train/step_progress.h"
@@ -15,19 +16,27 @@ namespace signsweep::orchestrator {
 
 using ProgressSink = std::function<void(const workers::StepProgress&)>;
 
+// Where a task runs, and what it reports while it runs.
+struct TaskContext {
+  comm::Collective* group = nullptr;  // the group's ranks (data-parallel training); null for a group of one
+  ProgressSink progress;              // the trainer's reports (may be empty)
+  std::string device = "cpu";         // this rank's ("cpu" or "cuda:K"), fixed for the run
+  // Polled after every training step (may be empty): true makes a training trial save its resumable state and
+  // end as an interrupted Result (attacks and null checks run to their end: they are short and restart from
+  // scratch). The worker loop also sends its heartbeat from here.
+  std::function<bool()> stop_requested;
+  // Called as an attack or null check advances (every fine-tuning step, every null model; may be empty): their
+  // heartbeat.
+  std::function<void()> alive;
+};
+
 // Runs the task; never throws for a trial's own failure (ok = false with the message). In a group, every
 // rank of the group calls it: training trials train data-parallel; attacks and null checks run on group
 // rank 0 alone.
-// `device`: this rank's ("cpu" or "cuda:K"), fixed for the run.
-// `stop_requested` (may be empty) is polled after every training step: true makes a training trial save its
-// resumable state and end as an interrupted Result (attacks and null checks run to their end: they are short
-// and restart from scratch).
-comm::Result execute_task(const comm::Task& task, comm::Collective* group, const ProgressSink& progress,
-                          const std::string& device = "cpu", const std::function<bool()>& stop_requested = {});
+comm::Result execute_task(const comm::Task& task, const TaskContext& context);
 
 // What runs a task: execute_task, or a stand-in a benchmark gives (bench/scheduler_bench.cc sleeps).
-using TaskExecutor = std::function<comm::Result(const comm::Task&, comm::Collective*, const ProgressSink&,
-                                                const std::string& device, const std::function<bool()>& stop_requested)>;
+using TaskExecutor = std::function<comm::Result(const comm::Task&, const TaskContext&)>;
 
 // The message of a trainer's report; its step and allreduce durations are added to `steps` / `allreduce`
 // (which may hold those of reports not sent yet) and travel binned.

@@ -43,6 +43,8 @@ struct SweepMetrics::Impl {
   pm::Family<pm::Gauge>& start_time = pm::BuildGauge().Name("signsweep_sweep_start_time_seconds").Help("Unix time the sweep started").Register(*registry);
   pm::Family<pm::Gauge>& remaining = pm::BuildGauge().Name("signsweep_sweep_expected_remaining_seconds").Help("Estimated time to the end of the sweep").Register(*registry);
   pm::Family<pm::Gauge>& busy = pm::BuildGauge().Name("signsweep_worker_group_busy").Help("1 while the group runs a trial").Register(*registry);
+  pm::Family<pm::Gauge>& lost = pm::BuildGauge().Name("signsweep_worker_groups_lost").Help("Worker groups declared lost (silent past lost_after)").Register(*registry);
+  pm::Family<pm::Gauge>& heard = pm::BuildGauge().Name("signsweep_worker_group_last_heard_timestamp_seconds").Help("Unix time rank 0 last heard from the group (seconds since: time() minus this)").Register(*registry);
   pm::Family<pm::Gauge>& info = pm::BuildGauge().Name("signsweep_worker_group_info").Help("Device of each worker group (value 1)").Register(*registry);
   pm::Family<pm::Histogram>& step = pm::BuildHistogram().Name("signsweep_step_duration_seconds").Help("Training step time per group").Register(*registry);
   pm::Family<pm::Histogram>& allreduce = pm::BuildHistogram().Name("signsweep_allreduce_duration_seconds").Help("Gradient allreduce time per step per group").Register(*registry);
@@ -75,8 +77,10 @@ SweepMetrics::SweepMetrics(const std::string& sweep, const MetricsOptions& optio
   impl_->sweep = sweep;
   impl_->start_time.Add(impl_->labels({})).Set(static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch()).count()));
+  impl_->lost.Add(impl_->labels({})).Set(0);
   for (size_t g = 0; g < group_devices.size(); ++g) {
     impl_->busy.Add(impl_->labels({{"group", std::to_string(g)}})).Set(0);
+    impl_->heard.Add(impl_->labels({{"group", std::to_string(g)}})).SetToCurrentTime();
     impl_->info.Add(impl_->labels({{"group", std::to_string(g)}, {"device", group_devices[g]}})).Set(1);
   }
   if (options.port < 0) return;
@@ -153,6 +157,17 @@ void SweepMetrics::on_result(int group, const std::string& /*trial*/, const std:
   impl_->remove_trial_gauges(group);
 }
 
+void SweepMetrics::on_heard(int group) {
+  impl_->heard.Add(impl_->labels({{"group", std::to_string(group)}})).SetToCurrentTime();
+}
+
+void SweepMetrics::on_lost(int group) {
+  impl_->lost.Add(impl_->labels({})).Increment();
+  impl_->busy.Add(impl_->labels({{"group", std::to_string(group)}})).Set(0);
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->remove_trial_gauges(group);
+}
+
 std::string SweepMetrics::scrape_text() const {
   return pm::TextSerializer().Serialize(impl_->registry->Collect());
 }
@@ -178,6 +193,8 @@ void SweepMetrics::set_expected_remaining(double) {}
 void SweepMetrics::on_dispatch(int, const std::string&, const std::string&, int64_t) {}
 void SweepMetrics::on_progress(const comm::Progress&) {}
 void SweepMetrics::on_result(int, const std::string&, const std::string&, bool, double) {}
+void SweepMetrics::on_heard(int) {}
+void SweepMetrics::on_lost(int) {}
 std::string SweepMetrics::scrape_text() const { return ""; }
 
 }  // namespace signsweep::orchestrator

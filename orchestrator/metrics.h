@@ -40,6 +40,8 @@ class SweepMetrics {
   void on_dispatch(int group, const std::string& trial, const std::string& kind, int64_t attempt);
   void on_progress(const comm::Progress& p);
   void on_result(int group, const std::string& trial, const std::string& kind, bool ok, double final_ber);
+  void on_heard(int group);  // any message from the group: its last-heard time
+  void on_lost(int group);   // declared lost (scheduler.h): counted, no longer busy
 
   // The exposition text (what a scrape returns): for tests and `status` views.
   std::string scrape_text() const;

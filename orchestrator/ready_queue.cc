@@ -56,6 +56,11 @@ void ReadyQueue::finished(const std::string& id, bool ok) {
   sort_ready();
 }
 
+void ReadyQueue::requeue(WorkItem item) {
+  ready_.push_back(std::move(item));
+  sort_ready();
+}
+
 void ReadyQueue::sort_ready() {
   std::stable_sort(ready_.begin(), ready_.end(),
                    [](const WorkItem& a, const WorkItem& b) { return a.expected_cost > b.expected_cost; });

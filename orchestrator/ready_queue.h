@@ -38,6 +38,8 @@ class ReadyQueue {
   // Trial `id` ended: the trials waiting for it become ready when it is their last need (ok), or are
   // dropped with their dependants (not ok).
   void finished(const std::string& id, bool ok);
+  // A taken item that did not end (its group was lost): ready again (its needs were met when it was taken).
+  void requeue(WorkItem item);
 
   int64_t dropped() const { return dropped_; }
   int64_t remaining() const { return static_cast<int64_t>(ready_.size() + waiting_.size()); }

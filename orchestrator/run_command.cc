@@ -86,6 +86,32 @@ int print_trials(const Sweep& sweep, bool print_config) {
   return 0;
 }
 
+// Prints the run's summary (stdout) and says what the exit code means (log).
+int exit_code_of(const RunSummary& s, const std::string& store) {
+  std::cout << fmt::format("store {}\nran {}\ndone {}\nfailed {}\npending {}\nskipped_done {}\ninterrupted {}\nlost_groups {}\n",
+                           store, s.ran, s.done, s.failed, s.pending, s.skipped, s.interrupted, s.lost_groups.size())
+            << std::flush;
+  if (!s.store_failure.empty()) {
+    spdlog::error("the store could not be written ({}); every finished trial is kept: free space (or make {} writable) "
+                  "and relaunch the same command to resume (exit {})",
+                  s.store_failure, store, kExitStoreUnwritable);
+    return kExitStoreUnwritable;
+  }
+  if (!s.lost_groups.empty()) {
+    for (const std::string& lost : s.lost_groups) spdlog::error("lost worker {}", lost);
+    spdlog::error("{} worker group(s) lost; {} trial(s) pending; every finished trial is kept and none ran twice: check the "
+                  "hosts named, then relaunch the same command (requeue) to finish (exit {})",
+                  s.lost_groups.size(), s.pending, kExitGroupsLost);
+    return kExitGroupsLost;
+  }
+  if (s.interrupted > 0) {
+    spdlog::warn("interrupted: {} trial(s) pending; relaunch the same command to resume (exit {})", s.pending,
+                 kExitInterrupted);
+    return kExitInterrupted;
+  }
+  return s.failed > 0 ? 1 : 0;
+}
+
 }  // namespace
 
 int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, bool print_config, const std::string& log_level,
@@ -132,6 +158,8 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
       spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.count(core::Stage::kEmbed), options.out);
       s = run_sweep_over_mpi(sweep, options, layout, &g_stop_requested, metrics.get());
       linger(metrics, metrics_cli.linger_seconds);
+      // A lost group's ranks may never reach MPI_Finalize (stopped, hung, gone): end the job from here.
+      if (!s.lost_groups.empty()) abort_job(exit_code_of(s, options.out));
     } catch (const ReportedInputError&) {
       throw;  // every rank leaves through MPI_Finalize
     } catch (const std::exception& e) {
@@ -141,20 +169,7 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
       abort_job(exit_code_for(e));
     }
   }
-  std::cout << fmt::format("store {}\nran {}\ndone {}\nfailed {}\npending {}\nskipped_done {}\ninterrupted {}\n", options.out,
-                           s.ran, s.done, s.failed, s.pending, s.skipped, s.interrupted);
-  if (!s.store_failure.empty()) {
-    spdlog::error("the store could not be written ({}); every finished trial is kept: free space (or make {} writable) "
-                  "and relaunch the same command to resume (exit {})",
-                  s.store_failure, options.out, kExitStoreUnwritable);
-    return kExitStoreUnwritable;
-  }
-  if (s.interrupted > 0) {
-    spdlog::warn("interrupted: {} trial(s) pending; relaunch the same command to resume (exit {})", s.pending,
-                 kExitInterrupted);
-    return kExitInterrupted;
-  }
-  return s.failed > 0 ? 1 : 0;
+  return exit_code_of(s, options.out);
 }
 
 }  // namespace signsweep::orchestrator

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -66,25 +67,30 @@ std::string config_with_secrets(const SweepTrial& t, const storage::ResultsStore
   return std::string(out.c_str()) + "\n";
 }
 
-comm::Task task_of(const Sweep& sweep, const SweepTrial& t, const storage::ResultsStore& store, int64_t attempt) {
+// The task, but for what depends on its attempt (for_attempt, at dispatch).
+comm::Task task_of(const Sweep& sweep, const SweepTrial& t, const storage::ResultsStore& store) {
   comm::Task task;
   task.id = t.planned.id;
   task.kind = t.planned.kind;
   task.label = t.planned.label;
   task.config_yaml = config_with_secrets(t, store);
-  task.attempt = attempt;
   task.time_limit_s = sweep.trial_time_limit_s;
-  if (t.planned.kind.trains_model()) {
-    task.checkpoint = store.checkpoint_path(t.planned.id);
-    task.state = store.state_path(t.planned.id);
-  } else if (t.planned.kind.stage == Stage::kCheckpoint) {
-    task.checkpoint = store.checkpoint_path(t.planned.id);
-  } else {
-    task.parent_checkpoint = store.checkpoint_path(t.planned.parent);
-  }
+  task.heartbeat_s = heartbeat_interval(sweep.lost_after_s);
+  if (!t.planned.kind.writes_model()) task.parent_checkpoint = store.checkpoint_path(t.planned.parent);
   for (const std::string& need : t.planned.needs)
     if (t.planned.kind.stage == Stage::kNullCheck && need != t.planned.parent) task.null_checkpoints.push_back(store.checkpoint_path(need));
   return task;
+}
+
+// Attempt `attempt` writes files of its own (states/<id>.<n>.pt, checkpoints/<id>.h5.attempt-<n>): a group
+// declared lost that wakes up can only write its attempt's, which nobody reads once the trial moved on.
+void for_attempt(comm::Task& task, const storage::ResultsStore& store, int64_t attempt) {
+  task.attempt = attempt;
+  if (task.kind.writes_model()) task.checkpoint = store.staged_checkpoint_path(task.id, attempt);
+  if (task.kind.trains_model()) {
+    task.state = store.state_path(task.id, attempt);
+    store.hand_over_state(task.id, attempt);
+  }
 }
 
 // Training trials train for epochs x steps; attacks and null checks are a fraction of that (for longest-first).
@@ -125,6 +131,8 @@ TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int
   r.error.clear();
   r.attempts += 1;
   r.provenance = provenance(ranks, host, device);
+  const auto lost = previous.provenance.find("lost");  // the groups it was taken from stay on its record
+  if (lost != previous.provenance.end()) r.provenance["lost"] = lost->second;
   r.results = {};
   r.series.clear();
   r.has_checkpoint = false;
@@ -132,8 +140,17 @@ TrialRecord running_record(const TrialRecord& previous, const SweepTrial& t, int
 }
 
 // An interrupted trial, or one whose write to the store failed, goes back to pending (its last resumable state
-// stays for the relaunch); a trial that ended, done or failed, has its resumable state removed.
-void finish_record(TrialRecord& r, const comm::Result& result, const storage::ResultsStore& store) {
+// stays for the relaunch); a trial that ended, done or failed, has its resumable state removed, and the model
+// its attempt wrote becomes the trial's (WriteError when it cannot be moved: the run stops).
+void finish_record(TrialRecord& r, comm::Result result, int64_t attempt, const storage::ResultsStore& store) {
+  if (result.ok && r.trial.kind.writes_model()) {
+    try {
+      store.publish_checkpoint(r.trial.id, attempt);
+    } catch (const DataError& e) {
+      result.ok = false;
+      result.error = e.what();
+    }
+  }
   r.error = result.error;
   if (result.interrupted || result.store_failed) {
     r.state = TrialState::kPending;
@@ -146,7 +163,7 @@ void finish_record(TrialRecord& r, const comm::Result& result, const storage::Re
   r.series = result.series;
   r.has_checkpoint = result.ok && r.trial.kind.writes_model();
   r.provenance["finished"] = now_iso8601();
-  std::filesystem::remove(store.state_path(r.trial.id));
+  store.remove_states(r.trial.id, attempt);
   if (!result.ok) spdlog::error("trial {} [{}] {} failed: {}", r.trial.id, r.trial.kind.name(), r.trial.label, result.error);
 }
 
@@ -192,6 +209,24 @@ class Progressboard {
   double seconds_sum_ = 0.0;
   int64_t finished_ = 0;
 };
+
+// A result that could not be taken because the store could not be written: the trial stays pending.
+comm::Result interrupted_by_store(comm::Result result, const WriteError& e) {
+  result.ok = false;
+  result.store_failed = true;
+  result.error = e.what();
+  return result;
+}
+
+// The wall-clock time `seconds` ago, as now_iso8601 writes it.
+std::string iso8601_seconds_ago(double seconds) {
+  const auto then = std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                                           std::chrono::duration<double>(seconds));
+  const std::time_t t = std::chrono::system_clock::to_time_t(then);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
 
 // The final BER a stage reports to the metrics (-1: none; API attacks: the first step's remote BER).
 double final_ber(const comm::Result& r) {
@@ -265,18 +300,24 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, const Worker
       ++summary.skipped;
     }
     if (should_run(r, options, sweep.max_retries)) {
-      WorkItem w{task_of(sweep, t, store, r.attempts + 1), t.planned.parent, t.planned.needs, expected_cost(t)};
+      WorkItem w{task_of(sweep, t, store), t.planned.parent, t.planned.needs, expected_cost(t)};
       w.task.report_progress = metrics != nullptr;
       items.push_back(std::move(w));
     }
   }
   const size_t to_run = items.size();
   SchedulerCallbacks callbacks;
-  callbacks.on_dispatch = [&](const WorkItem& w, int group) {
+  callbacks.on_dispatch = [&](WorkItem& w, int group) {
     const SweepTrial& t = *by_id.at(w.task.id);
     const size_t g = static_cast<size_t>(group);
     TrialRecord r = running_record(records.at(w.task.id), t, groups.ranks_per_trial, groups.hosts.at(g), groups.devices.at(g));
     r.provenance["group"] = std::to_string(group);
+    try {
+      for_attempt(w.task, store, r.attempts);
+    } catch (const WriteError& e) {
+      store_failed(e.what());
+      return false;
+    }
     if (!record(r)) return false;  // not sent: the trial stays as the store has it
     board.set(w.task.id, TrialState::kRunning);
     started[w.task.id] = std::chrono::steady_clock::now();
@@ -288,7 +329,12 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, const Worker
   };
   callbacks.on_result = [&](const WorkItem& w, int group, const comm::Result& result) {
     TrialRecord& r = records.at(w.task.id);
-    finish_record(r, result, store);
+    try {
+      finish_record(r, result, w.task.attempt, store);
+    } catch (const WriteError& e) {  // its model could not be moved into place: it stays pending
+      store_failed(e.what());
+      finish_record(r, interrupted_by_store(result, e), w.task.attempt, store);
+    }
     summary.interrupted += result.interrupted;
     if (result.store_failed) store_failed(result.error);
     record(r);
@@ -297,14 +343,32 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, const Worker
     if (metrics != nullptr) metrics->on_result(group, w.task.id, w.task.kind.name(), result.ok, final_ber(result));
     ++summary.ran;
   };
+  callbacks.on_lost = [&](const WorkItem& w, int group, double silent_s) {
+    const size_t g = static_cast<size_t>(group);
+    const std::string what = fmt::format("group {} on {}: silent for {:.0f} s (since {}), declared lost at {}", group,
+                                         groups.hosts.at(g), silent_s, iso8601_seconds_ago(silent_s), now_iso8601());
+    spdlog::error("worker {}; trial {} goes back to the queue, to resume from its last saved state on another group; "
+                  "group {} gets no more work", what, w.task.id, group);
+    summary.lost_groups.push_back(what);
+    TrialRecord& r = records.at(w.task.id);
+    r.state = TrialState::kPending;
+    r.error = "its worker " + what;
+    r.provenance["lost"] = r.provenance.count("lost") ? r.provenance["lost"] + "; " + what : what;
+    record(r);
+    board.set(w.task.id, r.state);
+    if (metrics != nullptr) metrics->on_lost(group);
+  };
   if (metrics != nullptr) {
+    callbacks.on_heard = [&](int group) { metrics->on_heard(group); };
     callbacks.on_progress = [&](const comm::Progress& p) { metrics->on_progress(p); };
     callbacks.on_queue = [&](int64_t ready) { metrics->set_queue(ready); };
   }
   const SchedulerStats stats = schedule(mailbox, groups.leaders, std::move(items), finished, callbacks,
-                                        [&] { return (stop != nullptr && stop->load()) || !store_failure.empty(); });
-  spdlog::info("scheduler: {} trials dispatched, {} finished, {} left pending, {:.1f} s", stats.dispatched, stats.finished,
-               stats.dropped, stats.seconds);
+                                        [&] { return (stop != nullptr && stop->load()) || !store_failure.empty(); },
+                                        SchedulerOptions{groups.watched ? sweep.lost_after_s : 0.0});
+  spdlog::info("scheduler: {} trials dispatched, {} finished, {} left pending, {:.1f} s{}", stats.dispatched, stats.finished,
+               stats.dropped, stats.seconds,
+               stats.lost_groups > 0 ? fmt::format("; {} group(s) lost, {} late result(s) refused", stats.lost_groups, stats.refused) : "");
   if (stop != nullptr && stop->load() && summary.interrupted == 0 && stats.dropped > 0) summary.interrupted = 1;
   summary.store_failure = store_failure;
   return board.summary(summary);
@@ -314,7 +378,8 @@ RunSummary run_sweep_in_process(const Sweep& sweep, const RunOptions& options, c
                                 const std::atomic<bool>* stop, SweepMetrics* metrics) {
   comm::InProcessChannel channel;
   const WorkerThread worker(channel, device, stop);
-  return run_sweep(sweep, options, {{comm::InProcessChannel::kWorker}, {common::host_name()}, {device}, 1},
+  // One group on a thread of this process: no other group could take over its trial, so it is not watched.
+  return run_sweep(sweep, options, {{comm::InProcessChannel::kWorker}, {common::host_name()}, {device}, 1, false},
                    channel.scheduler(), stop, metrics);
 }
 

@@ -39,6 +39,7 @@ struct RunSummary {
   int64_t pending = 0;
   int64_t skipped = 0;  // already done before this run
   std::string store_failure;  // a write to the store failed (WriteError's message): the run stopped, exit 74
+  std::vector<std::string> lost_groups;  // worker groups declared lost (which, where, since when): exit 76
 };
 
 class SweepMetrics;
@@ -49,6 +50,7 @@ struct WorkerGroups {
   std::vector<std::string> hosts;    // each group's host(s), e.g. "node1" or "node1,node2" (trial provenance)
   std::vector<std::string> devices;  // each group's device(s), e.g. "cuda:0"
   int ranks_per_trial = 1;
+  bool watched = true;  // a running group silent past the sweep's lost_after is lost (scheduler.h)
 };
 
 // Opens (and locks) the store, calls `on_store_open` with its directory (may be empty; under MPI: every

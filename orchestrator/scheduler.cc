@@ -10,91 +10,175 @@
 #include "common/errors.h"
 
 namespace signsweep::orchestrator {
+namespace {
 
-SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders, std::vector<WorkItem> items,
-                        const std::set<std::string>& finished_parents, const SchedulerCallbacks& callbacks,
-                        const std::function<bool()>& stop_requested) {
-  const auto start = std::chrono::steady_clock::now();
-  SchedulerStats stats;
-  ReadyQueue queue(std::move(items), finished_parents);
-  std::map<int, int> group_of_rank;
-  for (size_t g = 0; g < leaders.size(); ++g) group_of_rank[leaders[g]] = static_cast<int>(g);
-  std::vector<bool> idle(leaders.size(), false);
-  std::map<int, WorkItem> running;  // group -> item
-  std::map<std::string, int> ran_by;
-  bool stopping = false;
-  int64_t unsent = 0;  // taken from the queue, but on_dispatch refused to send it
-  const auto stop_asked = [&] { return stop_requested && stop_requested(); };
+using Clock = std::chrono::steady_clock;
 
-  const auto dispatch = [&] {
-    for (size_t g = 0; g < leaders.size() && !stopping && !stop_asked(); ++g) {
-      if (!idle[g] || !queue.has_ready()) continue;
-      WorkItem w = queue.take_for(static_cast<int>(g), ran_by);
-      if (callbacks.on_dispatch && !callbacks.on_dispatch(w, static_cast<int>(g))) {
-        ++unsent;
+// One scheduling run: the queue, the groups' states and the rules of scheduler.h.
+class Scheduler {
+ public:
+  Scheduler(comm::Mailbox& mailbox, const std::vector<int>& leaders, std::vector<WorkItem> items,
+            const std::set<std::string>& finished_parents, const SchedulerCallbacks& callbacks,
+            const std::function<bool()>& stop_requested, const SchedulerOptions& options)
+      : mailbox_(mailbox), leaders_(leaders), callbacks_(callbacks), stop_requested_(stop_requested), options_(options),
+        queue_(std::move(items), finished_parents), groups_(leaders.size()) {
+    for (size_t g = 0; g < leaders.size(); ++g) group_of_rank_[leaders[g]] = static_cast<int>(g);
+  }
+
+  SchedulerStats run() {
+    const auto start = Clock::now();
+    comm::IdleBackoff backoff;  // no message: sleep, so that rank 0 leaves its node's cores to the workers
+    while (true) {
+      if (stop_asked()) stop("stop requested");
+      if (Clock::now() >= next_silence_check_) declare_silent_groups_lost();
+      const bool work_left = !stopping_ && (queue_.has_ready() || queue_.has_waiting()) && live_groups() > 0;
+      if (running_.empty() && !work_left) break;
+      const std::optional<comm::Envelope> message = mailbox_.poll();
+      if (!message) {
+        backoff.wait();
         continue;
       }
-      mailbox.send(leaders[g], comm::kTask, comm::encode(w.task));
-      idle[g] = false;
-      ran_by[w.task.id] = static_cast<int>(g);
-      running.emplace(static_cast<int>(g), std::move(w));
-      ++stats.dispatched;
+      backoff.reset();
+      receive(*message);
+      dispatch();
     }
-    if (callbacks.on_queue) callbacks.on_queue(queue.ready_count());
+    for (size_t g = 0; g < leaders_.size(); ++g)
+      if (!groups_[g].lost) mailbox_.send(leaders_[g], comm::kStop, "");  // a lost group may never read it
+    // Parent failed, not dispatched after a stop (or with every group lost), or unsent.
+    stats_.dropped = queue_.dropped() + queue_.remaining() + unsent_;
+    stats_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return stats_;
+  }
+
+ private:
+  struct Group {
+    bool idle = false;  // ready for a task (it said so, or answered its last)
+    bool lost = false;
+    Clock::time_point last_heard = Clock::now();
   };
+
+  bool stop_asked() const { return stop_requested_ && stop_requested_(); }
+  int64_t live_groups() const {
+    return std::count_if(groups_.begin(), groups_.end(), [](const Group& g) { return !g.lost; });
+  }
+
+  void dispatch() {
+    for (size_t g = 0; g < leaders_.size() && !stopping_ && !stop_asked(); ++g) {
+      if (!groups_[g].idle || !queue_.has_ready()) continue;
+      WorkItem w = queue_.take_for(static_cast<int>(g), ran_by_);
+      if (callbacks_.on_dispatch && !callbacks_.on_dispatch(w, static_cast<int>(g))) {
+        ++unsent_;
+        continue;
+      }
+      mailbox_.send(leaders_[g], comm::kTask, comm::encode(w.task));
+      groups_[g].idle = false;
+      groups_[g].last_heard = Clock::now();  // its silence counts from its task
+      ran_by_[w.task.id] = static_cast<int>(g);
+      running_.emplace(static_cast<int>(g), std::move(w));
+      ++stats_.dispatched;
+    }
+    if (callbacks_.on_queue) callbacks_.on_queue(queue_.ready_count());
+  }
 
   // No trial starts after a stop; the running ones are asked to stop after their step (training trials save
   // their resumable state; attacks and null checks, short, run to their end).
-  const auto stop = [&](const char* why) {
-    if (stopping) return;
-    stopping = true;
-    spdlog::warn("{}: no new trials; interrupting {} running trial(s)", why, running.size());
-    for (const auto& [group, item] : running) mailbox.send(leaders[static_cast<size_t>(group)], comm::kInterrupt, "");
-  };
+  void stop(const char* why) {
+    if (stopping_) return;
+    stopping_ = true;
+    spdlog::warn("{}: no new trials; interrupting {} running trial(s)", why, running_.size());
+    for (const auto& [group, item] : running_) mailbox_.send(leaders_[static_cast<size_t>(group)], comm::kInterrupt, "");
+  }
 
-  comm::IdleBackoff backoff;  // no message: sleep, so that rank 0 leaves its node's cores to the workers
-  while (true) {
-    if (stop_asked()) stop("stop requested");
-    const bool work_left = !stopping && (queue.has_ready() || queue.has_waiting());
-    if (running.empty() && !work_left) break;
-    const std::optional<comm::Envelope> message = mailbox.poll();
-    if (!message) {
-      backoff.wait();
-      continue;
-    }
-    backoff.reset();
-    const std::string& payload = message->payload;
-    const auto g_it = group_of_rank.find(message->from);
-    if (g_it == group_of_rank.end()) throw Error("scheduler: message from a rank that leads no group");
+  void receive(const comm::Envelope& message) {
+    const auto g_it = group_of_rank_.find(message.from);
+    if (g_it == group_of_rank_.end()) throw Error("scheduler: message from a rank that leads no group");
     const int g = g_it->second;
-    switch (message->tag) {
+    Group& group = groups_[static_cast<size_t>(g)];
+    if (group.lost) {
+      refuse(message, g);
+      return;
+    }
+    group.last_heard = Clock::now();
+    if (callbacks_.on_heard) callbacks_.on_heard(g);
+    switch (message.tag) {
       case comm::kReady:
-        idle[static_cast<size_t>(g)] = true;
+        group.idle = true;
+        break;
+      case comm::kHeartbeat:
         break;
       case comm::kProgress:
-        if (callbacks.on_progress) callbacks.on_progress(comm::decode_progress(payload));
+        if (callbacks_.on_progress) callbacks_.on_progress(comm::decode_progress(message.payload));
         break;
-      case comm::kResult: {
-        const comm::Result r = comm::decode_result(payload);
-        auto it = running.find(g);
-        if (it == running.end()) throw Error("scheduler: a result from a group that runs nothing");
-        if (callbacks.on_result) callbacks.on_result(it->second, g, r);
-        if (r.interrupted) stop("a worker group was interrupted (its ranks were signalled)");
-        queue.finished(r.id, r.ok);
-        running.erase(it);
-        idle[static_cast<size_t>(g)] = true;
-        ++stats.finished;
+      case comm::kResult:
+        record_result(g, comm::decode_result(message.payload));
         break;
-      }
       default:
         throw Error("scheduler: unexpected message tag");
     }
+  }
+
+  void record_result(int g, const comm::Result& r) {
+    auto it = running_.find(g);
+    if (it == running_.end()) throw Error("scheduler: a result from a group that runs nothing");
+    if (callbacks_.on_result) callbacks_.on_result(it->second, g, r);
+    if (r.interrupted) stop("a worker group was interrupted (its ranks were signalled)");
+    queue_.finished(r.id, r.ok);
+    running_.erase(it);
+    groups_[static_cast<size_t>(g)].idle = true;
+    ++stats_.finished;
+  }
+
+  // A lost group woke up (SIGCONT, the filesystem came back): what it sends is not taken. Its trial runs (or
+  // ran) on another group from its last saved state, with paths of its own: nothing it wrote is read.
+  void refuse(const comm::Envelope& message, int g) {
+    if (message.tag != comm::kResult) return;
+    ++stats_.refused;
+    spdlog::warn("group {} (lost) answered late for trial {}: refused (the trial was handed to another group)", g,
+                 comm::decode_result(message.payload).id);
+  }
+
+  void declare_silent_groups_lost() {
+    next_silence_check_ = Clock::now() + std::chrono::milliseconds(250);
+    if (options_.lost_after_s <= 0.0) return;
+    for (auto it = running_.begin(); it != running_.end();) {
+      const int g = it->first;
+      Group& group = groups_[static_cast<size_t>(g)];
+      const double silent_s = std::chrono::duration<double>(Clock::now() - group.last_heard).count();
+      if (silent_s <= options_.lost_after_s) {
+        ++it;
+        continue;
+      }
+      group.lost = true;
+      ++stats_.lost_groups;
+      if (callbacks_.on_lost) callbacks_.on_lost(it->second, g, silent_s);
+      queue_.requeue(std::move(it->second));
+      it = running_.erase(it);
+    }
     dispatch();
   }
-  for (const int leader : leaders) mailbox.send(leader, comm::kStop, "");
-  stats.dropped = queue.dropped() + queue.remaining() + unsent;  // parent failed, not dispatched after a stop, unsent
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return stats;
+
+  comm::Mailbox& mailbox_;
+  const std::vector<int>& leaders_;
+  const SchedulerCallbacks& callbacks_;
+  const std::function<bool()>& stop_requested_;
+  const SchedulerOptions options_;
+  ReadyQueue queue_;
+  std::vector<Group> groups_;
+  std::map<int, int> group_of_rank_;
+  std::map<int, WorkItem> running_;  // group -> item
+  std::map<std::string, int> ran_by_;
+  bool stopping_ = false;
+  int64_t unsent_ = 0;  // taken from the queue, but on_dispatch refused to send it
+  Clock::time_point next_silence_check_ = Clock::now();
+  SchedulerStats stats_;
+};
+
+}  // namespace
+
+SchedulerStats schedule(comm::Mailbox& mailbox, const std::vector<int>& leaders, std::vector<WorkItem> items,
+                        const std::set<std::string>& finished_parents, const SchedulerCallbacks& callbacks,
+                        const std::function<bool()>& stop_requested, const SchedulerOptions& options) {
+  return Scheduler(mailbox, leaders, std::move(items), finished_parents, callbacks, stop_requested, options).run();
 }
 
 }  // namespace signsweep::orchestrator

@@ -305,6 +305,8 @@ NullModels read_null_models(const common::ConfigNode& root) {
 
 }  // namespace
 
+double heartbeat_interval(double lost_after_s) { return lost_after_s > 0.0 ? std::min(10.0, lost_after_s / 4.0) : 0.0; }
+
 int64_t Sweep::count(core::Stage stage) const {
   return std::count_if(trials.begin(), trials.end(), [&](const SweepTrial& t) { return t.planned.kind.stage == stage; });
 }
@@ -334,6 +336,10 @@ Sweep expand_sweep(const std::string& path) {
   root.require(sweep.ranks_per_trial >= 1, "ranks_per_trial", "must be >= 1");
   sweep.trial_time_limit_s = root.get<double>("trial_time_limit", sweep.trial_time_limit_s);
   root.require(sweep.trial_time_limit_s >= 0.0, "trial_time_limit", "must be >= 0 seconds (0 = none)");
+  sweep.lost_after_s = root.get<double>("lost_after", sweep.lost_after_s);
+  root.require(sweep.lost_after_s == 0.0 || sweep.lost_after_s >= kShortestLostAfter, "lost_after",
+               fmt::format("must be 0 (never) or >= {:g} seconds (a trial loads its data and builds its model before its "
+                           "first heartbeat)", kShortestLostAfter));
   sweep.device = root.get<std::string>("device", sweep.device);
   root.require(workers::is_device_name(sweep.device), "device", "must be auto, cpu, cuda or cuda:N");
   sweep.allow_gpu_sharing = root.get<bool>("allow_gpu_sharing", sweep.allow_gpu_sharing);

@@ -19,6 +19,8 @@
 //   max_retries: 1
 //   ranks_per_trial: 1     # under mpirun: worker group size (data-parallel)
 //   trial_time_limit: 3600 # seconds; a training trial past it fails (checked at epoch ends)
+//   lost_after: 600        # seconds a running worker group may stay silent before it is declared lost
+//                          # (a hung or stopped rank: scheduler.h); 0 = never
 //   device: auto           # auto | cpu | cuda | cuda:N for every worker rank (workers/device/device.h)
 //   allow_gpu_sharing: false  # more worker ranks than GPUs on a node: an error unless true
 // The device is a setting of the run, not of a trial (it is not part of trial ids): `trainer.device` in
@@ -49,6 +51,7 @@ struct Sweep {
   int64_t max_retries = 1;
   int64_t ranks_per_trial = 1;  // MPI: ranks in each worker group (data-parallel training)
   double trial_time_limit_s = 0.0;  // a training trial past it fails at its next epoch end (0 = none)
+  double lost_after_s = 600.0;  // a running worker group silent this long is lost (0 = never); see scheduler.h
   std::string device = "auto";
   bool allow_gpu_sharing = false;
   // Things validation could not check or that make results meaningless (data not readable here, a
@@ -56,6 +59,11 @@ struct Sweep {
   std::vector<std::string> warnings;
   int64_t count(core::Stage stage) const;
 };
+
+// The shortest lost_after a sweep may set (seconds).
+inline constexpr double kShortestLostAfter = 10.0;
+// How often a running group's leader says it is alive: a quarter of lost_after, at most every 10 s (0: never).
+double heartbeat_interval(double lost_after_s);
 
 // Throws ConfigError naming the file, line and key (or the grid point) of anything wrong.
 Sweep load_sweep(const std::string& path);

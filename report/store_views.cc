@@ -36,6 +36,11 @@ std::string status_text(const ResultsStore& store) {
   for (const TrialRecord& r : all)
     if (r.state == TrialState::kFailed)
       s += fmt::format("failed  {} [{}] {} (attempt {}): {}\n", r.trial.id, r.trial.kind.name(), r.trial.label, r.attempts, r.error);
+  // Worker groups declared lost while they ran a trial (scheduler.h): which, on which host, since when.
+  for (const TrialRecord& r : all)
+    if (r.provenance.count("lost"))
+      s += fmt::format("lost    {} [{}] {} (now {}): worker {}\n", r.trial.id, r.trial.kind.name(), r.trial.label,
+                       to_string(r.state), r.provenance.at("lost"));
   return s;
 }
 

@@ -83,6 +83,12 @@ std::string write_failure_reason(const std::string& path, int error) {
                      bytes_text(block * static_cast<double>(fs.f_blocks)), dir.empty() ? "." : dir.string());
 }
 
+void move_file(const std::string& from, const std::string& to) {
+  if (std::rename(from.c_str(), to.c_str()) == 0) return;
+  const int error = errno;
+  throw WriteError(fmt::format("{}: cannot move it to {}: {}", from, to, write_failure_reason(to, error)));
+}
+
 void make_directories(const std::string& dir) {
   if (dir.empty()) return;
   std::error_code error;

@@ -16,6 +16,10 @@ namespace signsweep::storage {
 
 void write_file_atomically(const std::string& path, const std::string& bytes, bool durable = true, mode_t mode = 0644);
 
+// rename(2) `from` to `to` (same filesystem): atomic, and a writer still holding `from`'s old name open or
+// about to rename a new file onto it never touches `to`. A failure is a WriteError naming both paths.
+void move_file(const std::string& from, const std::string& to);
+
 // mkdir -p `dir`; a failure is a WriteError naming the directory and the reason.
 void make_directories(const std::string& dir);
 

@@ -1,9 +1,14 @@
 #include "storage/checkpoint.h"
 
+#include <filesystem>
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "common/hash.h"
 #include "storage/h5.h"
+#include "storage/sealed_file.h"
 
 namespace signsweep::storage {
 namespace {
@@ -38,6 +43,14 @@ std::vector<std::pair<std::string, Array>> read_named(const File& f, const std::
     out.emplace_back(name, read_array(f, p, f.has_attribute(p, "integer") && f.int_attribute(p, "integer") != 0));
   }
   return out;
+}
+
+// A checkpoint's bytes match the SHA-256 it was written with (CorruptFile otherwise); checkpoints written before
+// sealing start with HDF5's own signature and are read unchecked.
+void check_sealed(const std::string& path) {
+  if (!std::filesystem::exists(path)) return;  // File says so, naming it
+  static constexpr std::string_view kHdf5Signature{"\x89HDF\r\n\x1a\n", 8};
+  checked_content_offset(path, common::read_file_bytes(path), kHdf5Signature, "an HDF5 file");
 }
 
 }  // namespace
@@ -80,10 +93,11 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
       if (!w.layer.empty()) f.set_attribute("/watermark", "layer", w.layer);
     }
     for (const auto& [name, value] : c.metrics) f.set_attribute("/metrics", name, value);
-  });
+  }, /*durable=*/true, /*sealed=*/true);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
+  check_sealed(path);
   const File f(path, OpenMode::kReadOnly);
   if (!f.has_attribute("/", "format") || f.string_attribute("/", "format") != kCheckpointFormat)
     throw DataError(fmt::format("{}: not a signsweep checkpoint (no /format = \"{}\" attribute). HINT: models from "

@@ -6,8 +6,9 @@
 //   /data/mean, /data/inv_std                          normaliser statistics
 //   /watermark/{signature,carriers,key}                + attrs scheme, target_class, flatten, seed, lambda[, layer]
 //   /metrics              attrs: final scalars (test_accuracy, ber_white_box, ...)
-// Saving is atomic (temporary file, fsync, rename). Loading checks the format and version (with a hint)
-// and throws DataError naming the file and the object. Torch-free: tensors travel as flat arrays.
+// Saving is atomic (temporary file, fsync, rename), and the file carries the SHA-256 of its content in its HDF5
+// user block (sealed_file.h). Loading refuses a file whose content does not match it (CorruptFile), checks the
+// format and version (with a hint) and throws DataError naming the file and the object. Torch-free: tensors travel as flat arrays.
 // Thread-safety: HDF5 is used from one thread.
 #pragma once
 

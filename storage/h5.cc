@@ -16,6 +16,7 @@
 #include "common/errors.h"
 #include "common/limits.h"
 #include "storage/atomic_file.h"
+#include "storage/sealed_file.h"
 
 namespace signsweep::storage {
 
@@ -190,7 +191,7 @@ Handle& Handle::operator=(Handle&& o) noexcept {
   return *this;
 }
 
-File::File(const std::string& path, OpenMode mode) : path_(path), mode_(mode) {
+File::File(const std::string& path, OpenMode mode, size_t user_block) : path_(path), mode_(mode) {
   silence_hdf5();
   hid id = -1;
   if (mode == OpenMode::kTruncate || mode == OpenMode::kInMemory) {
@@ -208,7 +209,9 @@ File::File(const std::string& path, OpenMode mode) : path_(path), mode_(mode) {
       H5FD_file_image_callbacks_t callbacks = image_capture_callbacks(capture_.get());
       if (H5Pset_file_image_callbacks(fapl.id(), &callbacks) < 0) fail("/", "set up an in-memory file");
     }
-    id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+    const Handle fcpl(H5Pcreate(H5P_FILE_CREATE));
+    if (user_block > 0 && H5Pset_userblock(fcpl.id(), user_block) < 0) fail("/", "set a user block");
+    id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id());
   } else {
     if (!std::filesystem::exists(path)) throw DataError(fmt::format("{}: file not found", path));
     if (H5Fis_hdf5(path.c_str()) <= 0) {
@@ -607,13 +610,14 @@ std::string File::close_into_image() {
   return std::move(capture_->image);
 }
 
-void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable) {
+void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable, bool sealed) {
   std::string bytes;
   {
-    File f(path, OpenMode::kInMemory);
+    File f(path, OpenMode::kInMemory, sealed ? kSealSize : 0);
     fill(f);
     bytes = f.close_into_image();
   }
+  if (sealed) seal_in_place(bytes);
   write_file_atomically(path, bytes, durable);
 }
 

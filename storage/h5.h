@@ -43,7 +43,8 @@ enum class OpenMode { kReadOnly, kReadWrite, kTruncate, kInMemory };
 
 class File {
  public:
-  File(const std::string& path, OpenMode mode);
+  // `user_block`: bytes HDF5 leaves to the application at the start of a new file (0, or a power of 2 >= 512).
+  File(const std::string& path, OpenMode mode, size_t user_block = 0);
   const std::string& path() const { return path_; }
   // Closes a kInMemory file and returns its bytes: the image HDF5 leaves at close (superblock final, checksums
   // right), exactly what a file on disk would hold. The File is unusable after.
@@ -121,7 +122,8 @@ class File {
 // Writes an HDF5 file atomically: `fill` builds it in memory, and its bytes replace `path` through
 // write_file_atomically (atomic_file.h: checked writes, fsync unless `durable` is false, rename). A full disk
 // or a read-only filesystem is a WriteError naming the path and the reason, and HDF5 never holds a file
-// whose write failed.
-void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable = true);
+// whose write failed. `sealed`: the file carries the SHA-256 of its content in its user block (sealed_file.h).
+void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable = true,
+                      bool sealed = false);
 
 }  // namespace signsweep::storage

@@ -72,10 +72,13 @@ std::vector<PlannedTrial> plan_from_json(const std::string& text, const std::str
   return plan;
 }
 
-// Temp files of writers that were killed before their rename.
+// Temp files of writers that were killed before their rename, and models of attempts whose result no run
+// took (staged_checkpoint_path).
 void remove_leftover_temp_files(const fs::path& dir) {
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(entry.path());
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos || name.find(".h5.attempt-") != std::string::npos) fs::remove(entry.path());
+  }
 }
 
 struct Index {
@@ -218,8 +221,33 @@ std::string ResultsStore::trial_path(const std::string& id) const {
   return (fs::path(dir_) / "trials" / (id + ".h5")).string();
 }
 
-std::string ResultsStore::state_path(const std::string& id) const {
-  return (fs::path(dir_) / "states" / (id + ".pt")).string();
+std::string ResultsStore::state_path(const std::string& id, int64_t attempt) const {
+  return (fs::path(dir_) / "states" / fmt::format("{}.{}.pt", id, attempt)).string();
+}
+
+void ResultsStore::hand_over_state(const std::string& id, int64_t attempt) const {
+  const std::string mine = state_path(id, attempt);
+  for (const std::string& previous : {state_path(id, attempt - 1), (fs::path(dir_) / "states" / (id + ".pt")).string()}) {
+    if (!fs::exists(previous)) continue;
+    move_file(previous, mine);
+    return;
+  }
+}
+
+void ResultsStore::remove_states(const std::string& id, int64_t attempt) const {
+  std::error_code ignored;  // a state that is not there is what we want
+  for (int64_t a = std::max<int64_t>(1, attempt - 1); a <= attempt; ++a) fs::remove(state_path(id, a), ignored);
+  fs::remove(fs::path(dir_) / "states" / (id + ".pt"), ignored);
+}
+
+std::string ResultsStore::staged_checkpoint_path(const std::string& id, int64_t attempt) const {
+  return fmt::format("{}.attempt-{}", checkpoint_path(id), attempt);
+}
+
+void ResultsStore::publish_checkpoint(const std::string& id, int64_t attempt) const {
+  const std::string staged = staged_checkpoint_path(id, attempt);
+  if (!fs::exists(staged)) throw DataError(fmt::format("{}: the trial's model was not written (attempt {})", staged, attempt));
+  move_file(staged, checkpoint_path(id));
 }
 
 std::string ResultsStore::checkpoint_path(const std::string& id) const {

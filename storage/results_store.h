@@ -6,8 +6,11 @@
 //   <store>/trials/<id>.h5      one file per trial, replaced atomically (temp name, fsync, rename) when the
 //                               trial starts (state running) and when it ends (done / failed): a reader sees
 //                               the old file or the new one, never half of one
-//   <store>/checkpoints/<id>.h5 the trial's model, if it keeps one
-//   <store>/states/<id>.pt      a training trial's resumable state while it has one (LibTorch archive)
+//   <store>/checkpoints/<id>.h5 the trial's model, if it keeps one: written by its worker group as
+//                               <id>.h5.attempt-<n> and moved here by rank 0 when it takes the result
+//   <store>/states/<id>.<n>.pt  a training trial's resumable state while it has one (LibTorch archive), one
+//                               name per attempt n: a group declared lost that wakes up (scheduler.h) writes
+//                               only files nobody reads any more
 //   <store>/lock                held by the one run that writes the store (store_lock.h)
 // A trial file holds /trial with attrs id, kind, label, parent, state, error, attempts, sweep_hash,
 // checkpoint; /trial/config (YAML); attrs of /trial/axes, /trial/provenance (strings) and /trial/results
@@ -107,8 +110,19 @@ class ResultsStore {
 
   std::string trial_path(const std::string& id) const;
   std::string checkpoint_path(const std::string& id) const;
-  // A training trial's resumable state (written by the trainer; removed when the trial ends).
-  std::string state_path(const std::string& id) const;
+  // Where attempt `attempt` of a training trial keeps its resumable state (written by the trainer).
+  std::string state_path(const std::string& id, int64_t attempt) const;
+  // Before attempt `attempt` starts: the previous attempt's state (or one of the earlier layout,
+  // states/<id>.pt) is moved to this attempt's path, so the trial resumes from it. A move: the previous
+  // attempt's group, if it is still alive somewhere, can only write the old name. WriteError on failure.
+  void hand_over_state(const std::string& id, int64_t attempt) const;
+  // Removes the trial's resumable states (up to attempt `attempt`) once it has ended.
+  void remove_states(const std::string& id, int64_t attempt) const;
+  // Where attempt `attempt` writes the trial's model; publish_checkpoint moves it to checkpoint_path(id) once
+  // rank 0 takes that attempt's result (a late result of a lost group is never taken, so its model is never
+  // the trial's). DataError when the attempt wrote none; WriteError when the move fails.
+  std::string staged_checkpoint_path(const std::string& id, int64_t attempt) const;
+  void publish_checkpoint(const std::string& id, int64_t attempt) const;
 
  private:
   ResultsStore(std::string dir, SweepIdentity sweep, std::vector<PlannedTrial> plan, bool durable,

@@ -131,6 +131,7 @@ VerificationReport verify_checkpoint(const std::string& checkpoint_path, const V
       const VerificationReport n = verify_model(*null_model.model, *m.scheme, ds, spec, /*remote=*/false);
       bers.push_back(n.ber_white_box);
       false_positives += n.owned;
+      if (options.on_null_model) options.on_null_model();
     }
     const EmpiricalThreshold t = empirical_threshold(bers);
     r.null_models = t.models;

@@ -154,7 +154,7 @@ expect no-colour-off-a-terminal 0 "^0 escapes" -- bash -c 'echo "$("$1" verify "
 expect verify-remote 0 "ber_remote h=0.001 [01]\\.[0-9]+ \\(70 queries\\)" -- "$bin" verify "$tmp/ok.h5" --remote --images 10
 expect verify-missing 2 "nothing.h5" -- "$bin" verify "$tmp/nothing.h5"
 printf 'not hdf5' >"$tmp/junk.h5"
-expect verify-not-hdf5 2 "junk.h5: not an HDF5 file" -- "$bin" verify "$tmp/junk.h5"
+expect verify-not-hdf5 2 "junk.h5: corrupt, or not an HDF5 file" -- "$bin" verify "$tmp/junk.h5"
 # A Keras file that crashes HDF5 1.10.8 itself (fuzz/known/): read in a child process, its death is exit 2, not ours.
 known=$src/fuzz/known/hdf5-1.10.8
 expect verify-keras-hdf5-fault 2 "keras_hdf5-H5HG_read-memcpy-overlap: the process reading it (died of SIG[A-Z]+|exited with status [0-9]+ without a report)" -- "$bin" verify --keras "$known/keras_hdf5-H5HG_read-memcpy-overlap" --keys "$tmp" --data "$tmp"
@@ -186,7 +186,7 @@ expect attack-bits 2 "bits = '1': must be in \\[2, 32\\]" -- "$bin" attack "$tmp
 expect attack-foreign-key 2 "unknown key 'sigma'" -- "$bin" attack "$tmp/ok.h5" --attack quantize --set sigma=0.1
 expect attack-budget 2 "images_per_class = 5000 is more than the training set holds" -- "$bin" attack "$tmp/ok.h5" --attack ftal --set images_per_class=5000
 expect attack-plain-model 2 "tiny.h5: the checkpoint carries no watermark" -- "$bin" attack "$tmp/tiny.h5" --attack quantize
-expect attack-not-hdf5 2 "junk.h5: not an HDF5 file" -- "$bin" attack "$tmp/junk.h5" --attack quantize
+expect attack-not-hdf5 2 "junk.h5: corrupt, or not an HDF5 file" -- "$bin" attack "$tmp/junk.h5" --attack quantize
 
 # ---- every shipped sweep validates (strict parse of every trial, no training) ----
 # Run from an empty folder: data sets and checkpoints the sweeps name by relative paths (data/..., runs/...)
@@ -426,12 +426,12 @@ expect resume-reference 0 "done 1" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/
 for store in reskill resusr1; do mkdir -p "$tmp/$store" && cp "$tmp/resref/secret" "$tmp/$store/"; done
 "$bin" run "$tmp/resume.yaml" --out "$tmp/reskill" >"$tmp/reskill.log" 2>&1 &
 victim=$!
-# a complete state (<id>.pt), not the temporary file it is written through (<id>.pt.tmp-<pid>, same folder);
+# a complete state (<id>.<attempt>.pt), not the temporary file it is written through (<id>.<attempt>.pt.tmp-<pid>);
 # up to 30 s: a loaded machine (ctest -j) starts the run slowly
 for _ in $(seq 1 1500); do compgen -G "$tmp/reskill/states/*.pt" >/dev/null && break; sleep 0.02; done
 kill -9 "$victim"
 wait "$victim" 2>/dev/null
-expect resume-after-sigkill 0 "resuming from .*states/[0-9a-f]{16}\\.pt: epoch [0-9]+ of 40" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/reskill"
+expect resume-after-sigkill 0 "resuming from .*states/[0-9a-f]{16}\\.2\\.pt: epoch [0-9]+ of 40" -- "$bin" run "$tmp/resume.yaml" --out "$tmp/reskill"
 expect resume-sigkill-bit-identical 0 "bit-identical" -- /usr/bin/python3 "$src/tests/support/same_models.py" "$(ls "$tmp"/resref/checkpoints/*.h5)" "$(ls "$tmp"/reskill/checkpoints/*.h5)"
 [[ -z $(ls "$tmp/reskill/states") ]] || { failed=$((failed + 1)); echo "FAIL: a finished trial left its resumable state"; }
 "$bin" run "$tmp/resume.yaml" --out "$tmp/resusr1" >"$tmp/resusr1.log" 2>&1 &

@@ -50,10 +50,11 @@ AttackerSplits attacker_splits(const Dataset& ds, const AttackSpec& spec) {
   return {take(attacker, parts.selected), take(attacker, parts.rest)};
 }
 
-FineTuneOptions fine_tune_options(const AttackSpec& spec) {
+FineTuneOptions fine_tune_options(const AttackSpec& spec, const std::function<void()>& on_step) {
   FineTuneOptions o;
   o.spec = spec.fine_tune;
   o.seed = spec.seed;
+  o.on_step = on_step;
   return o;
 }
 
@@ -85,6 +86,7 @@ struct Context {
   const Dataset& ds;
   const WatermarkSpec& wm;  // the owner's verification settings (h possibly from the attack)
   AttackReport& report;
+  const std::function<void()>& on_step;  // after every fine-tuning step
   ClassifierImpl& model() { return *loaded.model; }
   const WatermarkScheme& scheme() { return *loaded.scheme; }
 };
@@ -97,7 +99,7 @@ void fine_tuning_attack(Context& c) {
     c.report.figures["accuracy_after_reset"] = evaluate_accuracy(c.model(), c.ds.test, kEvalBatch);
   }
   const AttackerSplits data = attacker_splits(c.ds, c.spec);
-  FineTuneOptions o = fine_tune_options(c.spec);
+  FineTuneOptions o = fine_tune_options(c.spec, c.on_step);
   o.last_layer_only = k == AttackKind::kFtll || k == AttackKind::kRtll;
   const FineTuneResult r = fine_tune(c.model(), data.fine_tune, data.validation, o);
   c.report.figures["epochs_run"] = static_cast<double>(r.epochs_run);
@@ -109,7 +111,7 @@ void pruning_attack(Context& c) {
   c.report.figures["kernel_weights"] = static_cast<double>(pruned.kernel_weights);
   c.report.figures["accuracy_after_pruning"] = evaluate_accuracy(c.model(), c.ds.test, kEvalBatch);
   const AttackerSplits data = attacker_splits(c.ds, c.spec);
-  FineTuneOptions o = fine_tune_options(c.spec);
+  FineTuneOptions o = fine_tune_options(c.spec, c.on_step);
   o.masks = pruned.masks;
   const FineTuneResult r = fine_tune(c.model(), data.fine_tune, data.validation, o);
   c.report.figures["epochs_run"] = static_cast<double>(r.epochs_run);
@@ -164,7 +166,7 @@ void overwriting_attack(Context& c) {
   } catch (const ConfigError& e) {
     throw ConfigError(fmt::format("attack overwrite: {}", e.what()));
   }
-  FineTuneOptions o = fine_tune_options(c.spec);
+  FineTuneOptions o = fine_tune_options(c.spec, c.on_step);
   o.scheme = attacker.get();
   o.target_per_batch = theirs.target_per_batch;
   const FineTuneResult r = fine_tune(c.model(), data.fine_tune, data.validation, o);
@@ -184,7 +186,7 @@ Classifier distillation_attack(Context& c) {
   const ModelSpec surrogate_spec = c.spec.surrogate.value_or(c.loaded.config.model);
   Classifier surrogate = build_model(surrogate_spec, c.ds.shape, c.ds.num_classes);
   surrogate->to(c.model().device());
-  FineTuneOptions o = fine_tune_options(c.spec);
+  FineTuneOptions o = fine_tune_options(c.spec, c.on_step);
   o.soft_targets = soft;
   o.temperature = t;
   const FineTuneResult r = fine_tune(*surrogate, data.fine_tune, data.validation, o);
@@ -238,7 +240,7 @@ AttackReport run_attack(const std::string& checkpoint_path, const AttackSpec& sp
   report.before = verify_model(*m.model, *m.scheme, ds, wm, /*remote=*/spec.uses_api());
   spdlog::info("attack {} on {}: accuracy {:.4f}, white-box BER {:.4f} before", report.attack, checkpoint_path,
                report.accuracy_before, report.before.ber_white_box);
-  Context c{spec, m, ds, wm, report};
+  Context c{spec, m, ds, wm, report, options.on_step};
   torch::manual_seed(spec.seed);
   Classifier attacked = m.model;
   switch (spec.kind) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <functional>
 #include <string>
 
 #include "workers/attacks/attack_spec.h"
@@ -27,6 +28,7 @@ struct AttackOptions {
   std::string output_checkpoint;  // empty: the attacked model is not written
   std::string dataset_path;       // empty: where the checkpoint's config says
   std::string device = "cpu";     // "cpu" or "cuda:K" (workers/device/device.h resolves trainer.device)
+  std::function<void()> on_step;  // after every fine-tuning step (may be empty): a sweep's liveness heartbeat
 };
 
 // Loads the watermarked checkpoint and its data, runs the attack and reads the owner's watermark before

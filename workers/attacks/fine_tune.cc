@@ -81,6 +81,7 @@ FineTuneResult fine_tune(ClassifierImpl& model, const Split& train, const Split&
         train_step(model, *optimizer, batch, options.scheme, 0.0);
       }
       apply_masks_(options.masks);
+      if (options.on_step) options.on_step();
     }
     result.epochs_run = epoch;
     result.validation_accuracy = evaluate_accuracy(model, validation, 1000);

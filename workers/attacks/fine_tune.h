@@ -5,6 +5,7 @@
 // Thread-safety: one loop per model.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "workers/attacks/attack_spec.h"
@@ -25,6 +26,7 @@ struct FineTuneOptions {
   torch::Tensor soft_targets;  // distillation: teacher probabilities at `temperature`, one row per train image
   double temperature = 1.0;
   uint64_t seed = 0;
+  std::function<void()> on_step;  // after every step (may be empty)
 };
 
 struct FineTuneResult {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,7 @@ struct VerifyOptions {
   std::string dataset_path;        // empty: where the checkpoint's config says
   std::vector<std::string> null_models;  // checkpoints of non-watermarked models for an empirical threshold
   bool allow_watermarked_null = false;   // else a null model that carries a watermark is refused
+  std::function<void()> on_null_model;   // after each null model is read (may be empty): a sweep's heartbeat
 };
 
 // A reading as a trial stores it (core/trial_results.h).

@@ -15,6 +15,7 @@
 #include "comm/collective.h"
 #include "common/progress.h"
 #include "common/machine.h"
+#include "storage/sealed_file.h"
 #include "workers/gradsigns/gradsigns.h"  // target_images
 #include "workers/data/sampling.h"
 #include "workers/train/training_state.h"
@@ -483,8 +484,12 @@ TrainResult train_classifier(ClassifierImpl& model, const Dataset& dataset, cons
   TrainingState& st = r.state;
   start_epoch_accumulators(r);
   if (!embed.state_path.empty() && std::filesystem::exists(embed.state_path)) {
-    st = load_training_state(embed.state_path, model, *r.optimizer, r.sampler, r.batcher);
-    spdlog::info("resuming from {}: epoch {} of {}, step {} of {}", embed.state_path, st.epoch, spec.epochs, st.step, r.steps);
+    try {
+      st = load_training_state(embed.state_path, model, *r.optimizer, r.sampler, r.batcher);
+      spdlog::info("resuming from {}: epoch {} of {}, step {} of {}", embed.state_path, st.epoch, spec.epochs, st.step, r.steps);
+    } catch (const storage::CorruptFile& e) {  // checked before anything was read: the trial is as new
+      spdlog::warn("{}; the trial starts again from its first epoch", e.what());
+    }
   }
   for (; st.epoch <= spec.epochs; ++st.epoch) {
     const double lr = epoch_lr(r);

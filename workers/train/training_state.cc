@@ -3,11 +3,14 @@
 #include <filesystem>
 #include <mutex>
 #include <sstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "common/hash.h"
 #include "storage/atomic_file.h"
+#include "storage/sealed_file.h"
 
 namespace signsweep::workers {
 namespace {
@@ -77,15 +80,19 @@ void save_training_state(const std::string& path, const TrainingState& s, Classi
   // when the disk fills (std::terminate), and reports no errno.
   std::ostringstream bytes;
   out.save_to(bytes);
-  storage::write_file_atomically(path, bytes.str());
+  storage::write_file_atomically(path, storage::sealed(bytes.str()));
 }
 
 TrainingState load_training_state(const std::string& path, ClassifierImpl& model, torch::optim::Optimizer& optimizer,
                                   BatchSampler& sampler, Batcher& batcher) {
   try {
     const torch::NoGradGuard no_grad;
+    // Checked before anything is read into the model: a CorruptFile leaves the trial as it was.
+    const std::string bytes = common::read_file_bytes(path);
+    static constexpr std::string_view kZipSignature{"PK\x03\x04", 4};
+    std::istringstream archive(bytes.substr(storage::checked_content_offset(path, bytes, kZipSignature, "a LibTorch archive")));
     torch::serialize::InputArchive in;
-    in.load_from(path);
+    in.load_from(archive);
     if (read_value<int64_t>(in, "format_version") != kFormatVersion)
       throw DataError(fmt::format("{}: a training state of another format version", path));
     TrainingState s;

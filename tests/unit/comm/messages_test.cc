@@ -64,6 +64,7 @@ TEST(ProtocolTest, every_field_of_a_task_a_rank_report_and_an_interrupted_result
   t.attempt = 3;
   t.report_progress = true;
   t.time_limit_s = 12.5;
+  t.heartbeat_s = 2.5;
   const Task b = decode_task(encode(t));
   EXPECT_EQ(std::tie(b.id, b.kind, b.label, b.config_yaml, b.checkpoint, b.parent_checkpoint, b.null_checkpoints, b.state),
             std::tie(t.id, t.kind, t.label, t.config_yaml, t.checkpoint, t.parent_checkpoint, t.null_checkpoints, t.state));
@@ -71,6 +72,7 @@ TEST(ProtocolTest, every_field_of_a_task_a_rank_report_and_an_interrupted_result
   EXPECT_EQ(b.attempt, 3);
   EXPECT_TRUE(b.report_progress);
   EXPECT_EQ(b.time_limit_s, 12.5);
+  EXPECT_DOUBLE_EQ(b.heartbeat_s, 2.5);
 
   const RankReport report = decode_rank_report(encode(RankReport{"node7", {"GPU-1", ""}, {0, 3, 1023}, 4}));
   EXPECT_EQ(report.host, "node7");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -51,7 +53,15 @@ TEST(SweepMetricsTest, every_metric_has_its_type_labels_and_value_after_syntheti
   m.on_result(1, "abc", "embed", true, 0.125);
   m.on_dispatch(0, "def", "prune", 1);
   m.on_result(0, "def", "prune", false, -1.0);
+  const double before_heard = static_cast<double>(std::time(nullptr));
+  m.on_heard(1);
+  m.on_dispatch(0, "ghi", "embed", 1);
+  m.on_lost(0);  // group 0 went silent while it ran ghi
   const std::string t = m.scrape_text();
+  EXPECT_EQ(value_of(t, "signsweep_worker_groups_lost{sweep=\"grid\"}"), 1.0);
+  EXPECT_EQ(value_of(t, "signsweep_worker_group_busy{group=\"0\",sweep=\"grid\"}"), 0.0);
+  EXPECT_GE(value_of(t, "signsweep_worker_group_last_heard_timestamp_seconds{group=\"1\",sweep=\"grid\"}"), before_heard - 1.0);
+  EXPECT_LE(value_of(t, "signsweep_worker_group_last_heard_timestamp_seconds{group=\"1\",sweep=\"grid\"}"), before_heard + 60.0);
 
   EXPECT_TRUE(has_type(t, "signsweep_trials", "gauge"));
   EXPECT_EQ(value_of(t, "signsweep_trials{state=\"pending\",sweep=\"grid\"}"), 5.0);

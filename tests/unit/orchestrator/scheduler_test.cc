@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <deque>
 
 namespace signsweep::orchestrator {
@@ -137,7 +138,7 @@ TEST(SchedulerTest, a_stop_request_ends_dispatching_and_counts_what_is_left) {
   ScriptedMailbox mailbox({1}, {});
   std::atomic<bool> stop{false};
   SchedulerCallbacks callbacks;
-  callbacks.on_dispatch = [&](const WorkItem&, int) { return stop = true; };  // stop as soon as the first trial is out
+  callbacks.on_dispatch = [&](WorkItem&, int) { return stop = true; };  // stop as soon as the first trial is out
   const SchedulerStats stats = schedule(mailbox, {1}, sweep_items(), {}, callbacks, [&] { return stop.load(); });
   EXPECT_EQ(stats.dispatched, 1);
   EXPECT_EQ(stats.finished, 1);  // the running trial finished and was recorded
@@ -172,6 +173,104 @@ TEST(SchedulerTest, a_group_that_answers_interrupted_stops_the_run) {
   EXPECT_LT(stats.dispatched, 7);
   EXPECT_GT(stats.dropped, 0);
   EXPECT_EQ(mailbox.stopped(), (std::set<int>{1, 3}));
+}
+
+// Group 1 takes its first task and then says nothing (a SIGSTOPped rank), until `wake` makes it answer late.
+class OneGroupHangs : public ScriptedMailbox {
+ public:
+  OneGroupHangs() : ScriptedMailbox({1, 3}, {}) {}
+  void send(int to, comm::Tag tag, const std::string& payload) override {
+    if (tag == comm::kTask && to == 1) {
+      held_.push_back(comm::decode_task(payload).id);
+      return;
+    }
+    ScriptedMailbox::send(to, tag, payload);
+  }
+  std::optional<comm::Envelope> poll() override {
+    if (!wake || held_.empty()) return ScriptedMailbox::poll();
+    comm::Result r;  // its late answer comes first
+    r.id = held_.front();
+    r.ok = true;
+    held_.clear();
+    return comm::Envelope{1, comm::kResult, comm::encode(r)};
+  }
+  const std::vector<std::string>& held() const { return held_; }
+  bool wake = false;
+
+ private:
+  std::vector<std::string> held_;
+};
+
+TEST(SchedulerTest, a_silent_group_is_lost_its_trial_runs_on_another_it_gets_nothing_more_and_its_late_result_is_refused) {
+  OneGroupHangs mailbox;
+  std::vector<std::string> lost, results;
+  SchedulerCallbacks callbacks;
+  callbacks.on_lost = [&](const WorkItem& w, int group, double silent_s) {
+    EXPECT_EQ(group, 0);
+    EXPECT_GT(silent_s, 0.2);
+    lost.push_back(w.task.id);
+    mailbox.wake = true;  // it wakes up once declared lost: its answer must not count
+  };
+  callbacks.on_result = [&](const WorkItem& w, int group, const comm::Result&) {
+    EXPECT_EQ(group, 1);
+    results.push_back(w.task.id);
+  };
+  const SchedulerStats stats = schedule(mailbox, {1, 3}, sweep_items(), {}, callbacks, {}, SchedulerOptions{0.2});
+  ASSERT_EQ(lost.size(), 1U);
+  EXPECT_EQ(stats.lost_groups, 1);
+  EXPECT_EQ(stats.finished, 7);  // every trial, the lost one included, on group 3
+  EXPECT_EQ(std::set<std::string>(results.begin(), results.end()).size(), 7U);
+  EXPECT_EQ(std::count(mailbox.sent().begin(), mailbox.sent().end(), lost[0]), 1);  // to group 3; group 1's was held
+  EXPECT_EQ(stats.dropped, 0);
+  EXPECT_EQ(mailbox.stopped(), (std::set<int>{3}));  // no kStop to the lost group
+  EXPECT_EQ(stats.refused, 1);
+  EXPECT_EQ(std::count(results.begin(), results.end(), lost[0]), 1);  // recorded once: group 3's
+}
+
+TEST(SchedulerTest, when_every_group_is_lost_the_run_ends_with_the_rest_pending) {
+  class NobodyAnswers : public ScriptedMailbox {
+   public:
+    NobodyAnswers() : ScriptedMailbox({1}, {}) {}
+    void send(int, comm::Tag, const std::string&) override {}
+  } mailbox;
+  const SchedulerStats stats = schedule(mailbox, {1}, sweep_items(), {}, {}, {}, SchedulerOptions{0.1});
+  EXPECT_EQ(stats.lost_groups, 1);
+  EXPECT_EQ(stats.finished, 0);
+  EXPECT_EQ(stats.dropped, 7);  // the lost trial back in the queue, and the six never sent
+}
+
+TEST(SchedulerTest, heartbeats_keep_a_slow_group_alive) {
+  // Group 1 answers each task after 0.5 s, sending a heartbeat every 50 ms: never silent for 0.2 s.
+  class SlowButAlive : public ScriptedMailbox {
+   public:
+    SlowButAlive() : ScriptedMailbox({1}, {}) {}
+    void send(int to, comm::Tag tag, const std::string& payload) override {
+      if (tag != comm::kTask) return ScriptedMailbox::send(to, tag, payload);
+      task_ = payload;
+      started_ = last_beat_ = std::chrono::steady_clock::now();
+    }
+    std::optional<comm::Envelope> poll() override {
+      if (auto e = ScriptedMailbox::poll()) return e;
+      if (task_.empty()) return std::nullopt;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - started_ >= std::chrono::milliseconds(500)) {
+        ScriptedMailbox::send(1, comm::kTask, task_);  // answered now
+        task_.clear();
+        return ScriptedMailbox::poll();
+      }
+      if (now - last_beat_ < std::chrono::milliseconds(50)) return std::nullopt;
+      last_beat_ = now;
+      return comm::Envelope{1, comm::kHeartbeat, ""};
+    }
+
+   private:
+    std::string task_;
+    std::chrono::steady_clock::time_point started_, last_beat_;
+  } mailbox;
+  const std::vector<WorkItem> two{item("A", 1), item("B", 1)};
+  const SchedulerStats stats = schedule(mailbox, {1}, two, {}, {}, {}, SchedulerOptions{0.2});
+  EXPECT_EQ(stats.lost_groups, 0);
+  EXPECT_EQ(stats.finished, 2);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <deque>
 #include <thread>
 
@@ -72,12 +73,11 @@ TEST(WorkerLoopTest, says_ready_runs_each_task_once_answers_each_and_leaves_on_s
   std::vector<std::string> ran;
   std::vector<bool> stop_seen;
   serve_tasks({&link, nullptr, 3, "cpu"}, nullptr,
-              [&](const comm::Task& t, comm::Collective* group, const ProgressSink&, const std::string& device,
-                  const std::function<bool()>& stop_requested) {
-                EXPECT_EQ(group, nullptr);
-                EXPECT_EQ(device, "cpu");
+              [&](const comm::Task& t, const TaskContext& context) {
+                EXPECT_EQ(context.group, nullptr);
+                EXPECT_EQ(context.device, "cpu");
                 ran.push_back(t.id);
-                stop_seen.push_back(stop_requested());
+                stop_seen.push_back(context.stop_requested());
                 return ok_result(t);
               });
   EXPECT_EQ(ran, (std::vector<std::string>{"t1", "t2"}));
@@ -92,10 +92,9 @@ TEST(WorkerLoopTest, an_interrupt_during_a_trial_or_this_ranks_signal_stops_it_a
   ScriptedLink link;
   link.waiting = {to_worker(comm::kTask, comm::encode(task("t1"))), to_worker(comm::kStop)};
   link.during_task = {to_worker(comm::kInterrupt)};
-  const TaskExecutor stops_when_asked = [](const comm::Task& t, comm::Collective*, const ProgressSink&, const std::string&,
-                                           const std::function<bool()>& stop_requested) {
+  const TaskExecutor stops_when_asked = [](const comm::Task& t, const TaskContext& context) {
     comm::Result r = ok_result(t);
-    if (stop_requested()) {
+    if (context.stop_requested()) {
       r.ok = false;
       r.interrupted = true;
     }
@@ -117,15 +116,14 @@ TEST(WorkerLoopTest, progress_goes_out_at_most_twice_a_second_but_every_epoch_en
   link.waiting = {to_worker(comm::kTask, comm::encode(task("t1", /*report_progress=*/true))),
                   to_worker(comm::kTask, comm::encode(task("quiet"))), to_worker(comm::kStop)};
   serve_tasks({&link, nullptr, 7, "cpu"}, nullptr,
-              [](const comm::Task& t, comm::Collective*, const ProgressSink& progress, const std::string&,
-                 const std::function<bool()>&) {
+              [](const comm::Task& t, const TaskContext& context) {
                 for (const int64_t step : {1, 2, 3, 10}) {  // of 10: the first is sent, 2 and 3 ride with the epoch end
                   workers::StepProgress p;
                   p.epoch = 1;
                   p.step = step;
                   p.steps = 10;
                   p.step_seconds = {0.01};
-                  progress(p);
+                  context.progress(p);
                 }
                 return ok_result(t);
               });
@@ -140,6 +138,32 @@ TEST(WorkerLoopTest, progress_goes_out_at_most_twice_a_second_but_every_epoch_en
   EXPECT_EQ(reports[1].step_times.total(), 3);  // steps 2, 3 and 10
 }
 
+TEST(WorkerLoopTest, a_running_leader_sends_a_heartbeat_when_nothing_else_went_out_for_heartbeat_s_and_none_when_asked_for_none) {
+  ScriptedLink link;
+  comm::Task beating = task("beating");
+  beating.heartbeat_s = 0.05;
+  link.waiting = {to_worker(comm::kTask, comm::encode(beating)), to_worker(comm::kTask, comm::encode(task("silent"))),
+                  to_worker(comm::kStop)};
+  // Six steps of ~30 ms (training steps poll stop_requested; fine-tuning steps call alive): 180 ms in all.
+  serve_tasks({&link, nullptr, 0, "cpu"}, nullptr, [](const comm::Task& t, const TaskContext& context) {
+    for (int step = 0; step < 6; ++step) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      if (step % 2 == 0) context.stop_requested();
+      else context.alive();
+    }
+    return ok_result(t);
+  });
+  std::vector<size_t> heartbeats;  // their positions among the messages sent
+  for (size_t i = 0; i < link.sent.size(); ++i)
+    if (link.sent[i].first == comm::kHeartbeat) heartbeats.push_back(i);
+  // Every 50 ms of 180: at least 2 (sleeps only lengthen), at most one per step.
+  EXPECT_GE(heartbeats.size(), 2U);
+  EXPECT_LE(heartbeats.size(), 6U);
+  ASSERT_FALSE(heartbeats.empty());
+  EXPECT_EQ(link.sent.at(heartbeats.back() + 1).first, comm::kResult);  // all during the first task: the second sent none
+  EXPECT_EQ(comm::decode_result(link.sent.at(heartbeats.back() + 1).second).id, "beating");
+}
+
 TEST(WorkerLoopTest, a_leader_without_a_line_to_rank_0_is_an_error_not_a_hang) {
   EXPECT_THROW(serve_tasks({nullptr, nullptr, 0, "cpu"}, nullptr), Error);
 }
@@ -150,7 +174,7 @@ TEST(InProcessRunTest, the_scheduler_and_a_worker_thread_run_every_trial_once_in
   std::vector<std::string> ran;
   std::thread worker([&] {
     serve_tasks({&channel.worker(), nullptr, 0, "cpu"}, nullptr,
-                [&](const comm::Task& t, comm::Collective*, const ProgressSink&, const std::string&, const std::function<bool()>&) {
+                [&](const comm::Task& t, const TaskContext&) {
                   ran.push_back(t.id);
                   return ok_result(t);
                 });

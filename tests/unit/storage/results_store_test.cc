@@ -151,6 +151,39 @@ TEST(ResultsStoreTest, a_store_has_its_own_private_secret_that_a_resume_reads_ba
   EXPECT_THROW(ResultsStore::open_for_sweep(da, kSweep, two_trials(), false), DataError);
 }
 
+TEST(ResultsStoreTest, each_attempt_writes_files_of_its_own_and_only_a_taken_attempts_model_becomes_the_trials) {
+  testing::TempDir dir;
+  namespace fs = std::filesystem;
+  {
+    const ResultsStore store = ResultsStore::open_for_sweep(dir.path().string(), kSweep, two_trials(), false);
+    fs::create_directories(dir.path() / "states");
+    std::ofstream(store.state_path("aaaa", 1)) << "state of attempt 1";
+    store.hand_over_state("aaaa", 2);  // attempt 2 resumes from attempt 1's state, under its own name
+    EXPECT_FALSE(fs::exists(store.state_path("aaaa", 1)));
+    std::string text;
+    std::getline(std::ifstream(store.state_path("aaaa", 2)), text);
+    EXPECT_EQ(text, "state of attempt 1");
+    std::ofstream(dir.path() / "states" / "bbbb.pt") << "earlier layout";  // a store of the previous version
+    store.hand_over_state("bbbb", 3);
+    EXPECT_TRUE(fs::exists(store.state_path("bbbb", 3)));
+    store.hand_over_state("bbbb", 9);  // nothing at attempt 8: no state to hand over
+    EXPECT_FALSE(fs::exists(store.state_path("bbbb", 9)));
+
+    EXPECT_THROW(store.publish_checkpoint("aaaa", 2), DataError);  // attempt 2 wrote no model
+    std::ofstream(store.staged_checkpoint_path("aaaa", 1)) << "a lost group's model";
+    std::ofstream(store.staged_checkpoint_path("aaaa", 2)) << "the taken model";
+    store.publish_checkpoint("aaaa", 2);
+    std::getline(std::ifstream(store.checkpoint_path("aaaa")), text);
+    EXPECT_EQ(text, "the taken model");
+    store.remove_states("aaaa", 2);
+    EXPECT_FALSE(fs::exists(store.state_path("aaaa", 2)));
+  }  // the run ends (its lock with it)
+  // What no run took (attempt 1's model) is cleared by the next writer; the trial's model stays.
+  const ResultsStore again = ResultsStore::open_for_sweep(dir.path().string(), kSweep, two_trials(), false);
+  EXPECT_FALSE(fs::exists(again.staged_checkpoint_path("aaaa", 1)));
+  EXPECT_TRUE(fs::exists(again.checkpoint_path("aaaa")));
+}
+
 TEST(ResultsStoreTest, bad_stores_are_data_errors_naming_the_file) {
   testing::TempDir dir;
   EXPECT_NE(testing::message_of<DataError>([&] { ResultsStore::open_existing(dir.path().string()); }).find("sweep.h5 missing"),
