@@ -7,8 +7,16 @@
 namespace signsweep::comm {
 
 void InProcessChannel::fail(std::exception_ptr error) {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  worker_error_ = std::move(error);
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    worker_error_ = std::move(error);
+  }
+  to_scheduler_ready_.notify_one();
+}
+
+void InProcessChannel::SchedulerEnd::idle(IdleBackoff& /*backoff*/) {
+  std::unique_lock<std::mutex> lock(c_.mutex_);
+  c_.to_scheduler_ready_.wait_for(lock, kLongestIdle, [&] { return !c_.to_scheduler_.empty() || c_.worker_error_; });
 }
 
 std::optional<Envelope> InProcessChannel::SchedulerEnd::poll() {
@@ -47,8 +55,11 @@ std::optional<std::string> InProcessChannel::WorkerEnd::poll(Tag tag) {
 }
 
 void InProcessChannel::WorkerEnd::send(Tag tag, const std::string& payload) {
-  const std::lock_guard<std::mutex> lock(c_.mutex_);
-  c_.to_scheduler_.push_back(Envelope{kWorker, tag, payload});
+  {
+    const std::lock_guard<std::mutex> lock(c_.mutex_);
+    c_.to_scheduler_.push_back(Envelope{kWorker, tag, payload});
+  }
+  c_.to_scheduler_ready_.notify_one();
 }
 
 }  // namespace signsweep::comm

@@ -32,6 +32,9 @@ class InProcessChannel {
     explicit SchedulerEnd(InProcessChannel& c) : c_(c) {}
     std::optional<Envelope> poll() override;
     void send(int to, Tag tag, const std::string& payload) override;
+    // Blocks until the worker sends (or fails), at most kLongestIdle: no periodic wake-ups beside a
+    // training thread that has every core.
+    void idle(IdleBackoff& backoff) override;
 
    private:
     InProcessChannel& c_;
@@ -49,6 +52,7 @@ class InProcessChannel {
 
   std::mutex mutex_;
   std::condition_variable to_worker_ready_;
+  std::condition_variable to_scheduler_ready_;
   Queue to_scheduler_;
   Queue to_worker_;
   std::exception_ptr worker_error_;

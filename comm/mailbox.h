@@ -6,9 +6,11 @@
 // Thread-safety: one caller per object.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
+#include "comm/idle_backoff.h"
 #include "comm/messages.h"
 
 namespace signsweep::comm {
@@ -25,6 +27,12 @@ class Mailbox {
   // The next message if one has arrived; never blocks.
   virtual std::optional<Envelope> poll() = 0;
   virtual void send(int to, Tag tag, const std::string& payload) = 0;
+  // After a poll() found nothing: waits until a message may have arrived, then the caller polls again. By
+  // default it sleeps the backoff's delay (MPI has nothing to block on without spinning); a mailbox that can be
+  // woken (in_process.h) blocks until a message arrives, at most kLongestIdle, so its caller still checks
+  // its clocks and stop requests.
+  virtual void idle(IdleBackoff& backoff) { backoff.wait(); }
+  static constexpr std::chrono::milliseconds kLongestIdle{250};
 };
 
 // A group leader's line to rank 0.

@@ -16,25 +16,28 @@ ReadyQueue::ReadyQueue(std::vector<WorkItem> items, const std::set<std::string>&
       continue;
     }
     if (unmet.empty()) {
-      ready_.push_back(std::move(i));
+      make_ready(std::move(i));
       continue;
     }
     for (const std::string& need : unmet) dependents_[need].push_back(i.task.id);
     const std::string id = i.task.id;
     waiting_.emplace(id, Waiting{std::move(i), static_cast<int64_t>(unmet.size())});
   }
-  sort_ready();
 }
 
 WorkItem ReadyQueue::take_for(int group, const std::map<std::string, int>& ran_by) {
-  const double longest = ready_.front().expected_cost;
-  auto it = std::find_if(ready_.begin(), ready_.end(), [&](const WorkItem& w) {
+  const auto longest = ready_.begin();
+  std::deque<WorkItem>& level = longest->second;
+  const auto window_end = level.begin() + static_cast<std::ptrdiff_t>(std::min(level.size(), kLocalityWindow));
+  auto it = std::find_if(level.begin(), window_end, [&](const WorkItem& w) {
     const auto r = ran_by.find(w.parent);
-    return w.expected_cost == longest && r != ran_by.end() && r->second == group;
+    return r != ran_by.end() && r->second == group;
   });
-  if (it == ready_.end()) it = ready_.begin();
+  if (it == window_end) it = level.begin();
   WorkItem w = std::move(*it);
-  ready_.erase(it);
+  level.erase(it);
+  if (level.empty()) ready_.erase(longest);
+  --ready_count_;
   return w;
 }
 
@@ -50,20 +53,18 @@ void ReadyQueue::finished(const std::string& id, bool ok) {
   for (const std::string& d : dependents) {
     const auto w = waiting_.find(d);
     if (w == waiting_.end() || --w->second.unmet > 0) continue;  // dropped already, or still waiting
-    ready_.push_back(std::move(w->second.item));
+    make_ready(std::move(w->second.item));
     waiting_.erase(w);
   }
-  sort_ready();
 }
 
-void ReadyQueue::requeue(WorkItem item) {
-  ready_.push_back(std::move(item));
-  sort_ready();
-}
+void ReadyQueue::requeue(WorkItem item) { make_ready(std::move(item)); }
 
-void ReadyQueue::sort_ready() {
-  std::stable_sort(ready_.begin(), ready_.end(),
-                   [](const WorkItem& a, const WorkItem& b) { return a.expected_cost > b.expected_cost; });
+// After the equally long ones already ready: the order they became ready in breaks ties.
+void ReadyQueue::make_ready(WorkItem item) {
+  const double cost = item.expected_cost;
+  ready_[cost].push_back(std::move(item));
+  ++ready_count_;
 }
 
 void ReadyQueue::drop(const std::vector<std::string>& ids) {

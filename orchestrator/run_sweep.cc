@@ -167,25 +167,29 @@ void finish_record(TrialRecord& r, comm::Result result, int64_t attempt, const s
   if (!result.ok) spdlog::error("trial {} [{}] {} failed: {}", r.trial.id, r.trial.kind.name(), r.trial.label, result.error);
 }
 
-// Trial states and the remaining-time estimate, mirrored into the metrics; the run's summary at the end.
+// Trial states and the remaining-time estimate, mirrored into the metrics; the run's summary at the end. The
+// counts by state change with each event (a sweep of 10^5 trials must not recount them per event).
 class Progressboard {
  public:
   Progressboard(const std::map<std::string, TrialRecord>& records, SweepMetrics* metrics, int groups)
       : metrics_(metrics), groups_(groups) {
-    for (const auto& [id, r] : records) state_[id] = r.state;
+    for (const auto& [id, r] : records) {
+      state_[id] = r.state;
+      ++count_[r.state];
+    }
     publish();
   }
   void set(const std::string& id, TrialState s) {
-    state_[id] = s;
+    TrialState& current = state_.at(id);
+    --count_[current];
+    ++count_[s];
+    current = s;
     publish();
   }
-  TrialState state(const std::string& id) const { return state_.at(id); }
   RunSummary summary(RunSummary s) const {
-    for (const auto& [id, st] : state_) {
-      s.done += st == TrialState::kDone;
-      s.failed += st == TrialState::kFailed;
-      s.pending += st == TrialState::kPending || st == TrialState::kRunning;
-    }
+    s.done = count(TrialState::kDone);
+    s.failed = count(TrialState::kFailed);
+    s.pending = count(TrialState::kPending) + count(TrialState::kRunning);
     return s;
   }
   void finished(double seconds) {
@@ -195,17 +199,24 @@ class Progressboard {
   }
 
  private:
+  int64_t count(TrialState s) const {
+    const auto it = count_.find(s);
+    return it == count_.end() ? 0 : it->second;
+  }
   void publish() const {
     if (metrics_ == nullptr) return;
-    std::map<std::string, int64_t> counts{{"pending", 0}, {"running", 0}, {"done", 0}, {"failed", 0}};
-    for (const auto& [id, s] : state_) ++counts[storage::to_string(s)];
+    std::map<std::string, int64_t> counts;
+    for (const TrialState s : {TrialState::kPending, TrialState::kRunning, TrialState::kDone, TrialState::kFailed})
+      counts[storage::to_string(s)] = count(s);
     metrics_->set_states(counts);
     if (finished_ > 0)
-      metrics_->set_expected_remaining(seconds_sum_ / finished_ * static_cast<double>(counts["pending"] + counts["running"]) / groups_);
+      metrics_->set_expected_remaining(seconds_sum_ / finished_ *
+                                       static_cast<double>(count(TrialState::kPending) + count(TrialState::kRunning)) / groups_);
   }
   SweepMetrics* metrics_;
   int groups_;
   std::map<std::string, TrialState> state_;
+  std::map<TrialState, int64_t> count_;
   double seconds_sum_ = 0.0;
   int64_t finished_ = 0;
 };

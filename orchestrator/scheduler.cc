@@ -27,7 +27,7 @@ class Scheduler {
 
   SchedulerStats run() {
     const auto start = Clock::now();
-    comm::IdleBackoff backoff;  // no message: sleep, so that rank 0 leaves its node's cores to the workers
+    comm::IdleBackoff backoff;  // no message: wait without spinning, so that rank 0 leaves its node's cores to the workers
     while (true) {
       if (stop_asked()) stop("stop requested");
       if (Clock::now() >= next_silence_check_) declare_silent_groups_lost();
@@ -35,7 +35,7 @@ class Scheduler {
       if (running_.empty() && !work_left) break;
       const std::optional<comm::Envelope> message = mailbox_.poll();
       if (!message) {
-        backoff.wait();
+        mailbox_.idle(backoff);
         continue;
       }
       backoff.reset();
@@ -52,29 +52,27 @@ class Scheduler {
 
  private:
   struct Group {
-    bool idle = false;  // ready for a task (it said so, or answered its last)
     bool lost = false;
     Clock::time_point last_heard = Clock::now();
   };
 
   bool stop_asked() const { return stop_requested_ && stop_requested_(); }
-  int64_t live_groups() const {
-    return std::count_if(groups_.begin(), groups_.end(), [](const Group& g) { return !g.lost; });
-  }
+  int64_t live_groups() const { return static_cast<int64_t>(groups_.size()) - stats_.lost_groups; }
 
+  // Idle groups in their order take the ready trials; O(idle groups) per call, not O(groups).
   void dispatch() {
-    for (size_t g = 0; g < leaders_.size() && !stopping_ && !stop_asked(); ++g) {
-      if (!groups_[g].idle || !queue_.has_ready()) continue;
-      WorkItem w = queue_.take_for(static_cast<int>(g), ran_by_);
-      if (callbacks_.on_dispatch && !callbacks_.on_dispatch(w, static_cast<int>(g))) {
+    for (auto it = idle_.begin(); it != idle_.end() && queue_.has_ready() && !stopping_ && !stop_asked();) {
+      const int g = *it;
+      WorkItem w = queue_.take_for(g, ran_by_);
+      if (callbacks_.on_dispatch && !callbacks_.on_dispatch(w, g)) {
         ++unsent_;
         continue;
       }
-      mailbox_.send(leaders_[g], comm::kTask, comm::encode(w.task));
-      groups_[g].idle = false;
-      groups_[g].last_heard = Clock::now();  // its silence counts from its task
-      ran_by_[w.task.id] = static_cast<int>(g);
-      running_.emplace(static_cast<int>(g), std::move(w));
+      mailbox_.send(leaders_[static_cast<size_t>(g)], comm::kTask, comm::encode(w.task));
+      it = idle_.erase(it);
+      groups_[static_cast<size_t>(g)].last_heard = Clock::now();  // its silence counts from its task
+      ran_by_[w.task.id] = g;
+      running_.emplace(g, std::move(w));
       ++stats_.dispatched;
     }
     if (callbacks_.on_queue) callbacks_.on_queue(queue_.ready_count());
@@ -102,7 +100,7 @@ class Scheduler {
     if (callbacks_.on_heard) callbacks_.on_heard(g);
     switch (message.tag) {
       case comm::kReady:
-        group.idle = true;
+        idle_.insert(g);
         break;
       case comm::kHeartbeat:
         break;
@@ -124,7 +122,7 @@ class Scheduler {
     if (r.interrupted) stop("a worker group was interrupted (its ranks were signalled)");
     queue_.finished(r.id, r.ok);
     running_.erase(it);
-    groups_[static_cast<size_t>(g)].idle = true;
+    idle_.insert(g);
     ++stats_.finished;
   }
 
@@ -164,6 +162,7 @@ class Scheduler {
   const SchedulerOptions options_;
   ReadyQueue queue_;
   std::vector<Group> groups_;
+  std::set<int> idle_;  // ready for a task (they said so, or answered their last)
   std::map<int, int> group_of_rank_;
   std::map<int, WorkItem> running_;  // group -> item
   std::map<std::string, int> ran_by_;

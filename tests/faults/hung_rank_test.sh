@@ -57,6 +57,7 @@ check "the exit is explained" "grep -q 'worker group(s) lost' $log"
 # It ends within lost_after + the other trials' time: one group runs 10 trials of a few seconds (~40 s here).
 elapsed=$(awk -v a="$stopped_at" -v b="$ended_at" 'BEGIN { printf "%d", b - a }')
 check "ends within 180 s of the stop [$elapsed s]" "[[ $elapsed -lt 180 ]]"
+echo "    stopped for good: exit $rc, $elapsed s after the SIGSTOP; $(grep -o 'silent for [0-9]* s' "$log" | head -1)"
 check "no crash" "! grep -Eqi 'segmentation|terminate called|core dumped' $log"
 read -r done running pending failed <<<"$(state_counts "$tmp/store")"
 check "every trial done by the other group [$done done, $running running, $pending pending, $failed failed]" "[[ $done -eq 10 ]]"
