@@ -35,8 +35,10 @@ std::string exit_codes_text() {
                      "names the file, key and value; nothing already written is lost); {} (run) interrupted by "
                      "SIGTERM, SIGUSR1 or SIGINT with every running trial's state saved: relaunch to resume; {} "
                      "(run) the store could not be written (disk full, quota, read-only): the run stopped as for "
-                     "SIGTERM, every finished trial is kept; free space and relaunch to resume.",
-                     kExitInterrupted, kExitStoreUnwritable);
+                     "SIGTERM, every finished trial is kept; free space and relaunch to resume; {} (run under mpirun) worker "
+                     "groups went silent past the sweep's lost_after and were declared lost (a hung rank or host): "
+                     "their trials ran elsewhere or stay pending; relaunch (requeue) away from the hosts named.",
+                     kExitInterrupted, kExitStoreUnwritable, kExitGroupsLost);
 }
 
 }  // namespace

@@ -30,6 +30,25 @@ struct ImageCapture {
 
 namespace {
 
+// Where the file ends, from its superblock (versions 2 and 3, which the 1.8 format writes: the end-of-file
+// address, 8 bytes little-endian at offset 28, and the base address at offset 12). The core driver grows its
+// image in whole increments; the bytes past the end are not part of the file. The specification counts the
+// end from the base address, HDF5 1.10 writes it from the file's start (they differ by a user block): the
+// later of the two is kept, which never cuts the file. Returns the image's size for other superblocks.
+size_t end_of_file(const std::string& image, size_t superblock) {
+  static constexpr char kSignature[] = "\x89HDF\r\n\x1a\n";
+  if (image.size() < superblock + 36 || image.compare(superblock, 8, kSignature, 8) != 0) return image.size();
+  const auto version = static_cast<unsigned char>(image[superblock + 8]);
+  if ((version != 2 && version != 3) || image[superblock + 9] != 8) return image.size();  // 8-byte offsets
+  const auto read_u64 = [&](size_t at) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(image[at + static_cast<size_t>(i)]);
+    return v;
+  };
+  const uint64_t end = read_u64(superblock + 12) + read_u64(superblock + 28);
+  return end >= superblock + 36 ? static_cast<size_t>(std::min<uint64_t>(end, image.size())) : image.size();
+}
+
 ImageCapture& capture_of(void* udata) { return *static_cast<ImageCapture*>(udata); }
 
 H5FD_file_image_callbacks_t image_capture_callbacks(ImageCapture* capture) {
@@ -191,7 +210,7 @@ Handle& Handle::operator=(Handle&& o) noexcept {
   return *this;
 }
 
-File::File(const std::string& path, OpenMode mode, size_t user_block) : path_(path), mode_(mode) {
+File::File(const std::string& path, OpenMode mode, size_t user_block) : path_(path), mode_(mode), user_block_(user_block) {
   silence_hdf5();
   hid id = -1;
   if (mode == OpenMode::kTruncate || mode == OpenMode::kInMemory) {
@@ -607,7 +626,9 @@ std::string File::close_into_image() {
   // open for writing (its checksum does not verify once the 1.8 format's flags are cleared).
   if (H5Fclose(file_.release()) < 0) fail("/", "close the in-memory file");
   if (!capture_->closed) throw StorageError(fmt::format("{}: the in-memory file left no image at close", path_));
-  return std::move(capture_->image);
+  std::string image = std::move(capture_->image);
+  image.resize(std::min(image.size(), end_of_file(image, user_block_)));
+  return image;
 }
 
 void write_atomically(const std::string& path, const std::function<void(File&)>& fill, bool durable, bool sealed) {

@@ -116,6 +116,7 @@ class File {
   // kInMemory: where the image lands at close. Declared before file_: it must outlive the handle, whose close
   // (also when a fill throws) frees the buffer through it.
   std::shared_ptr<struct ImageCapture> capture_;
+  size_t user_block_ = 0;
   Handle file_;
 };
 

@@ -223,6 +223,8 @@ sed 's/threads: 1, lr: 0.01}/threads: 1, lr: 0.01, device: cpu}/' "$tmp/sweep.ya
 expect sweep-trainer-device-refused 2 "trainer.device is a setting of the run in a sweep.*top-level key device:" -- "$bin" run "$tmp/sweep-trainer-device.yaml" --dry-run
 write_sweep "$tmp/sweep-bad-device.yaml" "{trainer.seed: [0]}" "device: cuda:x"
 expect sweep-device-misspelt 2 "sweep-bad-device.yaml:[0-9]+:[0-9]+: device = 'cuda:x': must be auto, cpu, cuda or cuda:N" -- "$bin" run "$tmp/sweep-bad-device.yaml" --dry-run
+write_sweep "$tmp/sweep-lost-after.yaml" "{trainer.seed: [0]}" "lost_after: 5"
+expect sweep-lost-after-too-short 2 "sweep-lost-after.yaml:[0-9]+:[0-9]+: lost_after = '5': must be 0 \\(never\\) or >= 10 seconds" -- "$bin" run "$tmp/sweep-lost-after.yaml" --dry-run
 expect sweep-print-config 0 "watermark:" -- "$bin" run "$tmp/sweep.yaml" --print-config
 [[ ! -e $tmp/store ]] || { failed=$((failed + 1)); echo "FAIL: --dry-run created a store"; }
 expect sweep-run 0 "done 16" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/store"
