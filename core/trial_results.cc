@@ -13,6 +13,7 @@ constexpr const char* kAccuracyBefore = "accuracy_before";
 constexpr const char* kSeconds = "seconds";
 constexpr const char* kBits = "bits";
 constexpr const char* kBerWhiteBox = "ber_white_box";
+constexpr const char* kMeanRepeatBer = "mean_repeat_ber";
 constexpr const char* kPValue = "p_value";
 constexpr const char* kOwned = "owned";
 constexpr const char* kSignificance = "significance";
@@ -28,6 +29,7 @@ void put_reading(const WatermarkReading& r, const std::string& suffix, std::map<
   out[kBits + suffix] = static_cast<double>(r.bits);
   out[kSignificance + suffix] = r.significance;
   if (r.ber_white_box) out[kBerWhiteBox + suffix] = *r.ber_white_box;
+  if (r.mean_repeat_ber) out[kMeanRepeatBer + suffix] = *r.mean_repeat_ber;
   if (r.p_value) out[kPValue + suffix] = *r.p_value;
   if (r.owned) out[kOwned + suffix] = *r.owned ? 1.0 : 0.0;
   for (const auto& [h, ber] : r.ber_remote) out[remote_ber_key(h) + suffix] = ber;
@@ -52,6 +54,7 @@ class ReadingParser {
     if (const auto v = take(kBits)) r.bits = as_count(*v), any = true;
     if (const auto v = take(kSignificance)) r.significance = *v, any = true;
     if ((r.ber_white_box = take(kBerWhiteBox))) any = true;
+    if ((r.mean_repeat_ber = take(kMeanRepeatBer))) any = true;
     if ((r.p_value = take(kPValue))) any = true;
     if (const auto v = take(kOwned)) r.owned = *v != 0.0, any = true;
     for (auto it = rest_.begin(); it != rest_.end();) {

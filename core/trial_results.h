@@ -4,7 +4,9 @@
 //   test_accuracy, accuracy_before, seconds (no secret: a watermark's seed, signature, carriers and key stay in
 //   the checkpoint; stores of earlier versions recorded watermark_seed, read back as a figure)
 //   a watermark reading, with suffix "" (the model's, or after an attack) or "_before" (before an attack):
-//     bits, ber_white_box, p_value, owned (1/0, the binomial verdict at significance), significance,
+//     bits, ber_white_box (bits from the projection averaged over all S x R images), mean_repeat_ber (the
+//     reference's BER: the BER of each of R repeats of S test images, averaged; the headline BER of reports),
+//     p_value, owned (1/0, the binomial verdict at significance), significance,
 //     ber_remote_h<h> (BER through the prediction API at finite-difference step h, e.g. ber_remote_h0.01)
 //   a null check: null_models, null_min_ber (the empirical threshold), null_mean_ber,
 //     null_false_positive_rate (the null models the binomial verdict calls owned), owned_empirically
@@ -29,6 +31,7 @@ struct WatermarkReading {
   std::optional<bool> owned;            // the binomial verdict: p_value <= significance
   double significance = 1e-6;
   std::map<double, double> ber_remote;  // finite-difference step h -> BER through the prediction API
+  std::optional<double> mean_repeat_ber;  // the reference's BER (test images); absent in stores before it was kept
 };
 
 struct NullCheck {

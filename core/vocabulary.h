@@ -22,7 +22,7 @@ inline constexpr const char* kPlainSchemeName = "none";
 enum class AttackKind {
   kFtll, kFtal, kRtll, kRtal,        // fine-tuning: last layer / all layers, optionally re-initialised head
   kPrune, kPruneLayerwise,           // magnitude pruning (global / per layer) + masked fine-tuning
-  kQuantize,                         // weights and BN statistics to b bits
+  kQuantize,                         // to b bits: the reference's layers (BN statistics included) or kernels only
   kNoise,                            // Gaussian pattern on every input (API)
   kScoreRounding, kScorePerturbation,  // the API's answers
   kOverwrite,                        // embed the attacker's own signature on pseudo-labelled data
@@ -31,6 +31,13 @@ enum class AttackKind {
 const char* to_string(AttackKind kind);  // "ftll", ..., "distill"
 std::optional<AttackKind> attack_kind_from_string(std::string_view name);
 const std::vector<std::string>& attack_names();  // in the order above
+
+// When an attack counts as a removal (the SoK of Lukas et al., S&P 2022): the verdict flips to not-owned and
+// the attacked model's accuracy stays within the margin of the watermarked model's; an attack that costs more
+// leaves a wrecked model, neither robust nor removed. A sweep sets it with `removal_margin:` (the stored spec
+// keeps it for `report`); 0.05 is 5 points of accuracy.
+inline constexpr const char* kRemovalMarginKey = "removal_margin";
+inline constexpr double kDefaultRemovalMargin = 0.05;
 
 // What a trial does.
 enum class Stage {

@@ -141,6 +141,10 @@ int run_cli(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str();
   report->add_option("--plots", plots_dir, "write every table and the figures (PNG, SVG, CSV) into this folder");
+  report->add_option("--removal-margin", report_options.removal_margin,
+                     "attacks: the accuracy an attack may cost and still count as a removal (default: the sweep's "
+                     "removal_margin, else 0.05)")
+      ->check(CLI::Range(0.0, 1.0));
   auto* export_cmd = app.add_subcommand("export", "One flat row per trial (--series: per trial and epoch)");
   export_cmd->add_option("store", store_dir, "results store directory")->required();
   export_cmd->add_flag("--csv", as_csv, "CSV (the only format so far)")->required();

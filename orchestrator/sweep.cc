@@ -231,7 +231,11 @@ class Expansion {
     for (const AttackEntry& e : attacks) {
       for (const auto& choice : grid_points(e.grid)) {
         const SweepTrial& parent = sweep_.trials[parent_index];
-        const Point ap = apply_point(e.base, e.grid, choice);
+        Point ap = apply_point(e.base, e.grid, choice);
+        // The attacker's randomness (its data draw, noise patterns, surrogate init) follows the model's seed
+        // unless the attack pins one, so rows pooled over seeds include the attacker's draw in their spread.
+        if (!ap.tree["seed"] && parent.planned.kind.stage == core::Stage::kEmbed)
+          ap.tree["seed"] = common::ConfigNode::canonical(parent.config.trainer.seed);
         const std::string context =
             fmt::format("attack at {}{}, grid point {}", e.where, ap.label == "base" ? "" : " " + ap.label, parent.planned.label);
         const common::ConfigNode node = common::ConfigNode::from_node(ap.tree, file_);
@@ -340,6 +344,9 @@ Sweep expand_sweep(const std::string& path) {
   root.require(sweep.lost_after_s == 0.0 || sweep.lost_after_s >= kShortestLostAfter, "lost_after",
                fmt::format("must be 0 (never) or >= {:g} seconds (a trial loads its data and builds its model before its "
                            "first heartbeat)", kShortestLostAfter));
+  sweep.removal_margin = root.get<double>(core::kRemovalMarginKey, sweep.removal_margin);
+  root.require(sweep.removal_margin > 0.0 && sweep.removal_margin < 1.0, core::kRemovalMarginKey,
+               "must be in (0, 1): the accuracy an attack may cost and still count as a removal (0.05 = 5 points)");
   sweep.device = root.get<std::string>("device", sweep.device);
   root.require(workers::is_device_name(sweep.device), "device", "must be auto, cpu, cuda or cuda:N");
   sweep.allow_gpu_sharing = root.get<bool>("allow_gpu_sharing", sweep.allow_gpu_sharing);

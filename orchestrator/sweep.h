@@ -1,6 +1,6 @@
 // A sweep file expanded into its trial DAG: base trial config x `grid` (Cartesian product over dotted
 // config keys) gives the embed trials; each attack entry x its own `grid` gives, for every embed trial, the
-// attack trials that depend on it; an optional null-model stage gives plain models and, per watermarked
+// attack trials that depend on it (an attack without its own `seed` takes its model's trainer.seed); an optional null-model stage gives plain models and, per watermarked
 // model, a check of its watermark against them. Every trial config is validated (strictly, with file,
 // line and key in the user's file) before anything runs, including the ranges that depend on the data set
 // (read from its headers). One grid point is one trial: ids are content hashes of the resolved config
@@ -21,6 +21,8 @@
 //   trial_time_limit: 3600 # seconds; a training trial past it fails (checked at epoch ends)
 //   lost_after: 600        # seconds a running worker group may stay silent before it is declared lost
 //                          # (a hung or stopped rank: scheduler.h); 0 = never
+//   removal_margin: 0.05   # an attack removes a watermark only if the verdict flips and the attacked model's
+//                          # accuracy stays within this of the watermarked model's (report/report.h)
 //   device: auto           # auto | cpu | cuda | cuda:N for every worker rank (workers/device/device.h)
 //   allow_gpu_sharing: false  # more worker ranks than GPUs on a node: an error unless true
 // The device is a setting of the run, not of a trial (it is not part of trial ids): `trainer.device` in
@@ -52,6 +54,7 @@ struct Sweep {
   int64_t ranks_per_trial = 1;  // MPI: ranks in each worker group (data-parallel training)
   double trial_time_limit_s = 0.0;  // a training trial past it fails at its next epoch end (0 = none)
   double lost_after_s = 600.0;  // a running worker group silent this long is lost (0 = never); see scheduler.h
+  double removal_margin = core::kDefaultRemovalMargin;  // read by `report` from the stored spec (report/report.h)
   std::string device = "auto";
   bool allow_gpu_sharing = false;
   // Things validation could not check or that make results meaningless (data not readable here, a

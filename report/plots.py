@@ -89,7 +89,7 @@ def short_value(value):
     return m.group(1) if value.startswith("{") and m else value
 
 
-AXIS_NAMES = {"watermark.bits": "N", "watermark.carriers": "C", "watermark.lambda": "lambda", "attack.bits": "bits",
+AXIS_NAMES = {"attack.variant": "variant", "watermark.bits": "N", "watermark.carriers": "C", "watermark.lambda": "lambda", "attack.bits": "bits",
               "attack.decimals": "decimals", "watermark": "scheme"}
 
 
@@ -122,7 +122,7 @@ class Figure:
             self.panels.append((metric, ylabel, ratio, curves))
 
     def plot(self, out_dir):
-        size = TWO_PANELS if len(self.panels) == 2 else ONE_PANEL
+        size = ONE_PANEL if len(self.panels) == 1 else TWO_PANELS
         fig, axs = plt.subplots(1, len(self.panels), figsize=size, constrained_layout=True, squeeze=False)
         labels = list(OrderedDict.fromkeys(label for _, _, _, curves in self.panels for label in curves))
         handles = {}
@@ -169,6 +169,13 @@ class Figure:
                 w.writerow(r)
         width, height = (int(round(s * DPI)) for s in size)
         return width, height
+
+
+def headline_ber(rows):
+    """The reference's BER (mean over repeats) where the tables have it; the projection's for older stores."""
+    if any(r.get("mean_repeat_ber_mean", "") != "" for r in rows):
+        return ("mean_repeat_ber", "BER (reference: mean of R repeats)", True)
+    return ("ber_white_box", "white-box BER (projection)", True)
 
 
 def axis_figure(rows, keep, x_axis, metrics, name, caption, xlabel, logx=False, skip=("attack",)):
@@ -277,15 +284,20 @@ def all_figures(out_dir):
     attacks, embed = read_table(out_dir, "attacks"), read_table(out_dir, "embed")
     cost, training = read_table(out_dir, "cost"), read_table(out_dir, "training")
     acc = ("test_accuracy", "test accuracy", True)
-    ber = ("ber_white_box", "white-box BER", True)
+    ber = headline_ber(attacks + embed)
+    pruned = ("accuracy_after_pruning", "test accuracy before fine-tuning", True)
     lambdas = [r for r in cost if r.get("watermark.lambda", "") != ""]
     figures = [
-        axis_figure(attacks, lambda r: r.get("attack") in ("prune", "prune-layerwise"), "attack.rate", [acc, ber],
+        axis_figure(attacks, lambda r: r.get("attack") in ("prune", "prune-layerwise"), "attack.rate", [acc, ber, pruned],
                     "pruning", "Magnitude pruning followed by masked fine-tuning on attacker data: test accuracy and "
-                    "white-box BER of the owner's signature against the fraction of kernel weights pruned.",
+                    "BER of the owner's signature after it, against the fraction of kernel weights pruned (rate 0 "
+                    "is the fine-tuning alone, the baseline); right: the accuracy right after pruning, before "
+                    "fine-tuning.",
                     "pruning rate (fraction of kernel weights)"),
         axis_figure(attacks, lambda r: r.get("attack") == "quantize", "attack.bits", [acc, ber], "quantization",
-                    "Weight quantization: test accuracy and white-box BER against the bits per weight.",
+                    "Quantization: test accuracy and BER against the bits per weight, one curve per variant "
+                    "(reference: each layer on one step, BatchNorm statistics included; weights: conv and dense "
+                    "kernels only).",
                     "bits per weight"),
         score_rounding_figure(attacks),
         noise_figure(attacks),

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
 
 #include "common/errors.h"
 #include "core/trial_results.h"
@@ -145,6 +146,13 @@ Value white_box_ber(bool before) {
   };
 }
 
+Value mean_repeat_ber(bool before) {
+  return [before](const Trial& t) -> std::optional<double> {
+    const auto& r = reading(t, before);
+    return r ? r->mean_repeat_ber : std::nullopt;
+  };
+}
+
 Value p_value(bool before) {
   return [before](const Trial& t) -> std::optional<double> {
     const auto& r = reading(t, before);
@@ -181,23 +189,175 @@ Column test_accuracy(const char* header) {
   return {"test_accuracy", header, Aggregate::kMean, [](const Trial& t) { return t.results.test_accuracy; }};
 }
 
+// The headline BER is the reference's (mean_repeat_ber: the BER of each of R repeats of S test images,
+// averaged; a mean over runs); the BER of the projection averaged over all S x R images is the second column.
+Column reference_ber(const char* header, bool before) {
+  return {before ? "mean_repeat_ber_before" : "mean_repeat_ber", header, Aggregate::kMean, mean_repeat_ber(before)};
+}
+
+std::optional<double> figure(const Trial& t, const char* name) {
+  const auto it = t.results.figures.find(name);
+  return it == t.results.figures.end() ? std::nullopt : std::optional<double>(it->second);
+}
+
+Column figure_column(const char* name, const std::string& header, Aggregate aggregate = Aggregate::kMean) {
+  return {name, header, aggregate, [name](const Trial& t) { return figure(t, name); }};
+}
+
+bool any_has(const std::vector<Trial>& trials, const char* name) {
+  return std::any_of(trials.begin(), trials.end(), [&](const Trial& t) { return t.results.figures.count(name) > 0; });
+}
+
 std::vector<Column> embed_columns(const std::vector<Trial>& trials) {
   std::vector<Column> c{test_accuracy("test acc"),
-                        {"ber_white_box", "BER", Aggregate::kCounts, white_box_ber(false), bits_of(false)},
+                        reference_ber("BER (reference: mean of R repeats)", false),
+                        {"ber_white_box", "BER (projection)", Aggregate::kCounts, white_box_ber(false), bits_of(false)},
                         {"p_value", "p (median)", Aggregate::kMedian, p_value(false)},
                         {"owned", "owned", Aggregate::kRate, owned(false)}};
   for (Column& r : remote_columns(trials)) c.push_back(std::move(r));
   return c;
 }
 
-std::vector<Column> attack_columns(const std::vector<Trial>& trials) {
+// ---- attacks: their settings, no-op baselines and the removal verdict --------------------------------
+
+// An attack's top-level settings as its resolved config says them (scalars as written, others as flow YAML).
+std::map<std::string, std::string> attack_settings(const PlannedTrial& t) {
+  std::map<std::string, std::string> out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(t.config_yaml);
+  } catch (const YAML::Exception&) {
+    return out;  // an unreadable config has no settings to match on
+  }
+  if (!root.IsMap()) return out;
+  for (const auto& kv : root) {
+    if (kv.second.IsScalar()) {
+      out[kv.first.as<std::string>()] = kv.second.Scalar();
+      continue;
+    }
+    YAML::Emitter e;
+    e << YAML::Flow << kv.second;
+    out[kv.first.as<std::string>()] = e.c_str();
+  }
+  return out;
+}
+
+// The setting whose no-op value (0) makes an attack its own baseline: the same attacker budget (data, seed,
+// optimizer, epochs) with nothing removed. Pruning at rate 0 is plain fine-tuning; overwriting at lambda 0 is
+// the same fine-tuning on the same pseudo-labelled batches without the attacker's regularizer.
+const char* removal_setting(const core::TrialKind& kind) {
+  if (kind.stage != core::Stage::kAttack) return nullptr;
+  switch (kind.attack) {
+    case core::AttackKind::kPrune: case core::AttackKind::kPruneLayerwise: return "rate";
+    case core::AttackKind::kOverwrite: return "lambda";
+    default: return nullptr;
+  }
+}
+
+bool is_zero(const std::string& value) {
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  return end != value.c_str() && *end == '\0' && v == 0.0;
+}
+
+// What pairs an attack with its baseline: its model, its kind and every setting but the removal one.
+std::string baseline_match(const Trial& t, const char* setting) {
+  std::map<std::string, std::string> settings = attack_settings(t.record->trial);
+  settings.erase(setting);
+  std::string key = t.record->trial.parent + "\n" + t.record->trial.kind.name();
+  for (const auto& [k, v] : settings) key += "\n" + k + "=" + v;
+  return key;
+}
+
+void set_figure(Trial& t, const char* name, std::optional<double> value) {
+  if (value && !std::isnan(*value)) t.results.figures[name] = *value;
+}
+
+std::optional<double> difference(std::optional<double> a, std::optional<double> b) {
+  return a && b ? std::optional<double>(*a - *b) : std::nullopt;
+}
+
+// Per attacked model: the change against the watermarked model, against the baseline where the sweep has
+// it, and the verdicts usable (accuracy within `margin` of the watermarked model's) and removed (usable and
+// judged not-owned). An attack on the prediction API has no white-box verdict after it: no removal verdict.
+void judge_attacks(std::vector<Trial>& trials, double margin) {
+  std::map<std::string, const Trial*> baselines;
+  for (const Trial& t : trials)
+    if (const char* setting = removal_setting(t.record->trial.kind)) {
+      const auto settings = attack_settings(t.record->trial);
+      const auto it = settings.find(setting);
+      if (it != settings.end() && is_zero(it->second)) baselines.emplace(baseline_match(t, setting), &t);
+    }
+  std::vector<std::map<std::string, double>> added(trials.size());
+  for (size_t i = 0; i < trials.size(); ++i) {
+    Trial& t = trials[i];
+    const auto before = mean_repeat_ber(true)(t), after = mean_repeat_ber(false)(t);
+    set_figure(t, "accuracy_change", difference(t.results.test_accuracy, t.results.accuracy_before));
+    set_figure(t, "ber_change", difference(after, before));
+    if (t.results.test_accuracy && t.results.accuracy_before) {
+      const bool usable = *t.results.test_accuracy >= *t.results.accuracy_before - margin;
+      t.results.figures["usable"] = usable ? 1.0 : 0.0;
+      const auto owned_after = t.results.watermark ? t.results.watermark->owned : std::nullopt;
+      if (owned_after) t.results.figures["removed"] = usable && !*owned_after ? 1.0 : 0.0;
+    }
+    const char* setting = removal_setting(t.record->trial.kind);
+    if (setting == nullptr) continue;
+    const auto baseline = baselines.find(baseline_match(t, setting));
+    if (baseline == baselines.end() || baseline->second == &t) continue;
+    const Trial& b = *baseline->second;
+    added[i]["accuracy_change_vs_baseline"] = difference(t.results.test_accuracy, b.results.test_accuracy).value_or(NAN);
+    added[i]["ber_change_vs_baseline"] = difference(after, mean_repeat_ber(false)(b)).value_or(NAN);
+  }
+  for (size_t i = 0; i < trials.size(); ++i)  // after the loop: the baselines are read unchanged
+    for (const auto& [name, v] : added[i])
+      if (!std::isnan(v)) trials[i].results.figures[name] = v;
+}
+
+// Attack settings that differ between trials of one attack become axes of their rows even where separate
+// entries set them rather than a grid (two quantize entries of variants reference and weights, a budget given
+// per entry): rows never pool different attacks. Not the attacker's seed, which follows the model's seed and
+// is pooled with it. `records` owns the records the returned trials point to.
+std::vector<Trial> with_setting_axes(const std::vector<Trial>& trials, std::vector<TrialRecord>& records) {
+  std::map<std::string, std::map<std::string, std::set<std::string>>> values;  // kind -> setting -> values
+  for (const Trial& t : trials)
+    for (const auto& [k, v] : attack_settings(t.record->trial)) values[t.record->trial.kind.name()][k].insert(v);
+  records.reserve(trials.size());  // the trials point into it
+  std::vector<Trial> out;
+  for (const Trial& t : trials) {
+    TrialRecord r = *t.record;
+    const auto settings = attack_settings(t.record->trial);
+    for (const auto& [k, seen] : values[r.trial.kind.name()]) {
+      if (k == "seed" || k == "attack" || seen.size() < 2 || r.trial.axes.count("attack." + k)) continue;
+      const auto it = settings.find(k);
+      r.trial.axes["attack." + k] = it == settings.end() ? "" : it->second;
+    }
+    records.push_back(std::move(r));
+    out.push_back({&records.back(), t.results});
+  }
+  return out;
+}
+
+std::vector<Column> attack_columns(const std::vector<Trial>& trials, double margin) {
   std::vector<Column> c{{"accuracy_before", "acc before", Aggregate::kMean, [](const Trial& t) { return t.results.accuracy_before; }},
                         test_accuracy("acc after"),
-                        {"ber_white_box_before", "BER before", Aggregate::kCounts, white_box_ber(true), bits_of(true)},
-                        {"ber_white_box", "BER after", Aggregate::kCounts, white_box_ber(false), bits_of(false)}};
+                        figure_column("accuracy_change", "acc change (after - before)"),
+                        reference_ber("BER before (reference)", true),
+                        reference_ber("BER after (reference)", false),
+                        figure_column("ber_change", "BER change (reference)"),
+                        {"ber_white_box", "BER after (projection)", Aggregate::kCounts, white_box_ber(false), bits_of(false)}};
   for (Column& r : remote_columns(trials)) c.push_back(std::move(r));
+  if (any_has(trials, "accuracy_after_pruning"))
+    c.push_back(figure_column("accuracy_after_pruning", "acc after pruning (before fine-tuning)"));
+  if (any_has(trials, "accuracy_change_vs_baseline")) {
+    c.push_back(figure_column("accuracy_change_vs_baseline", "acc change vs baseline"));
+    c.push_back(figure_column("ber_change_vs_baseline", "BER change vs baseline (reference)"));
+  }
+  if (any_has(trials, "attacker_mean_repeat_ber"))
+    c.push_back(figure_column("attacker_mean_repeat_ber", "attacker's own BER (reference)"));
   c.push_back({"p_value", "p after (median)", Aggregate::kMedian, p_value(false)});
   c.push_back({"owned", "owned after", Aggregate::kRate, owned(false)});
+  c.push_back(figure_column("usable", fmt::format("usable (acc within {:g})", margin), Aggregate::kRate));
+  c.push_back(figure_column("removed", "removed (not owned, usable)", Aggregate::kRate));
   return c;
 }
 
@@ -212,7 +372,8 @@ std::vector<Column> null_columns() {
            [](const Trial& t) -> std::optional<double> {
              return t.results.null_check ? std::optional<double>(static_cast<double>(t.results.null_check->models)) : std::nullopt;
            }},
-          {"ber_white_box", "BER", Aggregate::kCounts, white_box_ber(false), bits_of(false)},
+          reference_ber("BER (reference)", false),
+          {"ber_white_box", "BER (projection)", Aggregate::kCounts, white_box_ber(false), bits_of(false)},
           {"null_min_ber", "threshold (lowest null BER)", Aggregate::kMean, null_figure(&NullCheck::min_ber)},
           {"null_mean_ber", "mean null BER", Aggregate::kMean, null_figure(&NullCheck::mean_ber)},
           {"null_false_positive_rate", "false-positive rate (binomial verdict)", Aggregate::kCounts,
@@ -413,11 +574,6 @@ std::vector<Trial> epoch_trials(const std::vector<TrialRecord>& all, std::vector
   return out;
 }
 
-std::optional<double> figure(const Trial& t, const char* name) {
-  const auto it = t.results.figures.find(name);
-  return it == t.results.figures.end() ? std::nullopt : std::optional<double>(it->second);
-}
-
 std::vector<Column> training_columns() {
   return {test_accuracy("test acc"),
           {"bit_accuracy", "bit accuracy (white-box)", Aggregate::kMean, [](const Trial& t) { return figure(t, "bit_accuracy"); }}};
@@ -468,6 +624,31 @@ std::string null_models_warning(const std::vector<Trial>& trials) {
                      fewest);
 }
 
+// The sweep's removal_margin as its stored spec says it (stores of earlier versions: the default).
+double stored_removal_margin(const ResultsStore& store) {
+  try {
+    const YAML::Node spec = YAML::Load(store.sweep().yaml);
+    if (spec.IsMap() && spec[core::kRemovalMarginKey]) return spec[core::kRemovalMarginKey].as<double>();
+  } catch (const YAML::Exception&) {
+  }
+  return core::kDefaultRemovalMargin;
+}
+
+std::string ber_note() {
+  return "\nBER (reference): the BER of each of R repeats of S target-class test images, averaged (the GradSigns "
+         "reference's mean_repeat_ber); BER (projection): the bits of the projection averaged over all S x R images.\n";
+}
+
+std::string removal_note(double margin) {
+  return ber_note() + fmt::format(
+      "Changes are paired per attacked model: after minus before, and against the baseline (the same attack and "
+      "budget with nothing removed: pruning rate 0, overwriting lambda 0). An attacked model is usable when its "
+      "accuracy is within {:g} of the watermarked model's, and the watermark is removed when the binomial verdict "
+      "flips to not-owned on a usable model; a model that is not usable is wrecked, neither robust nor a removal. "
+      "Attacks on the prediction API leave the weights the owner's: they have no verdict after, only remote BERs.\n",
+      margin);
+}
+
 }  // namespace
 
 std::string report_text(const ResultsStore& store, const ReportOptions& options) {
@@ -477,22 +658,26 @@ std::string report_text(const ResultsStore& store, const ReportOptions& options)
   if (std::find(tables.begin(), tables.end(), options.table) == tables.end())
     throw ConfigError(fmt::format("--table {}: unknown table (tables: {})", options.table, fmt::join(tables, ", ")));
   const std::vector<TrialRecord> all = store.read_all(options.table == "training");
-  std::vector<TrialRecord> epochs;  // the training table's per-epoch records
+  std::vector<TrialRecord> epochs;  // records the rows point to: the training table's epochs, the attacks' settings
   std::vector<Trial> trials;
   std::vector<Column> columns;
   std::string note;
   if (options.table == "embed") {
     trials = trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind.stage == core::Stage::kEmbed; });
     columns = embed_columns(trials);
+    note = ber_note();
   } else if (options.table == "attacks") {
-    trials = trials_of(store, all, [](const TrialRecord& r) {
+    const double margin = options.removal_margin.value_or(stored_removal_margin(store));
+    trials = with_setting_axes(trials_of(store, all, [](const TrialRecord& r) {
       return !r.trial.parent.empty() && r.trial.kind.stage != core::Stage::kNullCheck;
-    });
-    columns = attack_columns(trials);
+    }), epochs);
+    judge_attacks(trials, margin);
+    columns = attack_columns(trials, margin);
+    note = removal_note(margin);
   } else if (options.table == "null") {
     trials = trials_of(store, all, [](const TrialRecord& r) { return r.trial.kind.stage == core::Stage::kNullCheck; });
     columns = null_columns();
-    note = null_models_warning(trials);
+    note = ber_note() + null_models_warning(trials);
   } else if (options.table == "training") {
     trials = epoch_trials(all, epochs);
     columns = training_columns();

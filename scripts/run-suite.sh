@@ -4,7 +4,9 @@
 # docs/results/<suite>/<sweep>/, and docs/results/<suite>/RUN.md with the commands, the binary's version,
 # the machine and the wall times, all read from the run (nothing typed in).
 #   bash scripts/run-suite.sh fashion-mnist | cifar10-cpu | released-model
-# SIGNSWEEP_BIN: the binary (default build/signsweep). The CIFAR-10 suites unpack
+# SIGNSWEEP_BIN: the binary (default build/signsweep). SIGNSWEEP_LAUNCH: a launcher put before every `run`
+# (e.g. "mpirun --oversubscribe -np 3 --bind-to none": rank 0 schedules, two workers), recorded in RUN.md as
+# the rest of the command. The CIFAR-10 suites unpack
 # ../shared/data/cifar10-jpeg.tar.gz into data/cifar10-jpeg/ (ignored by git) unless it is there.
 # Pin it to cores with taskset to keep others free: `taskset -c 1 bash scripts/run-suite.sh ...`.
 set -euo pipefail
@@ -14,6 +16,7 @@ main() {
 cd "$(dirname "$0")/.."
 suite=${1:?usage: run-suite.sh fashion-mnist|cifar10-cpu|released-model}
 bin=${SIGNSWEEP_BIN:-build/signsweep}
+launch=${SIGNSWEEP_LAUNCH:+$SIGNSWEEP_LAUNCH }
 out=docs/results/$suite
 store_root=runs/$suite
 
@@ -29,16 +32,16 @@ declare -a steps=()   # "name|command": run in order, each timed
 case $suite in
   fashion-mnist)
     for s in robustness capacity lambda; do
-      steps+=("$s|$bin run experiments/fashion-mnist/$s.yaml --out $store_root/$s")
+      steps+=("$s|$launch$bin run experiments/fashion-mnist/$s.yaml --out $store_root/$s")
     done ;;
   cifar10-cpu)
     need_cifar10_jpeg
-    steps+=("accuracy-cost|$bin run experiments/cifar10/cpu.yaml --out $store_root/accuracy-cost") ;;
+    steps+=("accuracy-cost|$launch$bin run experiments/cifar10/cpu.yaml --out $store_root/accuracy-cost") ;;
   released-model)
     need_cifar10_jpeg
     steps+=("import|$bin import --keras ../shared/reference/gradsigns-cifar10-64bit/model.hdf5 --keys ../shared/reference/gradsigns-cifar10-64bit --data data/cifar10-jpeg --out runs/released-model.h5")
     steps+=("verify|$bin verify runs/released-model.h5")
-    steps+=("attacks|$bin run experiments/released-model/attacks.yaml --out $store_root/attacks") ;;
+    steps+=("attacks|$launch$bin run experiments/released-model/attacks.yaml --out $store_root/attacks") ;;
   *) echo "run-suite: unknown suite '$suite' (fashion-mnist, cifar10-cpu, released-model)" >&2; exit 2 ;;
 esac
 

@@ -55,8 +55,9 @@ for table, rows in (("embed", embed), ("attacks", attacks)):
                 stem = k[:-3]
                 lo, hi = float(r[k]), float(r[stem + "_hi"])
                 value = float(r.get(stem + "_mean") or r.get(stem + "_rate"))
-                if not (0.0 <= lo <= value + 1e-12 and value <= hi + 1e-12 and hi <= 1.0):
-                    fail(f"{table} row {r}: {stem} interval [{lo}, {hi}] is not inside [0, 1] around {value}")
+                floor = -1.0 if "change" in stem else 0.0  # a paired change of a quantity in [0, 1] is in [-1, 1]
+                if not (floor <= lo <= value + 1e-12 and value <= hi + 1e-12 and hi <= 1.0):
+                    fail(f"{table} row {r}: {stem} interval [{lo}, {hi}] is not inside [{floor:g}, 1] around {value}")
 api_rows = [r for r in attacks if r["attack"] in ("noise", "score-rounding", "score-perturbation")]
 for r in api_rows:
     remote = [k for k in r if k.startswith("ber_remote_h") and k.endswith("_mean") and r[k] != ""]

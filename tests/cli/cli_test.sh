@@ -199,7 +199,7 @@ while IFS= read -r f; do
 done < <(find "$src/experiments" -name '*.yaml' | sort)
 if ((sweeps >= 18)); then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: only $sweeps sweeps found under experiments/"; fi
 expect dry-run-user-data-warned 0 "data/ytf: directory not found" -- bash -c 'cd "$1" && "$2" run "$3" --dry-run' _ "$tmp" "$bin" "$src/experiments/ytf/robustness.yaml"
-expect dry-run-checkpoint-warned 0 "runs/released-model.h5 not found here.*27 attacks, 1 given checkpoints" -- bash -c 'cd "$1" && "$2" run "$3" --dry-run 2>&1 | tr "\n" " "' _ "$tmp" "$bin" "$src/experiments/released-model/attacks.yaml"
+expect dry-run-checkpoint-warned 0 "runs/released-model.h5 not found here.*39 attacks, 1 given checkpoints" -- bash -c 'cd "$1" && "$2" run "$3" --dry-run 2>&1 | tr "\n" " "' _ "$tmp" "$bin" "$src/experiments/released-model/attacks.yaml"
 
 # ---- sweeps: run, resume, refusal, failures, status / report / export ----
 write_sweep() {  # write_sweep <file> <grid mapping> [extra top-level line]
@@ -226,6 +226,10 @@ expect sweep-device-misspelt 2 "sweep-bad-device.yaml:[0-9]+:[0-9]+: device = 'c
 write_sweep "$tmp/sweep-lost-after.yaml" "{trainer.seed: [0]}" "lost_after: 5"
 expect sweep-lost-after-too-short 2 "sweep-lost-after.yaml:[0-9]+:[0-9]+: lost_after = '5': must be 0 \\(never\\) or >= 10 seconds" -- "$bin" run "$tmp/sweep-lost-after.yaml" --dry-run
 expect sweep-print-config 0 "watermark:" -- "$bin" run "$tmp/sweep.yaml" --print-config
+# An attack without a seed of its own takes its model's trainer.seed: 2 models of seed 1 x 3 attacks.
+expect attack-seed-follows-the-models-seed 0 "^6$" -- bash -c '"$1" run "$2" --print-config 2>/dev/null | grep -c "^seed: 1$"' _ "$bin" "$tmp/sweep.yaml"
+write_sweep "$tmp/sweep-margin.yaml" "{trainer.seed: [0]}" "removal_margin: 1.5"
+expect sweep-removal-margin-out-of-range 2 "sweep-margin.yaml:[0-9]+:[0-9]+: removal_margin = '1.5': must be in \(0, 1\)" -- "$bin" run "$tmp/sweep-margin.yaml" --dry-run
 [[ ! -e $tmp/store ]] || { failed=$((failed + 1)); echo "FAIL: --dry-run created a store"; }
 expect sweep-run 0 "done 16" -- "$bin" run "$tmp/sweep.yaml" --out "$tmp/store"
 expect sweep-read-by-h5py 0 "h5py read 4 embed trials \\([0-9]+ epochs each\\) and 12 attacks" -- /usr/bin/python3 "$src/tests/cli/read_store.py" "$tmp/store"

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -143,21 +144,37 @@ void api_attack(Context& c, int64_t trials, const std::function<ApiHooks(int64_t
   c.report.figures["trials"] = static_cast<double>(trials);
 }
 
+// The overwriting attacker's target class: the one it was given, else one drawn with its own seed among the
+// classes its pseudo-labelled fine-tuning data holds. It knows nothing of the owner's class, so a draw may hit
+// it by chance (1 in K), as it would for a real attacker.
+int64_t attacker_target_class(const AttackSpec& spec, const torch::Tensor& pseudo_labels, uint64_t attacker_seed) {
+  const torch::Tensor present = std::get<0>(at::_unique(pseudo_labels.to(torch::kCPU)));
+  if (spec.target_class) {
+    if (!present.eq(*spec.target_class).any().item<bool>())
+      throw ConfigError(fmt::format("attack overwrite: target_class = {}: the watermarked model labels none of the "
+                                    "attacker's images with it, so no batch can carry it",
+                                    *spec.target_class));
+    return *spec.target_class;
+  }
+  std::mt19937_64 rng(common::keyed_seed(std::to_string(attacker_seed), "overwrite target class"));
+  std::uniform_int_distribution<int64_t> pick(0, present.numel() - 1);
+  return present[pick(rng)].item<int64_t>();
+}
+
 void overwriting_attack(Context& c) {
   AttackerSplits data = attacker_splits(c.ds, c.spec);
   for (Split* s : {&data.fine_tune, &data.validation}) s->labels = predictions(c.model(), s->images).argmax(1);
-  WatermarkSpec theirs = c.loaded.config.watermark;
-  if (c.spec.bits > 0) theirs.bits = c.spec.bits;
-  if (c.spec.carriers > 0) theirs.carriers = c.spec.carriers;
-  if (c.spec.lambda >= 0.0) theirs.lambda = c.spec.lambda;
-  const std::optional<int64_t> owner_target = c.scheme().batch_target_class();
-  theirs.target_class = c.spec.target_class.value_or((owner_target.value_or(0) + 1) % c.ds.num_classes);
   // The attacker's own secrets: the seed it was given (a sweep derives one per trial from its store's secret),
   // else one drawn from the OS; never the owner's.
   const uint64_t attacker_seed = c.spec.watermark_seed_given ? c.spec.watermark_seed : common::random_seed();
   if (attacker_seed == c.scheme().record().seed)
     throw ConfigError(fmt::format("attack overwrite: watermark_seed = {} is the owner's: the attacker's secrets must differ",
                                   attacker_seed));
+  WatermarkSpec theirs = c.loaded.config.watermark;
+  if (c.spec.bits > 0) theirs.bits = c.spec.bits;
+  if (c.spec.carriers > 0) theirs.carriers = c.spec.carriers;
+  if (c.spec.lambda >= 0.0) theirs.lambda = c.spec.lambda;
+  theirs.target_class = attacker_target_class(c.spec, data.fine_tune.labels, attacker_seed);
   theirs.seed = attacker_seed;
   theirs.seed_given = true;
   std::unique_ptr<WatermarkScheme> attacker;
@@ -174,6 +191,7 @@ void overwriting_attack(Context& c) {
   const VerificationReport v = verify_model(c.model(), *attacker, c.ds, theirs, /*remote=*/false);
   c.report.figures["attacker_bits"] = static_cast<double>(v.bits);
   c.report.figures["attacker_ber_white_box"] = v.ber_white_box;
+  c.report.figures["attacker_mean_repeat_ber"] = v.mean_repeat_ber_test;
   c.report.figures["attacker_p_value"] = v.p_value;
 }
 
@@ -251,7 +269,7 @@ AttackReport run_attack(const std::string& checkpoint_path, const AttackSpec& sp
       pruning_attack(c);
       break;
     case AttackKind::kQuantize:
-      quantize_weights_(*m.model, spec.bits);
+      quantize_model_(*m.model, spec.bits, spec.quantize_variant);
       break;
     case AttackKind::kNoise:
       api_attack(c, spec.trials, [&](int64_t t) {

@@ -50,6 +50,9 @@ void parse_kind_specific(const common::ConfigNode& node, AttackSpec& s) {
     case AttackKind::kQuantize:
       s.bits = node.get<int64_t>("bits", s.bits);
       node.require(s.bits >= 2 && s.bits <= 32, "bits", "must be in [2, 32]");
+      s.quantize_variant = node.get_choice("variant", {"reference", "weights"}, "reference") == "weights"
+                               ? QuantizeVariant::kWeights
+                               : QuantizeVariant::kReference;
       break;
     case AttackKind::kNoise:
       s.sigma = node.get<double>("sigma");
@@ -88,6 +91,8 @@ void parse_kind_specific(const common::ConfigNode& node, AttackSpec& s) {
 }
 
 }  // namespace
+
+const char* to_string(QuantizeVariant v) { return v == QuantizeVariant::kWeights ? "weights" : "reference"; }
 
 bool AttackSpec::trains() const {
   return kind != AttackKind::kQuantize && !uses_api();

@@ -40,6 +40,13 @@ struct FineTuneSpec {
   int64_t patience = 2;
 };
 
+// Quantization (../shared/spec/gradsigns.md): `reference` is the reference's attack, per layer (a module: a
+// conv, a dense or a BatchNorm layer) on one step from the largest magnitude over all of that layer's arrays,
+// BatchNorm statistics included (the reference tests 8 and 16 bits); `weights` is the literature's low-bit
+// attack, conv and dense kernels only, each on its own symmetric step (biases and BatchNorm untouched).
+enum class QuantizeVariant { kReference, kWeights };
+const char* to_string(QuantizeVariant v);
+
 struct AttackSpec {
   AttackKind kind = AttackKind::kFtal;
   std::string yaml;  // the attack's resolved section (defaults filled in, canonical): trial ids hash it
@@ -48,6 +55,7 @@ struct AttackSpec {
   FineTuneSpec fine_tune;
   double rate = 0.5;          // prune: fraction of kernel weights set to zero, [0, 1)
   int64_t bits = 8;           // quantize: bits per weight (>= 2); overwrite: signature length (0 = owner's)
+  QuantizeVariant quantize_variant = QuantizeVariant::kReference;
   double sigma = 0.01;        // noise: standard deviation in [0,1] pixel space
   int64_t trials = 20;        // noise / score-perturbation: independent draws averaged
   int64_t decimals = 2;       // score-rounding
@@ -55,7 +63,8 @@ struct AttackSpec {
   // overwrite (0 / nullopt / negative: the owner's value)
   int64_t carriers = 0;
   double lambda = -1.0;
-  std::optional<int64_t> target_class;  // default: the owner's + 1 (mod classes)
+  std::optional<int64_t> target_class;  // default: drawn from the attacker's seed among the classes of its
+                                        // pseudo-labelled data (the attacker does not know the owner's)
   uint64_t watermark_seed = 0;  // the attacker's secrets; must differ from the owner's
   bool watermark_seed_given = false;  // else a sweep derives one per trial from its store's secret, and
                                       // `signsweep attack` draws one from the OS

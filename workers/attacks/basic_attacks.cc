@@ -1,6 +1,9 @@
 #include "workers/attacks/basic_attacks.h"
 
 #include <cmath>
+#include <map>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -8,19 +11,56 @@
 
 namespace signsweep::workers {
 
-torch::Tensor quantize_tensor(const torch::Tensor& w, int64_t bits) {
+namespace {
+
+void check_bits(int64_t bits) {
   if (bits < 2 || bits > 32) throw ConfigError(fmt::format("quantization bits = {}: must be in [2, 32]", bits));
-  const double max_abs = w.abs().max().item<double>();
+}
+
+// round(w / step) * step with step = max_abs / (2^(b-1) - 1); nothing to do when max_abs is 0.
+torch::Tensor quantize_on(const torch::Tensor& w, double max_abs, int64_t bits) {
   if (max_abs == 0.0) return w.clone();
   const double step = max_abs / (std::pow(2.0, static_cast<double>(bits - 1)) - 1.0);
   return (w / step).round() * step;
 }
 
-void quantize_weights_(ClassifierImpl& model, int64_t bits) {
+// The layer an array belongs to: its name without the last component ("stack1.0.bn1.running_var" ->
+// "stack1.0.bn1"), i.e. the module that holds it, as a Keras layer holds its kernel, bias and statistics.
+std::string layer_of(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  return dot == std::string::npos ? std::string() : name.substr(0, dot);
+}
+
+// reference: every floating array of a layer (parameters, running mean and variance; not num_batches_tracked)
+// on the layer's one step.
+void quantize_layers_(ClassifierImpl& model, int64_t bits) {
+  std::map<std::string, std::vector<torch::Tensor>> layers;
+  for (const auto& p : model.named_parameters()) layers[layer_of(p.key())].push_back(p.value());
+  for (const auto& b : model.named_buffers())
+    if (b.value().is_floating_point()) layers[layer_of(b.key())].push_back(b.value());
+  for (auto& [name, arrays] : layers) {
+    double max_abs = 0.0;
+    for (const auto& a : arrays) max_abs = std::max(max_abs, a.abs().max().item<double>());
+    for (auto& a : arrays) a.copy_(quantize_on(a, max_abs, bits));
+  }
+}
+
+}  // namespace
+
+torch::Tensor quantize_tensor(const torch::Tensor& w, int64_t bits) {
+  check_bits(bits);
+  return quantize_on(w, w.abs().max().item<double>(), bits);
+}
+
+void quantize_model_(ClassifierImpl& model, int64_t bits, QuantizeVariant variant) {
+  check_bits(bits);
   const torch::NoGradGuard no_grad;
-  for (auto& p : model.parameters()) p.copy_(quantize_tensor(p, bits));
-  for (auto& b : model.buffers())
-    if (b.is_floating_point()) b.copy_(quantize_tensor(b, bits));  // running mean/var; not num_batches_tracked
+  if (variant == QuantizeVariant::kReference) {
+    quantize_layers_(model, bits);
+    return;
+  }
+  for (auto& p : model.parameters())
+    if (p.dim() >= 2) p.copy_(quantize_tensor(p, bits));  // conv and dense kernels, as pruning's
 }
 
 std::function<torch::Tensor(const torch::Tensor&)> score_rounding(int64_t decimals) {

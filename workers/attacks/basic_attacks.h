@@ -1,7 +1,8 @@
 // Removal attacks that need no training, as in the GradSigns reference (../shared/spec/gradsigns.md):
-//  - weight quantization to b bits, per parameter array (BatchNorm statistics included):
-//    step = max|w| / (2^(b-1) - 1), w = round(w / step) * step. "max value" in the reference is read as
-//    the largest magnitude, which keeps every array within 2^b levels;
+//  - weight quantization to b bits: w = round(w / step) * step, step = max|w| / (2^(b-1) - 1), in the two
+//    variants of attack_spec.h (reference: one step per layer from the largest magnitude over all of its arrays,
+//    BatchNorm statistics included; weights: conv and dense kernels only, each on its own step). "max value" in
+//    the reference is read as the largest magnitude, which keeps every layer within 2^b levels;
 //  - prediction-API defences the verifier must read through: score rounding to d decimals and the
 //    reference's score perturbation (top-1 label and top-3 order preserved);
 //  - input noise injection: one Gaussian pattern per trial added in [0,1] pixel space, clipped.
@@ -11,6 +12,7 @@
 #include <functional>
 #include <random>
 
+#include "workers/attacks/attack_spec.h"
 #include "workers/data/dataset.h"
 #include "workers/models/classifier.h"
 
@@ -32,9 +34,9 @@ PruneResult prune_by_magnitude_(ClassifierImpl& model, double rate, bool layerwi
 // parameter *= keep for every mask (after each optimiser step).
 void apply_masks_(const std::vector<PruneMask>& masks);
 
-// Quantizes every parameter and floating-point buffer of `model` in place. bits >= 2 (ConfigError).
-void quantize_weights_(ClassifierImpl& model, int64_t bits);
-// The same formula on one tensor (returns a new tensor).
+// Quantizes `model` in place as `variant` says. bits in [2, 32] (ConfigError).
+void quantize_model_(ClassifierImpl& model, int64_t bits, QuantizeVariant variant);
+// The formula on one tensor, on the step of its own largest magnitude (returns a new tensor).
 torch::Tensor quantize_tensor(const torch::Tensor& w, int64_t bits);
 
 // API postprocess: probabilities rounded to `decimals` decimals (>= 0).

@@ -64,6 +64,9 @@ FineTuneResult fine_tune(ClassifierImpl& model, const Split& train, const Split&
   BatchSampler sampler(labels, sampler_options);
   Batcher batcher(train, AugmentOptions{}, options.seed + 1, model.device());
   const int64_t steps = (train.size() + sampler_options.batch_size - 1) / sampler_options.batch_size;
+  // lambda 0 (overwriting's no-op baseline): the same batches, target images included, without the term,
+  // whose gradient would be 0 times a double backward.
+  const WatermarkScheme* regularizer = options.scheme != nullptr && options.scheme->lambda() > 0.0 ? options.scheme : nullptr;
 
   FineTuneResult result;
   double best = -1.0;
@@ -78,7 +81,7 @@ FineTuneResult fine_tune(ClassifierImpl& model, const Split& train, const Split&
         distill_step(model, *optimizer, batch.x, options.soft_targets.index_select(0, idx).to(batch.x.device()),
                      options.temperature);
       } else {
-        train_step(model, *optimizer, batch, options.scheme, 0.0);
+        train_step(model, *optimizer, batch, regularizer, 0.0);
       }
       apply_masks_(options.masks);
       if (options.on_step) options.on_step();

@@ -8,6 +8,7 @@ core::WatermarkReading reading_of(const VerificationReport& v) {
   r.significance = v.significance;
   if (v.white_box) {
     r.ber_white_box = v.ber_white_box;
+    r.mean_repeat_ber = v.mean_repeat_ber_test;
     r.p_value = v.p_value;
     r.owned = v.owned;
   }

@@ -49,6 +49,7 @@ TEST(TrialResultsTest, round_trip_through_the_stored_scalars) {
   WatermarkReading before;
   before.bits = 32;
   before.ber_white_box = 0.0;
+  before.mean_repeat_ber = 0.03125;
   before.p_value = 2.3e-10;
   before.owned = true;
   before.ber_remote = {{0.01, 0.0}};
@@ -67,6 +68,8 @@ TEST(TrialResultsTest, round_trip_through_the_stored_scalars) {
   EXPECT_FALSE(back.watermark->ber_white_box);
   EXPECT_EQ(back.watermark->ber_remote.at(1e-4), 0.5);
   EXPECT_EQ(*back.watermark_before->owned, true);
+  EXPECT_EQ(scalars.at("mean_repeat_ber_before"), 0.03125);  // the reference's BER is kept beside the projection's
+  EXPECT_FALSE(back.watermark->mean_repeat_ber);
   EXPECT_EQ(back.figures, r.figures);
 }
 

@@ -66,8 +66,9 @@ TEST(StatisticsTest, the_bootstrap_interval_stays_within_the_runs_and_holds_the_
 
 // A store at `dir` whose planned trials are all done, each with the results `results_of` gives it.
 ResultsStore store_of_done(const testing::TempDir& dir, const std::vector<PlannedTrial>& plan,
-                           const std::function<TrialResults(const PlannedTrial&)>& results_of) {
-  ResultsStore store = ResultsStore::open_for_sweep(dir.path().string(), {"h", "s.yaml", ""}, plan, false);
+                           const std::function<TrialResults(const PlannedTrial&)>& results_of,
+                           const std::string& sweep_yaml = "") {
+  ResultsStore store = ResultsStore::open_for_sweep(dir.path().string(), {"h", "s.yaml", sweep_yaml}, plan, false);
   for (const PlannedTrial& t : plan) {
     TrialRecord r;
     r.trial = t;
@@ -207,7 +208,7 @@ TEST_F(ReportTest, only_the_axes_named_are_pooled_and_one_run_has_no_interval) {
   EXPECT_EQ(cell(csv, "0,32", "ber_white_box_lo"), "");
   EXPECT_EQ(cell(csv, "0,32", "owned_lo"), "");
   const std::string md = report("embed", {}, "md");
-  EXPECT_NE(md.find("| 0 | 32 | 1 | 0.8 | 0 | 1e-10 | 1/1 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0 | 32 | 1 | 0.8 | - | 0 | 1e-10 | 1/1 |"), std::string::npos) << md;  // no reference BER stored
   const std::string both = report("embed", {"trainer.seed", "watermark.bits"});
   EXPECT_EQ(both.substr(0, both.find(',')), "n");
   EXPECT_NE(both.find("\n6,"), std::string::npos) << both;
@@ -241,6 +242,118 @@ TEST_F(ReportTest, attacks_on_the_api_show_remote_ber_not_a_white_box_copy) {
   EXPECT_NEAR(std::stod(cell(csv, "score-rounding,2,64", "ber_remote_h0.01_mean")), 0.125, 1e-9);
   EXPECT_EQ(cell(csv, "score-rounding,2,64", "ber_white_box_mean"), "");
   EXPECT_NE(report("attacks", {"trainer.seed"}, "md").find("remote BER h=0.01"), std::string::npos);
+}
+
+// An attack trial of model `parent` whose resolved config is `yaml` (settings that differ become axes).
+PlannedTrial attack_trial(const std::string& id, core::AttackKind kind, const std::string& parent, const std::string& seed,
+                          const std::string& yaml) {
+  return {id, core::TrialKind::attack_of(kind), "", parent,
+          {{"trainer.seed", seed}, {"attack", core::to_string(kind)}}, yaml, {parent}};
+}
+
+// An attacked model's results: accuracy before 0.9, `after`, and the reference BER before 0 and after `ber`.
+TrialResults attacked(double accuracy_after, double ber, bool owned_after) {
+  TrialResults r;
+  r.accuracy_before = 0.9;
+  r.test_accuracy = accuracy_after;
+  r.watermark_before = white_box(64, 0.0);
+  r.watermark_before->mean_repeat_ber = 0.0;
+  r.watermark = white_box(64, ber);
+  r.watermark->mean_repeat_ber = ber;
+  r.watermark->owned = owned_after;
+  return r;
+}
+
+TEST_F(ReportTest, pruning_is_compared_with_its_rate_0_baseline_of_the_same_budget_and_tables_the_accuracy_before_fine_tuning) {
+  std::vector<PlannedTrial> plan;
+  for (const std::string seed : {"0", "1"}) {
+    const std::string e = "e" + seed;
+    plan.push_back({e, core::TrialKind{core::Stage::kEmbed}, "", "", {{"trainer.seed", seed}}, "", {}});
+    for (const std::string rate : {"0", "0.5"})
+      plan.push_back(attack_trial("p" + rate + seed, core::AttackKind::kPrune, e, seed,
+                                  "attack: prune\nlr: 0.001\nrate: " + rate + "\nseed: " + seed + "\n"));
+    plan.push_back(attack_trial("q" + seed, core::AttackKind::kPrune, e, seed,  // another budget: no baseline
+                                "attack: prune\nlr: 0.0001\nrate: 0.5\nseed: " + seed + "\n"));
+  }
+  testing::TempDir dir;
+  const ResultsStore store = store_of_done(dir, plan, [](const PlannedTrial& t) {
+    if (t.kind.stage == core::Stage::kEmbed) {
+      TrialResults r;
+      r.test_accuracy = 0.9;
+      r.watermark = white_box(64, 0.0);
+      return r;
+    }
+    const double seed = std::stod(t.axes.at("trainer.seed"));
+    // Fine-tuning alone (rate 0) costs 4 points at seed 0 and 6 at seed 1; pruning 0.5 costs 2 more in both.
+    const bool baseline = t.id.find("0.5") == std::string::npos && t.id[0] == 'p';
+    TrialResults r = attacked(0.86 - 0.02 * seed - (baseline ? 0.0 : 0.02), baseline ? 0.0 : 0.0625, true);
+    r.figures["accuracy_after_pruning"] = baseline ? 0.9 : 0.5;
+    return r;
+  });
+  const std::string csv = report_text(store, {"attacks", "csv", {"trainer.seed"}});
+  // Rows: attack, attack.lr (a setting that differs between entries becomes an axis), attack.rate.
+  EXPECT_EQ(csv.substr(0, csv.find('\n')).substr(0, 28), "attack,attack.lr,attack.rate") << csv;
+  EXPECT_EQ(cell(csv, "prune,0.001,0.5", "n"), "2") << csv;
+  EXPECT_NEAR(std::stod(cell(csv, "prune,0.001,0.5", "accuracy_change_vs_baseline_mean")), -0.02, 1e-9) << csv;
+  EXPECT_NEAR(std::stod(cell(csv, "prune,0.001,0.5", "ber_change_vs_baseline_mean")), 0.0625, 1e-9);
+  EXPECT_NEAR(std::stod(cell(csv, "prune,0.001,0.5", "accuracy_change_mean")), -0.07, 1e-9);  // vs the watermarked model
+  EXPECT_NEAR(std::stod(cell(csv, "prune,0.001,0.5", "accuracy_after_pruning_mean")), 0.5, 1e-9);
+  EXPECT_EQ(cell(csv, "prune,0.001,0", "accuracy_change_vs_baseline_mean"), "");   // the baseline itself
+  EXPECT_EQ(cell(csv, "prune,0.0001,0.5", "accuracy_change_vs_baseline_mean"), "");  // no rate 0 at this budget
+  const std::string md = report_text(store, {"attacks", "md", {"trainer.seed"}});
+  EXPECT_NE(md.find("acc change vs baseline"), std::string::npos) << md;
+  EXPECT_NE(md.find("acc after pruning (before fine-tuning)"), std::string::npos) << md;
+  EXPECT_NE(md.find("BER after (reference)"), std::string::npos) << md;
+  EXPECT_NE(md.find("mean_repeat_ber"), std::string::npos) << md;
+}
+
+TEST_F(ReportTest, a_removal_needs_both_the_flipped_verdict_and_the_accuracy_within_the_sweeps_margin) {
+  std::vector<PlannedTrial> plan{{"e", core::TrialKind{core::Stage::kEmbed}, "", "", {{"trainer.seed", "0"}}, "", {}}};
+  // lr 1e-3: flipped and usable; 1e-2: flipped, 20 points lost (wrecked); 1e-4: usable, still owned;
+  // 3e-3: flipped, 7 points lost (usable under the sweep's margin 0.1, not under 0.05).
+  for (const std::string lr : {"0.001", "0.01", "0.0001", "0.003"})
+    plan.push_back(attack_trial("f" + lr, core::AttackKind::kFtal, "e", "0", "attack: ftal\nlr: " + lr + "\nseed: 0\n"));
+  testing::TempDir dir;
+  const ResultsStore store = store_of_done(dir, plan, [](const PlannedTrial& t) {
+    TrialResults r;
+    if (t.kind.stage == core::Stage::kEmbed) return r;
+    const std::string lr = t.id.substr(1);
+    if (lr == "0.001") return attacked(0.88, 0.5, false);
+    if (lr == "0.01") return attacked(0.70, 0.5, false);
+    if (lr == "0.0001") return attacked(0.89, 0.0, true);
+    return attacked(0.83, 0.5, false);
+  }, "name: s\nremoval_margin: 0.1\n");
+  const std::string csv = report_text(store, {"attacks", "csv", {"trainer.seed"}});
+  EXPECT_EQ(cell(csv, "ftal,0.001", "removed_rate"), "1") << csv;
+  EXPECT_EQ(cell(csv, "ftal,0.001", "usable_rate"), "1");
+  EXPECT_EQ(cell(csv, "ftal,0.01", "removed_rate"), "0");  // not owned, but wrecked: no removal
+  EXPECT_EQ(cell(csv, "ftal,0.01", "usable_rate"), "0");
+  EXPECT_EQ(cell(csv, "ftal,0.0001", "removed_rate"), "0");  // usable, but still owned
+  EXPECT_EQ(cell(csv, "ftal,0.003", "removed_rate"), "1");  // within the sweep's 10 points
+  ReportOptions strict{"attacks", "csv", {"trainer.seed"}};
+  strict.removal_margin = 0.05;
+  EXPECT_EQ(cell(report_text(store, strict), "ftal,0.003", "removed_rate"), "0");  // not within 5
+  const std::string md = report_text(store, {"attacks", "md", {"trainer.seed"}});
+  EXPECT_NE(md.find("usable (acc within 0.1)"), std::string::npos) << md;
+  EXPECT_NE(md.find("wrecked, neither robust nor a removal"), std::string::npos) << md;
+}
+
+TEST_F(ReportTest, attack_entries_that_differ_only_outside_the_grid_are_separate_rows) {
+  std::vector<PlannedTrial> plan{{"e", core::TrialKind{core::Stage::kEmbed}, "", "", {{"trainer.seed", "0"}}, "", {}}};
+  for (const std::string variant : {"reference", "weights"}) {
+    PlannedTrial q = attack_trial("q" + variant, core::AttackKind::kQuantize, "e", "0",
+                                  "attack: quantize\nbits: 8\nseed: 0\nvariant: " + variant + "\n");
+    q.axes["attack.bits"] = "8";
+    plan.push_back(q);
+  }
+  testing::TempDir dir;
+  const ResultsStore store = store_of_done(dir, plan, [](const PlannedTrial& t) {
+    return t.kind.stage == core::Stage::kEmbed ? TrialResults{} : attacked(t.id == "qweights" ? 0.9 : 0.5, 0.0, true);
+  });
+  const std::string csv = report_text(store, {"attacks", "csv", {"trainer.seed"}});
+  EXPECT_EQ(cell(csv, "quantize,8,reference", "n"), "1") << csv;
+  EXPECT_NEAR(std::stod(cell(csv, "quantize,8,reference", "test_accuracy_mean")), 0.5, 1e-9);
+  EXPECT_NEAR(std::stod(cell(csv, "quantize,8,weights", "test_accuracy_mean")), 0.9, 1e-9);
 }
 
 TEST_F(ReportTest, unknown_table_or_format_is_a_config_error) {

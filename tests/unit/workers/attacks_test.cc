@@ -163,6 +163,7 @@ TEST_F(AttackSuite, overwriting_embeds_the_attackers_signature_with_ber_0) {
       {});
   EXPECT_EQ(r.figures.at("attacker_bits"), 8.0);
   EXPECT_LE(r.figures.at("attacker_ber_white_box"), kOneOf8);
+  EXPECT_LE(r.figures.at("attacker_mean_repeat_ber"), 0.25);  // the reference's BER of the attacker's own bits
   EXPECT_GE(r.after.ber_white_box, 0.0);  // the owner's BER is reported next to it
   EXPECT_TRUE(r.after.watermarked);
 }
@@ -218,6 +219,10 @@ TEST(AttackSpecTest, rejects_bad_values_unknown_attacks_and_keys_of_other_attack
   EXPECT_NE(testing::message_of<ConfigError>([] { attack_spec_from_cli("quantize", "", {"rate=0.5"}); }).find("rate"),
             std::string::npos);
   EXPECT_THROW(attack_spec_from_cli("quantize", "", {"bits"}), ConfigError);  // not key=value
+  EXPECT_EQ(attack_spec_from_cli("quantize", "", {}).quantize_variant, QuantizeVariant::kReference);
+  EXPECT_EQ(attack_spec_from_cli("quantize", "", {"variant=weights"}).quantize_variant, QuantizeVariant::kWeights);
+  EXPECT_NE(testing::message_of<ConfigError>([] { attack_spec_from_cli("quantize", "", {"variant=bn"}); }).find("variant"),
+            std::string::npos);
   const AttackSpec s = attack_spec_from_cli("noise", "", {"sigma=0.02", "h=[0.1, 0.01]", "trials=3"});
   EXPECT_EQ(s.kind, AttackKind::kNoise);
   EXPECT_DOUBLE_EQ(s.sigma, 0.02);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
 #include <set>
 
 #include "common/errors.h"
@@ -19,20 +21,62 @@ TEST(QuantizationTest, matches_the_formula_on_a_hand_example) {
   EXPECT_THROW(quantize_tensor(w, 1), ConfigError);
 }
 
-TEST(QuantizationTest, every_array_has_at_most_2_to_the_b_values_bn_statistics_included) {
+// A small CNN with non-trivial running statistics.
+Classifier small_cnn_with_statistics() {
   torch::manual_seed(0);
   const Classifier m = build_model(ModelSpec{"small-cnn", true, 8}, ImageShape{1, 8, 8}, 3);
   m->train();
-  m->forward(torch::randn({16, 1, 8, 8}));  // non-trivial running statistics
-  for (const int64_t bits : {2, 4}) {
-    quantize_weights_(*m, bits);
+  m->forward(torch::randn({16, 1, 8, 8}));
+  return m;
+}
+
+TEST(QuantizationTest, reference_puts_every_array_of_a_layer_on_the_layers_one_step_bn_statistics_included) {
+  for (const int64_t bits : {2, 4, 8}) {
+    const Classifier m = small_cnn_with_statistics();
+    torch::Tensor var_before = m->named_buffers()["bn1.running_var"].clone();
+    std::map<std::string, torch::Tensor> bn1;  // bn1's arrays before, to find the layer's largest magnitude
+    for (const auto& p : m->named_parameters())
+      if (p.key().rfind("bn1.", 0) == 0) bn1[p.key()] = p.value().detach().clone();
+    bn1["bn1.running_var"] = var_before;
+    bn1["bn1.running_mean"] = m->named_buffers()["bn1.running_mean"].clone();
+    double max_abs = 0.0;
+    for (const auto& [k, v] : bn1) max_abs = std::max(max_abs, v.abs().max().item<double>());
+    const double step = max_abs / (std::pow(2.0, static_cast<double>(bits - 1)) - 1.0);
+    quantize_model_(*m, bits, QuantizeVariant::kReference);
     for (const auto& p : m->named_parameters()) {
       const auto values = std::get<0>(at::_unique(p.value().flatten()));
       EXPECT_LE(values.numel(), 1 << bits) << p.key();
     }
-    const auto rv = std::get<0>(at::_unique(m->named_buffers()["bn1.running_var"].flatten()));
-    EXPECT_LE(rv.numel(), 1 << bits);
+    // One step for the whole layer: every array of bn1 is a multiple of the step taken over all of them.
+    for (const auto& name : {"bn1.weight", "bn1.bias"}) {
+      const torch::Tensor q = m->named_parameters()[name].detach().to(torch::kFloat64) / step;
+      EXPECT_LE((q - q.round()).abs().max().item<double>(), 1e-3) << name << " at " << bits << " bits";
+    }
+    const torch::Tensor v = m->named_buffers()["bn1.running_var"].to(torch::kFloat64) / step;
+    EXPECT_LE((v - v.round()).abs().max().item<double>(), 1e-3);
+    EXPECT_LE((m->named_buffers()["bn1.running_var"] - var_before).abs().max().item<double>(), step / 2 + 1e-6);
   }
+}
+
+TEST(QuantizationTest, weights_variant_quantizes_kernels_only_and_leaves_biases_and_batchnorm_alone) {
+  const Classifier m = small_cnn_with_statistics();
+  std::map<std::string, torch::Tensor> before;
+  for (const auto& p : m->named_parameters()) before[p.key()] = p.value().detach().clone();
+  const torch::Tensor var_before = m->named_buffers()["bn1.running_var"].clone();
+  quantize_model_(*m, 3, QuantizeVariant::kWeights);
+  int64_t kernels = 0;
+  for (const auto& p : m->named_parameters()) {
+    if (p.value().dim() >= 2) {
+      ++kernels;
+      EXPECT_LE(std::get<0>(at::_unique(p.value().flatten())).numel(), 1 << 3) << p.key();
+      EXPECT_TRUE(torch::equal(p.value(), quantize_tensor(before[p.key()], 3))) << p.key();
+    } else {
+      EXPECT_TRUE(torch::equal(p.value(), before[p.key()])) << p.key() << " changed";
+    }
+  }
+  EXPECT_GE(kernels, 2);
+  EXPECT_TRUE(torch::equal(m->named_buffers()["bn1.running_var"], var_before));
+  EXPECT_THROW(quantize_model_(*m, 1, QuantizeVariant::kWeights), ConfigError);
 }
 
 TEST(ScoreDefenceTest, rounding_leaves_at_most_d_decimals) {

@@ -78,7 +78,7 @@ TEST_F(EmbedFashionTest, short_run_embeds_all_bits_and_the_api_reads_them_and_a_
 
   // 8-bit quantization (reference formula, BN statistics included) of the watermarked model: BER stays 0
   // and accuracy within 0.5 points.
-  quantize_weights_(*marked, 8);
+  quantize_model_(*marked, 8, QuantizeVariant::kReference);
   const double acc_quantized = evaluate_accuracy(*marked, ds.test, 1000);
   const Extraction quantized = extract_white_box(*marked, gs, test_pool, 50, 5, 3);
   std::printf("8-bit quantized: acc %.4f (before %.4f), BER %.4f\n", acc_quantized, acc_marked, quantized.ber);
