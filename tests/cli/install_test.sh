@@ -20,7 +20,7 @@ cd "$tmp"  # nothing of the source tree is reachable from here by relative paths
 "$bin" --version >version.txt
 grep -qx "data $share" version.txt || { echo "FAIL: the installed binary does not read $share:"; cat version.txt; exit 1; }
 "$bin" run "$share/experiments/quickstart-sweep.yaml" --dry-run >dry.txt 2>&1
-grep -q "42 trials: 6 embed, 36 attacks" dry.txt || { echo "FAIL: the installed quickstart sweep does not validate"; cat dry.txt; exit 1; }
+grep -q "48 trials: 6 embed, 42 attacks" dry.txt || { echo "FAIL: the installed quickstart sweep does not validate"; cat dry.txt; exit 1; }
 cp "$src/tests/support/tiny-sweep.yaml" tiny.yaml
 "$bin" run tiny.yaml --out store >run.log 2>&1 || { echo "FAIL: run"; cat run.log; exit 1; }
 env -u SIGNSWEEP_PLOTS_SCRIPT "$bin" report store --plots plots >report.txt 2>&1
