@@ -117,6 +117,9 @@ int run_cli(int argc, char** argv) {
                   "serve Prometheus metrics on this port of rank 0 (0 = any free port, printed at start)")
       ->check(CLI::Range(0, 65535));
   run->add_option("--metrics-bind", metrics_cli.options.bind, "address to serve metrics on")->capture_default_str();
+  run->add_option("--metrics-targets", metrics_cli.targets_dir,
+                  "with --metrics-port: write this run's Prometheus file_sd target file into this folder (default: "
+                  "$SIGNSWEEP_METRICS_TARGETS, else prometheus-targets/ beside the store)");
   run->add_option("--metrics-linger", metrics_cli.linger_seconds,
                   "keep serving the final metrics this many seconds after the sweep ends (a last scrape)")
       ->check(CLI::NonNegativeNumber);

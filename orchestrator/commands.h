@@ -19,6 +19,7 @@ namespace signsweep::orchestrator {
 struct MetricsCli {
   MetricsOptions options;
   double linger_seconds = 0.0;
+  std::string targets_dir;  // Prometheus target files (scrape_target.h); empty: default_targets_dir(store)
 };
 
 // `run` (run_command.cc): a sweep, in this process or under mpirun; --dry-run / --print-config list the trials.

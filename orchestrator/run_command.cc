@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <map>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -20,6 +22,7 @@
 #include "orchestrator/metrics.h"
 #include "orchestrator/mpi_session.h"
 #include "orchestrator/run_sweep.h"
+#include "orchestrator/scrape_target.h"
 #include "orchestrator/sweep.h"
 #include "storage/atomic_file.h"
 #include "workers/device/device.h"
@@ -45,20 +48,32 @@ void stop_on_signals() {
   for (const int signal : {SIGTERM, SIGUSR1, SIGINT}) sigaction(signal, &action, nullptr);
 }
 
-// The exporter (rank 0 only), started before any trial so that a bad address stops the run first.
-std::unique_ptr<SweepMetrics> start_metrics(const Sweep& sweep, const MetricsCli& cli,
-                                            const std::vector<std::string>& group_devices) {
-  if (cli.options.port < 0) return nullptr;
-  auto m = std::make_unique<SweepMetrics>(sweep.name, cli.options, group_devices);
+// The exporter (rank 0 only), started before any trial so that a bad address stops the run first, and its
+// Prometheus target file (scrape_target.h), removed when the run ends.
+struct MetricsEndpoint {
+  std::unique_ptr<SweepMetrics> metrics;
+  std::unique_ptr<ScrapeTarget> target;
+  SweepMetrics* get() const { return metrics.get(); }
+};
+
+MetricsEndpoint start_metrics(const Sweep& sweep, const MetricsCli& cli, const std::vector<std::string>& group_devices,
+                              const std::string& store) {
+  MetricsEndpoint e;
+  if (cli.options.port < 0) return e;
+  e.metrics = std::make_unique<SweepMetrics>(sweep.name, cli.options, group_devices);
   std::set<std::string> kinds;
   for (const SweepTrial& t : sweep.trials) kinds.insert(t.planned.kind.name());
-  m->declare_kinds({kinds.begin(), kinds.end()});
-  spdlog::info("metrics: http://{}:{}/metrics", cli.options.bind, m->port());
-  return m;
+  e.metrics->declare_kinds({kinds.begin(), kinds.end()});
+  spdlog::info("metrics: http://{}:{}/metrics", cli.options.bind, e.metrics->port());
+  std::map<std::string, std::string> labels{{"store", std::filesystem::absolute(store).lexically_normal().string()}};
+  if (const char* job = std::getenv("SLURM_JOB_ID"); job != nullptr && *job != '\0') labels["slurm_job_id"] = job;
+  e.target = std::make_unique<ScrapeTarget>(cli.targets_dir.empty() ? default_targets_dir(store) : cli.targets_dir,
+                                            reachable_host(cli.options.bind), e.metrics->port(), labels);
+  return e;
 }
 
-void linger(const std::unique_ptr<SweepMetrics>& metrics, double seconds) {
-  if (!metrics || seconds <= 0.0) return;
+void linger(const MetricsEndpoint& endpoint, double seconds) {
+  if (!endpoint.metrics || seconds <= 0.0) return;
   spdlog::info("metrics: serving the final values for {:g} s more (--metrics-linger)", seconds);
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
@@ -131,7 +146,7 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
   stop_on_signals();
   if (mpi.size() == 1) {
     const std::string device = workers::assign_local_device(sweep.device, sweep.file + ": device");
-    const auto metrics = start_metrics(sweep, metrics_cli, {device});
+    const MetricsEndpoint metrics = start_metrics(sweep, metrics_cli, {device}, options.out);
     spdlog::info("sweep {}: {} trials ({} embed) into {}, in this process on {}", sweep.file, sweep.trials.size(),
                  sweep.count(core::Stage::kEmbed), options.out, device);
     s = run_sweep_in_process(sweep, options, device, &g_stop_requested, metrics.get());
@@ -154,12 +169,15 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
       }
       std::vector<std::string> group_devices;
       for (size_t g = 0; g < layout.leaders.size(); ++g) group_devices.push_back(layout.group_devices(static_cast<int>(g)));
-      const auto metrics = start_metrics(sweep, metrics_cli, group_devices);
+      MetricsEndpoint metrics = start_metrics(sweep, metrics_cli, group_devices, options.out);
       spdlog::info("sweep {}: {} trials ({} embed) into {}", sweep.file, sweep.trials.size(), sweep.count(core::Stage::kEmbed), options.out);
       s = run_sweep_over_mpi(sweep, options, layout, &g_stop_requested, metrics.get());
       linger(metrics, metrics_cli.linger_seconds);
       // A lost group's ranks may never reach MPI_Finalize (stopped, hung, gone): end the job from here.
-      if (!s.lost_groups.empty()) abort_job(exit_code_of(s, options.out));
+      if (!s.lost_groups.empty()) {
+        if (metrics.target) metrics.target->remove();  // MPI_Abort runs no destructor
+        abort_job(exit_code_of(s, options.out));
+      }
     } catch (const ReportedInputError&) {
       throw;  // every rank leaves through MPI_Finalize
     } catch (const std::exception& e) {
