@@ -19,6 +19,8 @@ PACKAGES=(
   # a real Prometheus server for the exporter's integration test; curl, python3 and h5py (what users
   # read the results store with) for the test scripts; matplotlib for report --plots
   prometheus curl python3 python3-h5py python3-matplotlib
+  # a real single-node Slurm cluster for the batch script's test (tests/slurm/slurm_test.sh)
+  slurm-wlm munge
 )
 
 # --clang: also clang and its sanitizer runtimes (the CMake presets sanitize and fuzz).
