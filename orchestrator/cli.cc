@@ -148,9 +148,15 @@ int run_cli(int argc, char** argv) {
                      "attacks: the accuracy an attack may cost and still count as a removal (default: the sweep's "
                      "removal_margin, else 0.05)")
       ->check(CLI::Range(0.0, 1.0));
-  auto* export_cmd = app.add_subcommand("export", "One flat row per trial (--series: per trial and epoch)");
+  auto* export_cmd = app.add_subcommand("export", "One flat row per trial (--series: per trial and epoch), or TensorBoard runs");
   export_cmd->add_option("store", store_dir, "results store directory")->required();
-  export_cmd->add_flag("--csv", as_csv, "CSV (the only format so far)")->required();
+  std::string tensorboard_dir;
+  auto* csv_flag = export_cmd->add_flag("--csv", as_csv, "CSV on stdout");
+  auto* tensorboard_option = export_cmd->add_option(
+      "--tensorboard", tensorboard_dir,
+      "write one TensorBoard run per trial into this folder: per-epoch series and an HParams session "
+      "(tensorboardX: scripts/setup-tensorboard.sh)");
+  csv_flag->excludes(tensorboard_option);
   bool export_series = false;
   export_cmd->add_flag("--series", export_series, "one row per trial and epoch: the per-epoch series (loss, accuracies, "
                                                   "bit accuracy, lr, images/s)");
@@ -220,6 +226,8 @@ int run_cli(int argc, char** argv) {
       return 0;
     }
     if (*export_cmd) {
+      if (!tensorboard_dir.empty()) return cmd_export_tensorboard(store_dir, tensorboard_dir);
+      if (!as_csv) throw ConfigError("export: give --csv (to stdout) or --tensorboard DIR");
       std::cout << text_of_store(store_dir, export_series ? report::export_series_csv : report::export_csv);
       return 0;
     }

@@ -28,6 +28,8 @@ int cmd_run(const std::string& sweep_path, RunOptions options, bool dry_run, boo
 
 // Readers of a store (store_commands.cc).
 int cmd_status(const std::string& store_dir, double watch_seconds);
+// One TensorBoard run per trial (per-epoch series and an HParams session) in `dir`, by report/tensorboard.py.
+int cmd_export_tensorboard(const std::string& store_dir, const std::string& dir);
 // The text a reader for people makes of a store, made in a child process (storage/foreign.h): a crafted or
 // corrupt store ends the child, not this process.
 std::string text_of_store(const std::string& store_dir, const std::function<std::string(const storage::ResultsStore&)>& text);

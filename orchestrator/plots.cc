@@ -28,11 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void write_text_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path);
-  if (!(out << text)) throw StorageError(fmt::format("{}: cannot write", path.string()));
-}
-
 // Debian's interpreter carries python3-matplotlib (a python3 earlier on PATH, e.g. a virtual environment, may
 // not); SIGNSWEEP_PYTHON overrides.
 std::string python_interpreter() {
@@ -53,16 +48,12 @@ std::optional<fs::path> installed_data_directory() {
 
 std::string data_directory() { return installed_data_directory().value_or(SIGNSWEEP_SOURCE_DIR).string(); }
 
-namespace {
-
-// SIGNSWEEP_PLOTS_SCRIPT overrides the installed script, or in a build tree the source tree's.
-std::string plots_script() {
-  if (const char* p = std::getenv("SIGNSWEEP_PLOTS_SCRIPT"); p != nullptr && *p != 0) return p;
+std::string bundled_script(const std::string& name, const char* override_env) {
+  if (const char* p = std::getenv(override_env); p != nullptr && *p != 0) return p;
   const std::optional<fs::path> installed = installed_data_directory();
-  return (installed ? *installed / "plots.py" : fs::path(SIGNSWEEP_SOURCE_DIR) / "report" / "plots.py").string();
+  return (installed ? *installed / name : fs::path(SIGNSWEEP_SOURCE_DIR) / "report" / name).string();
 }
 
-// Runs argv[0] (looked up on PATH) with its output on ours; returns its exit status.
 int run_program(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -77,6 +68,13 @@ int run_program(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  if (!(out << text)) throw StorageError(fmt::format("{}: cannot write", path));
+}
+
+namespace {
+
 // Every table of the report as <table>.csv and <table>.md in `dir`.
 void write_tables(const std::string& store_dir, const report::ReportOptions& options, const std::string& dir) {
   const storage::ResultsStore store = storage::ResultsStore::open_existing(store_dir);
@@ -86,22 +84,23 @@ void write_tables(const std::string& store_dir, const report::ReportOptions& opt
     o.format = "csv";
     const std::string csv = report::report_text(store, o);
     if (std::count(csv.begin(), csv.end(), '\n') < 2) continue;  // a header alone: the store has no such trials
-    write_text_file(fs::path(dir) / (table + ".csv"), csv);
+    write_text_file((fs::path(dir) / (table + ".csv")).string(), csv);
     o.format = "md";
-    write_text_file(fs::path(dir) / (table + ".md"), report::report_text(store, o));
+    write_text_file((fs::path(dir) / (table + ".md")).string(), report::report_text(store, o));
   }
 }
 
 }  // namespace
 
 void write_report_folder(const std::string& store_dir, const report::ReportOptions& options, const std::string& dir) {
+  const std::string plots_script = bundled_script("plots.py", "SIGNSWEEP_PLOTS_SCRIPT");
   fs::create_directories(dir);
   // The store is read in a child process (storage/foreign.h); plots.py reads only the tables written here.
   common::run_isolated(store_dir, storage::store_read_limits(store_dir), [&] { write_tables(store_dir, options, dir); });
   const int rc =
-      run_program({python_interpreter(), plots_script(), dir, "--store", store_dir, "--over", fmt::format("{}", fmt::join(options.over, ","))});
-  if (rc == 2) throw InputError(fmt::format("report --plots: {} refused its input (its message is above)", plots_script()));
-  if (rc != 0) throw Error(fmt::format("report --plots: {} exited with {}", plots_script(), rc));
+      run_program({python_interpreter(), plots_script, dir, "--store", store_dir, "--over", fmt::format("{}", fmt::join(options.over, ","))});
+  if (rc == 2) throw InputError(fmt::format("report --plots: {} refused its input (its message is above)", plots_script));
+  if (rc != 0) throw Error(fmt::format("report --plots: {} exited with {}", plots_script, rc));
   std::cout << fmt::format("tables and figures in {} (see {})\n", dir, (fs::path(dir) / "index.md").string());
 }
 

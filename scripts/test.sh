@@ -33,6 +33,8 @@ elif [[ ${1:-} == --sanitize ]]; then
 else
   bash scripts/setup.sh
 fi
+# The TensorBoard writer's virtual environment (PyPI); without it the export test reports SKIPPED.
+bash scripts/setup-tensorboard.sh || echo "test.sh: no .venv-tensorboard (PyPI unreachable?): tensorboard_export is skipped" >&2
 cmake --workflow --preset "$preset"
 cifar_tar=../shared/data/cifar10-jpeg.tar.gz
 if [[ -f $cifar_tar ]]; then
