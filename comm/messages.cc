@@ -67,7 +67,7 @@ std::string encode(const Progress& p) {
   return nlohmann::json{{"id", p.id},     {"group", p.group}, {"epoch", p.epoch}, {"step", p.step},
                         {"steps", p.steps}, {"loss", p.loss},   {"accuracy", p.accuracy}, {"bit_accuracy", p.bit_accuracy},
                         {"images_per_second", p.images_per_second}, {"step_times", bins_json(p.step_times)},
-                        {"allreduce_times", bins_json(p.allreduce_times)}}
+                        {"allreduce_times", bins_json(p.allreduce_times)}, {"images", p.images}}
       .dump();
 }
 
@@ -147,6 +147,7 @@ Progress decode_progress(const std::string& s) {
     p.images_per_second = number(j.at("images_per_second"), "images_per_second");
     p.step_times = bins_from(j.at("step_times"));
     p.allreduce_times = bins_from(j.at("allreduce_times"));
+    p.images = common::json_integer(j.at("images"), "images", 0);
     return p;
   });
 }

@@ -71,6 +71,7 @@ struct Progress {
   double images_per_second = 0.0;
   DurationBins step_times;       // the steps since the previous message
   DurationBins allreduce_times;  // their gradient allreduces (data-parallel groups)
+  int64_t images = 0;            // the images those steps trained on (the whole group's batches)
 };
 
 struct Result {

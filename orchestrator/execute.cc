@@ -55,11 +55,12 @@ void run_checkpoint_copy(const comm::Task& task, comm::Result& r) {
 
 }  // namespace
 
-comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p, comm::DurationBins& steps,
-                                comm::DurationBins& allreduce) {
-  steps.add(p.step_seconds);
-  allreduce.add(p.allreduce_seconds);
-  return {id, group, p.epoch, p.step, p.steps, p.loss, p.train_accuracy, p.bit_accuracy, p.images_per_second, steps, allreduce};
+comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p, UnsentSteps& unsent) {
+  unsent.steps.add(p.step_seconds);
+  unsent.allreduce.add(p.allreduce_seconds);
+  unsent.images += p.images;
+  return {id, group, p.epoch, p.step, p.steps, p.loss, p.train_accuracy, p.bit_accuracy, p.images_per_second,
+          unsent.steps, unsent.allreduce, unsent.images};
 }
 
 std::string now_iso8601() {  // UTC with milliseconds: orders trials that start within one second

@@ -38,10 +38,21 @@ comm::Result execute_task(const comm::Task& task, const TaskContext& context);
 // What runs a task: execute_task, or a stand-in a benchmark gives (bench/scheduler_bench.cc sleeps).
 using TaskExecutor = std::function<comm::Result(const comm::Task&, const TaskContext&)>;
 
-// The message of a trainer's report; its step and allreduce durations are added to `steps` / `allreduce`
-// (which may hold those of reports not sent yet) and travel binned.
-comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p, comm::DurationBins& steps,
-                                comm::DurationBins& allreduce);
+// What a group's leader has measured since its last progress message (reports are sent at most twice a
+// second): the steps' and allreduces' durations, binned, and the images trained on.
+struct UnsentSteps {
+  comm::DurationBins steps, allreduce;
+  int64_t images = 0;
+  void clear() {
+    steps.clear();
+    allreduce.clear();
+    images = 0;
+  }
+};
+
+// The message of a trainer's report; its durations and images are added to `unsent` (which may hold those of
+// reports not sent yet) and travel with it.
+comm::Progress progress_message(const std::string& id, int group, const workers::StepProgress& p, UnsentSteps& unsent);
 
 // Provenance of a trial record: this build (git, versions), where it runs (host, ranks, device) and when
 // it starts. `host` and `device` are the worker group's (rank 0 writes the record).

@@ -48,7 +48,7 @@ struct SweepMetrics::Impl {
   pm::Family<pm::Gauge>& info = pm::BuildGauge().Name("signsweep_worker_group_info").Help("Device of each worker group (value 1)").Register(*registry);
   pm::Family<pm::Histogram>& step = pm::BuildHistogram().Name("signsweep_step_duration_seconds").Help("Training step time per group").Register(*registry);
   pm::Family<pm::Histogram>& allreduce = pm::BuildHistogram().Name("signsweep_allreduce_duration_seconds").Help("Gradient allreduce time per step per group").Register(*registry);
-  pm::Family<pm::Gauge>& throughput = pm::BuildGauge().Name("signsweep_images_per_second").Help("Training throughput per group").Register(*registry);
+  pm::Family<pm::Counter>& images = pm::BuildCounter().Name("signsweep_images_total").Help("Training images processed per group (throughput: rate())").Register(*registry);
   pm::Family<pm::Gauge>& loss = pm::BuildGauge().Name("signsweep_trial_loss").Help("Current training loss of running trials").Register(*registry);
   pm::Family<pm::Gauge>& accuracy = pm::BuildGauge().Name("signsweep_trial_accuracy_ratio").Help("Last epoch's training accuracy of running trials").Register(*registry);
   pm::Family<pm::Gauge>& bit_accuracy = pm::BuildGauge().Name("signsweep_trial_bit_accuracy_ratio").Help("Last epoch's bit accuracy of running trials").Register(*registry);
@@ -80,6 +80,7 @@ SweepMetrics::SweepMetrics(const std::string& sweep, const MetricsOptions& optio
   impl_->lost.Add(impl_->labels({})).Set(0);
   for (size_t g = 0; g < group_devices.size(); ++g) {
     impl_->busy.Add(impl_->labels({{"group", std::to_string(g)}})).Set(0);
+    impl_->images.Add(impl_->labels({{"group", std::to_string(g)}}));  // at 0 from the start, for rate()
     impl_->heard.Add(impl_->labels({{"group", std::to_string(g)}})).SetToCurrentTime();
     impl_->info.Add(impl_->labels({{"group", std::to_string(g)}, {"device", group_devices[g]}})).Set(1);
   }
@@ -136,7 +137,7 @@ void SweepMetrics::on_progress(const comm::Progress& p) {
   const std::string g = std::to_string(p.group);
   observe(impl_->step.Add(impl_->labels({{"group", g}}), Impl::time_buckets()), p.step_times);
   observe(impl_->allreduce.Add(impl_->labels({{"group", g}}), Impl::time_buckets()), p.allreduce_times);
-  impl_->throughput.Add(impl_->labels({{"group", g}})).Set(p.images_per_second);
+  impl_->images.Add(impl_->labels({{"group", g}})).Increment(static_cast<double>(p.images));
   const pm::Labels l = impl_->labels({{"group", g}, {"trial", p.id}});
   const std::lock_guard<std::mutex> lock(impl_->mutex);
   impl_->running[p.group] = p.id;

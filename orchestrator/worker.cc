@@ -55,21 +55,20 @@ void serve_tasks(const WorkerSide& side, const std::atomic<bool>* signalled, con
     const comm::Task task = comm::decode_task(payload);
     Heartbeat heartbeat(leader ? side.link : nullptr, task.heartbeat_s);
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
-    comm::DurationBins steps, allreduce;  // every step since the last message sent
+    UnsentSteps unsent;  // every step since the last message sent
     TaskContext context;
     context.group = side.group;
     context.device = side.device;
     context.progress = [&](const workers::StepProgress& p) {
       if (!leader || !task.report_progress) return;
-      const comm::Progress message = progress_message(task.id, side.index, p, steps, allreduce);
+      const comm::Progress message = progress_message(task.id, side.index, p, unsent);
       const auto now = std::chrono::steady_clock::now();
       const bool epoch_end = p.step == p.steps;  // carries the epoch's accuracies and its last steps: always sent
       if (!epoch_end && now - last < std::chrono::milliseconds(500)) return;  // else at most 2 per second
       last = now;
       side.link->send(comm::kProgress, comm::encode(message));
       heartbeat.sent();
-      steps.clear();
-      allreduce.clear();
+      unsent.clear();
     };
     // Polled after every training step; in a group the leader's answer counts (trainer.h).
     context.stop_requested = [&] {

@@ -15,6 +15,7 @@ struct StepProgress {
   // The duration of every step since the previous report (and of its gradient allreduce in a group), in
   // seconds: metrics histograms observe each step.
   std::vector<double> step_seconds, allreduce_seconds;
+  int64_t images = 0;  // the images those steps trained on, every rank of a data-parallel group counted
 };
 
 }  // namespace signsweep::workers

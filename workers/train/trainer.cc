@@ -354,6 +354,7 @@ void report_steps(const Run& r, StepProgress& report, double images_per_second, 
   r.embed.on_progress(report);
   report.step_seconds.clear();
   report.allreduce_seconds.clear();
+  report.images = 0;
 }
 
 // The epoch's steps from where the state stands; a stop request ends them after the step in progress,
@@ -371,6 +372,7 @@ void run_steps(Run& r, common::Progress& progress, StepProgress& report) {
     // ---- TRAINING SECTION END ----
     report.step_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count());
     if (r.group != nullptr) report.allreduce_seconds.push_back(allreduce_seconds);
+    report.images += batch.y.size(0) * (r.group != nullptr ? r.group->size() : 1);  // a share per rank
     st.loss_sum += out.loss;  // stays on the device: no sync per step
     st.reg_sum += out.reg;
     st.correct += out.logits.argmax(1).eq(batch.y).sum();

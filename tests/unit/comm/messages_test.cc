@@ -20,6 +20,7 @@ TEST(ProtocolTest, progress_and_results_round_trip_with_non_finite_numbers_as_na
   p.loss = nan;  // a diverging data-parallel trial reports its loss before the epoch end fails it
   p.accuracy = 0.5;
   p.images_per_second = std::numeric_limits<double>::infinity();
+  p.images = 2560;
   const Progress back = decode_progress(encode(p));
   EXPECT_EQ(back.id, "abc");
   EXPECT_EQ(back.group, 2);
@@ -27,6 +28,7 @@ TEST(ProtocolTest, progress_and_results_round_trip_with_non_finite_numbers_as_na
   EXPECT_TRUE(std::isnan(back.loss));
   EXPECT_TRUE(std::isnan(back.images_per_second));
   EXPECT_EQ(back.accuracy, 0.5);
+  EXPECT_EQ(back.images, 2560);
 
   Result r;
   r.id = "abc";

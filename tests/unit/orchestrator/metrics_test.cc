@@ -37,7 +37,7 @@ TEST(SweepMetricsTest, every_metric_has_its_type_labels_and_value_after_syntheti
   m.set_queue(4);
   m.set_expected_remaining(120.0);
   m.on_dispatch(1, "abc", "embed", 2);  // a retry
-  comm::Progress p{"abc", 1, 1, 5, 10, 0.75, 0.0, 0.0, 480.0, {}, {}};
+  comm::Progress p{"abc", 1, 1, 5, 10, 0.75, 0.0, 0.0, 480.0, {}, {}, 200};  // 200 images since the last report
   p.step_times.add(0.02);
   p.allreduce_times.add(0.003);
   m.on_progress(p);
@@ -45,6 +45,7 @@ TEST(SweepMetricsTest, every_metric_has_its_type_labels_and_value_after_syntheti
   EXPECT_EQ(value_of(mid, "signsweep_trial_loss{group=\"1\",sweep=\"grid\",trial=\"abc\"}"), 0.75) << mid;
   EXPECT_EQ(value_of(mid, "signsweep_worker_group_busy{group=\"1\",sweep=\"grid\"}"), 1.0);
   EXPECT_EQ(value_of(mid, "signsweep_worker_group_busy{group=\"0\",sweep=\"grid\"}"), 0.0);
+  EXPECT_EQ(value_of(mid, "signsweep_images_total{group=\"0\",sweep=\"grid\"}"), 0.0);  // declared at 0 for rate()
   p.step = p.steps = 10;
   p.accuracy = 0.8;
   p.bit_accuracy = 0.9375;
@@ -80,7 +81,8 @@ TEST(SweepMetricsTest, every_metric_has_its_type_labels_and_value_after_syntheti
   EXPECT_EQ(value_of(t, "signsweep_step_duration_seconds_bucket{group=\"1\",sweep=\"grid\",le=\"0.025\"}"), 2.0);
   EXPECT_EQ(value_of(t, "signsweep_step_duration_seconds_bucket{group=\"1\",sweep=\"grid\",le=\"0.01\"}"), 0.0);
   EXPECT_TRUE(has_type(t, "signsweep_allreduce_duration_seconds", "histogram"));
-  EXPECT_EQ(value_of(t, "signsweep_images_per_second{group=\"1\",sweep=\"grid\"}"), 480.0);
+  EXPECT_TRUE(has_type(t, "signsweep_images_total", "counter"));
+  EXPECT_EQ(value_of(t, "signsweep_images_total{group=\"1\",sweep=\"grid\"}"), 400.0);  // two reports of 200
   EXPECT_TRUE(has_type(t, "signsweep_final_bit_error_ratio", "histogram"));
   EXPECT_EQ(value_of(t, "signsweep_final_bit_error_ratio_count{stage=\"embed\",sweep=\"grid\"}"), 1.0);
   EXPECT_EQ(value_of(t, "signsweep_final_bit_error_ratio_sum{stage=\"embed\",sweep=\"grid\"}"), 0.125);
