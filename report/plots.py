@@ -122,7 +122,8 @@ class Figure:
             self.panels.append((metric, ylabel, ratio, curves))
 
     def plot(self, out_dir):
-        size = ONE_PANEL if len(self.panels) == 1 else TWO_PANELS
+        size = ONE_PANEL if len(self.panels) == 1 else TWO_PANELS if len(self.panels) == 2 else \
+            (ONE_PANEL[0] * len(self.panels), ONE_PANEL[1])
         fig, axs = plt.subplots(1, len(self.panels), figsize=size, constrained_layout=True, squeeze=False)
         labels = list(OrderedDict.fromkeys(label for _, _, _, curves in self.panels for label in curves))
         handles = {}
@@ -186,12 +187,13 @@ def axis_figure(rows, keep, x_axis, metrics, name, caption, xlabel, logx=False, 
     if len({r[x_axis] for r in chosen}) < 2:
         return None
     fig = Figure(name, caption, xlabel, logx)
+    constant = {a for a in axes if len({r.get(a, "") for r in chosen}) == 1}  # the same on every curve: no label
     for metric, ylabel, ratio in metrics:
         curves = OrderedDict()
         for r in chosen:
             p = point(r, float(r[x_axis]), metric)
             if p is not None:
-                curves.setdefault(curve_label(axes, r, {x_axis, *skip}), []).append(p)
+                curves.setdefault(curve_label(axes, r, {x_axis, *skip, *constant}), []).append(p)
         fig.add_panel(metric, ylabel, curves, ratio)
     fig.rows = chosen
     return fig if fig.panels else None
