@@ -35,6 +35,7 @@ using core::remote_ber_key;
 struct Trial {
   const TrialRecord* record;
   TrialResults results;
+  std::map<std::string, std::string> settings;  // attacks: their resolved config's settings (with_setting_axes)
 };
 
 using Value = std::function<std::optional<double>(const Trial&)>;
@@ -262,10 +263,9 @@ bool is_zero(const std::string& value) {
 
 // What pairs an attack with its baseline: its model, its kind and every setting but the removal one.
 std::string baseline_match(const Trial& t, const char* setting) {
-  std::map<std::string, std::string> settings = attack_settings(t.record->trial);
-  settings.erase(setting);
   std::string key = t.record->trial.parent + "\n" + t.record->trial.kind.name();
-  for (const auto& [k, v] : settings) key += "\n" + k + "=" + v;
+  for (const auto& [k, v] : t.settings)
+    if (k != setting) key += "\n" + k + "=" + v;
   return key;
 }
 
@@ -284,9 +284,8 @@ void judge_attacks(std::vector<Trial>& trials, double margin) {
   std::map<std::string, const Trial*> baselines;
   for (const Trial& t : trials)
     if (const char* setting = removal_setting(t.record->trial.kind)) {
-      const auto settings = attack_settings(t.record->trial);
-      const auto it = settings.find(setting);
-      if (it != settings.end() && is_zero(it->second)) baselines.emplace(baseline_match(t, setting), &t);
+      const auto it = t.settings.find(setting);
+      if (it != t.settings.end() && is_zero(it->second)) baselines.emplace(baseline_match(t, setting), &t);
     }
   std::vector<std::map<std::string, double>> added(trials.size());
   for (size_t i = 0; i < trials.size(); ++i) {
@@ -318,21 +317,25 @@ void judge_attacks(std::vector<Trial>& trials, double margin) {
 // per entry): rows never pool different attacks. Not the attacker's seed, which follows the model's seed and
 // is pooled with it. `records` owns the records the returned trials point to.
 std::vector<Trial> with_setting_axes(const std::vector<Trial>& trials, std::vector<TrialRecord>& records) {
+  std::vector<std::map<std::string, std::string>> settings_of;  // each trial's config, parsed once
   std::map<std::string, std::map<std::string, std::set<std::string>>> values;  // kind -> setting -> values
-  for (const Trial& t : trials)
-    for (const auto& [k, v] : attack_settings(t.record->trial)) values[t.record->trial.kind.name()][k].insert(v);
+  for (const Trial& t : trials) {
+    settings_of.push_back(attack_settings(t.record->trial));
+    for (const auto& [k, v] : settings_of.back()) values[t.record->trial.kind.name()][k].insert(v);
+  }
   records.reserve(trials.size());  // the trials point into it
   std::vector<Trial> out;
-  for (const Trial& t : trials) {
+  for (size_t i = 0; i < trials.size(); ++i) {
+    const Trial& t = trials[i];
     TrialRecord r = *t.record;
-    const auto settings = attack_settings(t.record->trial);
+    const auto& settings = settings_of[i];
     for (const auto& [k, seen] : values[r.trial.kind.name()]) {
       if (k == "seed" || k == "attack" || seen.size() < 2 || r.trial.axes.count("attack." + k)) continue;
       const auto it = settings.find(k);
       r.trial.axes["attack." + k] = it == settings.end() ? "" : it->second;
     }
     records.push_back(std::move(r));
-    out.push_back({&records.back(), t.results});
+    out.push_back({&records.back(), t.results, settings});
   }
   return out;
 }
