@@ -182,7 +182,9 @@ void store_seeds(Corpus& c) {
   TrialRecord failed{attack, TrialState::kFailed};
   failed.error = "seed failure";
   store.write_trial(failed);
+  store.flush_catalog();
   c.add_file("store_index", dir.file("s/sweep.h5"));
+  c.add_file("store_catalog", dir.file("s/catalog/00000000000000000000.cbor"));
   c.add_file("store_trial", store.trial_path(embed.id));
   c.add_file("store_trial", store.trial_path(attack.id));
 }

@@ -56,6 +56,15 @@ void read_store_trial(const std::string& input) {
   storage::ResultsStore::open_existing(store.dir).read_all(true);
 }
 
+// A catalog segment (storage/catalog.h) beside the one-trial store: read_all(false) parses every segment.
+void read_store_catalog(const std::string& input) {
+  static const StoreRemover store{store_of_one_trial()};
+  fs::create_directories(store.dir + "/catalog");
+  const std::string segment = store.dir + "/catalog/00000000000000000000.cbor";
+  std::ofstream(segment, std::ios::binary | std::ios::trunc).write(input.data(), static_cast<std::streamsize>(input.size()));
+  storage::ResultsStore::open_existing(store.dir).read_all(false);
+}
+
 }  // namespace
 
 const Readers& storage_readers() {
@@ -66,6 +75,7 @@ const Readers& storage_readers() {
       {"checkpoint", read_checkpoint},
       {"store_index", read_store_index},
       {"store_trial", read_store_trial},
+      {"store_catalog", read_store_catalog},
   };
   return readers;
 }

@@ -382,6 +382,7 @@ RunSummary run_sweep(const Sweep& sweep, const RunOptions& options, const Worker
                stats.lost_groups > 0 ? fmt::format("; {} group(s) lost, {} late result(s) refused", stats.lost_groups, stats.refused) : "");
   if (stop != nullptr && stop->load() && summary.interrupted == 0 && stats.dropped > 0) summary.interrupted = 1;
   summary.store_failure = store_failure;
+  store.flush_catalog();  // the last records since the catalog's previous segment (a cache: a failure is logged)
   return board.summary(summary);
 }
 

@@ -42,7 +42,7 @@ int cmd_status(const std::string& store_dir, double watch_seconds) {
       const bool busy = std::any_of(all.begin(), all.end(), [](const storage::TrialRecord& r) {
         return r.state == storage::TrialState::kPending || r.state == storage::TrialState::kRunning;
       });
-      return report::status_text(store) + (busy ? "1" : "0");
+      return report::status_text(store, all) + (busy ? "1" : "0");
     });
     const bool busy = text.back() == '1';
     text.pop_back();

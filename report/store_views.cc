@@ -22,8 +22,7 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
-std::string status_text(const ResultsStore& store) {
-  const std::vector<TrialRecord> all = store.read_all(false);
+std::string status_text(const ResultsStore& store, const std::vector<TrialRecord>& all) {
   std::map<TrialState, int> counts;
   for (const TrialRecord& r : all) ++counts[r.state];
   std::string s = fmt::format("sweep {} (hash {}), {} trials\n", store.sweep().file, store.sweep().hash, all.size());

@@ -12,7 +12,8 @@ namespace signsweep::report {
 
 using storage::ResultsStore;
 
-std::string status_text(const ResultsStore& store);
+// `all`: the store's records (read_all(false)), read once by the caller, which also needs them.
+std::string status_text(const ResultsStore& store, const std::vector<storage::TrialRecord>& all);
 
 // One CSV field, quoted when it holds a comma, quote or newline (RFC 4180).
 std::string csv_field(const std::string& s);

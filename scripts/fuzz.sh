@@ -23,11 +23,11 @@ ctest --test-dir build-fuzz -L fuzz --output-on-failure >/dev/null ||
   { echo "fuzz.sh: the fuzz targets' hang watchdog failed its test (ctest --test-dir build-fuzz -L fuzz)" >&2; exit 1; }
 # The readers (fuzz/readers.h) and their dictionaries (fuzz/dict/<name>.dict; none: no magic words).
 declare -A dict=([idx]=idx [cifar10_binary]=none [svhn_mat]=mat [image_folder]=image [npy]=npy [keras_hdf5]=hdf5
-                 [keras_config]=json [checkpoint]=hdf5 [store_index]=hdf5 [store_trial]=hdf5 [trial_yaml]=yaml
+                 [keras_config]=json [checkpoint]=hdf5 [store_index]=hdf5 [store_trial]=hdf5 [store_catalog]=none [trial_yaml]=yaml
                  [sweep_yaml]=yaml [messages]=json)
 targets=("$@")
 ((${#targets[@]})) || targets=(idx cifar10_binary svhn_mat image_folder npy keras_hdf5 keras_config checkpoint store_index
-                               store_trial trial_yaml sweep_yaml messages)
+                               store_trial store_catalog trial_yaml sweep_yaml messages)
 rm -rf "$out/seeds" && "$out/fuzz_seeds" "$out/seeds" "$PWD" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0

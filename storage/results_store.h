@@ -31,37 +31,12 @@
 #include <string>
 #include <vector>
 
-#include "core/trial_results.h"
-#include "core/vocabulary.h"
+#include "storage/trial_record.h"
 
 namespace signsweep::storage {
 
 class StoreLock;
-
-enum class TrialState { kPending, kRunning, kDone, kFailed };
-const char* to_string(TrialState s);
-std::optional<TrialState> trial_state_from_string(const std::string& s);
-
-struct PlannedTrial {
-  std::string id;      // content hash of the resolved config
-  core::TrialKind kind;  // stored as its name (core/vocabulary.h)
-  std::string label;   // human-readable, e.g. "bits=16 lambda=0.3 seed=0"
-  std::string parent;  // attacks and null checks: the id of the trial whose model they read
-  std::map<std::string, std::string> axes;  // grid values of this trial (report tables group by them)
-  std::string config_yaml;                  // resolved config
-  std::vector<std::string> needs;           // every trial that must be done first (the parent; a null check's null models)
-};
-
-struct TrialRecord {
-  PlannedTrial trial;
-  TrialState state = TrialState::kPending;
-  std::string error;
-  int64_t attempts = 0;
-  std::map<std::string, std::string> provenance;  // git, versions, host, ranks, device, started, finished
-  std::map<std::string, std::vector<double>> series;  // per epoch: every series has the same length
-  core::TrialResults results;  // stored as scalars (core/trial_results.h)
-  bool has_checkpoint = false;  // the trial's model is in the store, at checkpoint_path(id)
-};
+class CatalogWriter;
 
 struct SweepIdentity {
   std::string hash;  // of the resolved sweep spec (content hash: the same spec gives the same hash)
@@ -104,7 +79,11 @@ class ResultsStore {
 
   // Replaces the trial's file atomically (the only write path for a trial).
   void write_trial(const TrialRecord& record) const;
-  // Every planned trial with its state (pending when it has no file yet); series only when asked.
+  // Writes the catalog's buffered records (catalog.h); a run calls it when it ends. No-op for readers.
+  void flush_catalog() const;
+  // Every planned trial with its state (pending when it has no file yet); series only when asked. Without
+  // series, trials come from the catalog where it still describes their files (catalog.h); a writer then
+  // rewrites the catalog as one segment when it had to read any trial file.
   std::vector<TrialRecord> read_all(bool with_series) const;
   std::optional<TrialRecord> read(const std::string& id, bool with_series) const;
 
@@ -139,6 +118,7 @@ class ResultsStore {
   bool durable_ = true;
   int64_t format_version_ = kSweepFormatVersion;
   std::shared_ptr<const StoreLock> lock_;  // writers only
+  std::shared_ptr<CatalogWriter> catalog_;  // writers only (catalog.h)
   std::string secret_;                     // writers only
 };
 
