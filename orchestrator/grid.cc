@@ -87,11 +87,12 @@ YAML::Node shallow_copy(const YAML::Node& map) {
   return copy;
 }
 
-Point apply_point(const YAML::Node& base, const std::vector<Axis>& axes, const std::vector<size_t>& choice) {
-  Point p{shallow_copy(base), {}, ""};
+Point apply_point(const YAML::Node& base, const std::vector<Axis>& axes, const std::vector<size_t>& choice, bool positions) {
+  Point p{positions ? shallow_copy(base) : YAML::Clone(base), {}, ""};
+  if (!p.tree.IsMap()) p.tree = YAML::Node(YAML::NodeType::Map);  // as shallow_copy makes of a base that is none
   for (size_t a = 0; a < axes.size(); ++a) {
     const YAML::Node& v = axes[a].values[choice[a]];
-    set_dotted(p.tree, axes[a].key, v);
+    set_dotted(p.tree, axes[a].key, positions ? v : YAML::Clone(v));
     p.given.push_back(flow_text(v));
     p.label += fmt::format("{}{}={}", p.label.empty() ? "" : " ", axes[a].key, p.given.back());
   }

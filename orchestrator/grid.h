@@ -52,8 +52,14 @@ struct Point {
   std::string label;               // "key=value key=value" ("base" without axes)
 };
 
-// `base` with each axis set to its chosen value.
-Point apply_point(const YAML::Node& base, const std::vector<Axis>& axes, const std::vector<size_t>& choice);
+// `base` with each axis set to its chosen value. With `positions`, the point's tree shares the file's nodes
+// (set_dotted), so every value keeps its line and column for error messages. Without, it is a deep copy
+// (YAML::Clone) that has none: sharing nodes merges yaml-cpp's node pools, and yaml-cpp 0.7 copies the file's
+// whole pool (every value of every grid list, and every point built so far) into each new tree, which made
+// expanding a sweep quadratic (10^4 trials: 5 minutes). Sweeps build points without positions and rebuild a
+// point with them only to report its error (sweep.cc).
+Point apply_point(const YAML::Node& base, const std::vector<Axis>& axes, const std::vector<size_t>& choice,
+                  bool positions = true);
 
 // Each axis's value as the resolved config has it (0.30 -> 0.3; a mapping or list as written), for labels and
 // report axes.

@@ -110,14 +110,17 @@ class Expansion {
   void add_grid(const YAML::Node& base, const std::vector<Axis>& grid, const std::vector<AttackEntry>& attacks) {
     std::map<std::string, std::pair<std::vector<size_t>, std::string>> seen;  // id -> its grid point
     for (const auto& choice : grid_points(grid)) {
-      const Point p = apply_point(base, grid, choice);
-      const std::string context = fmt::format("grid point {}", p.label);
-      const YAML::Node trainer = p.tree["trainer"];  // an invalid node when absent: IsDefined() first
-      if (trainer.IsDefined() && trainer.IsMap() && trainer["device"])
-        throw ConfigError(fmt::format("{}: trainer.device is a setting of the run in a sweep, not of a trial: use the "
-                                      "top-level key device: (auto, cpu, cuda or cuda:N) ({})",
-                                      position(file_, trainer["device"]), context));
-      SweepTrial embed = training_trial_of_point(p, grid, context);
+      auto [p, embed] = with_positions_on_error([&](bool positions) {
+        Point point = apply_point(base, grid, choice, positions);
+        const std::string context = fmt::format("grid point {}", point.label);
+        const YAML::Node trainer = point.tree["trainer"];  // an invalid node when absent: IsDefined() first
+        if (trainer.IsDefined() && trainer.IsMap() && trainer["device"])
+          throw ConfigError(fmt::format("{}: trainer.device is a setting of the run in a sweep, not of a trial: use the "
+                                        "top-level key device: (auto, cpu, cuda or cuda:N) ({})",
+                                        position(file_, trainer["device"]), context));
+        SweepTrial trial = training_trial_of_point(point, grid, context);
+        return std::make_pair(std::move(point), std::move(trial));
+      });
       embed.planned.label = p.label;
       embed.planned.axes = resolved_axes(embed.config.yaml, grid, p);
       const auto [it, fresh] = seen.emplace(embed.planned.id, std::make_pair(choice, p.label));
@@ -195,6 +198,17 @@ class Expansion {
     for (auto& [owner_index, ids] : checks) add_null_check(sweep_.trials[owner_index], ids);
   }
 
+  // A grid point's trial, built from a deep copy of its nodes (apply_point without positions: fast), and when
+  // that fails, built again from the file's own nodes, so the error names the value's line and column.
+  template <typename Build>
+  static auto with_positions_on_error(Build build) -> decltype(build(false)) {
+    try {
+      return build(false);
+    } catch (const ConfigError&) {
+      return build(true);  // throws the same error, positioned
+    }
+  }
+
   void warn(const std::string& message) {
     if (std::find(sweep_.warnings.begin(), sweep_.warnings.end(), message) == sweep_.warnings.end())
       sweep_.warnings.push_back(message);
@@ -231,19 +245,22 @@ class Expansion {
     for (const AttackEntry& e : attacks) {
       for (const auto& choice : grid_points(e.grid)) {
         const SweepTrial& parent = sweep_.trials[parent_index];
-        Point ap = apply_point(e.base, e.grid, choice);
-        // The attacker's randomness (its data draw, noise patterns, surrogate init) follows the model's seed
-        // unless the attack pins one, so rows pooled over seeds include the attacker's draw in their spread.
-        if (!ap.tree["seed"] && parent.planned.kind.stage == core::Stage::kEmbed)
-          ap.tree["seed"] = common::ConfigNode::canonical(parent.config.trainer.seed);
-        const std::string context =
-            fmt::format("attack at {}{}, grid point {}", e.where, ap.label == "base" ? "" : " " + ap.label, parent.planned.label);
-        const common::ConfigNode node = common::ConfigNode::from_node(ap.tree, file_);
-        SweepTrial t;
-        t.attack = parse_at([&] { return workers::parse_attack_spec(node); }, context);
-        const bool parent_known = !parent.config.dataset.name.empty();  // a given checkpoint may be unreadable here
-        if (const workers::DataShape* data = parent_known ? probes_.get(parent.config, sweep_.warnings) : nullptr)
-          parse_at([&] { workers::check_attack_against_data(node, t.attack, parent.config, *data); return 0; }, context);
+        auto [ap, t] = with_positions_on_error([&](bool positions) {
+          Point point = apply_point(e.base, e.grid, choice, positions);
+          // The attacker's randomness (its data draw, noise patterns, surrogate init) follows the model's seed
+          // unless the attack pins one, so rows pooled over seeds include the attacker's draw in their spread.
+          if (!point.tree["seed"] && parent.planned.kind.stage == core::Stage::kEmbed)
+            point.tree["seed"] = common::ConfigNode::canonical(parent.config.trainer.seed);
+          const std::string context = fmt::format("attack at {}{}, grid point {}", e.where,
+                                                  point.label == "base" ? "" : " " + point.label, parent.planned.label);
+          const common::ConfigNode node = common::ConfigNode::from_node(point.tree, file_);
+          SweepTrial trial;
+          trial.attack = parse_at([&] { return workers::parse_attack_spec(node); }, context);
+          const bool parent_known = !parent.config.dataset.name.empty();  // a given checkpoint may be unreadable here
+          if (const workers::DataShape* data = parent_known ? probes_.get(parent.config, sweep_.warnings) : nullptr)
+            parse_at([&] { workers::check_attack_against_data(node, trial.attack, parent.config, *data); return 0; }, context);
+          return std::make_pair(std::move(point), std::move(trial));
+        });
         t.planned.kind = core::TrialKind::attack_of(t.attack.kind);
         const std::string kind = t.planned.kind.name();
         t.planned.id = common::content_hash(parent.planned.id + "\n" + t.attack.yaml);
@@ -251,7 +268,11 @@ class Expansion {
         t.planned.parent = parent.planned.id;
         t.planned.needs = {parent.planned.id};
         t.planned.axes = parent.planned.axes;
-        for (const auto& [k, v] : resolved_axes(t.attack.yaml, e.grid, ap)) t.planned.axes["attack." + k] = v;
+        // An attack axis resolves the same under every model (the model only adds a seed, never to an axis
+        // given): resolved once per attack grid point, not once per trial (it parses the resolved YAML).
+        auto axes = attack_axes_.find({&e, choice});
+        if (axes == attack_axes_.end()) axes = attack_axes_.emplace(std::make_pair(&e, choice), resolved_axes(t.attack.yaml, e.grid, ap)).first;
+        for (const auto& [k, v] : axes->second) t.planned.axes["attack." + k] = v;
         t.planned.axes["attack"] = kind;
         t.planned.config_yaml = t.attack.yaml;
         const std::string where = fmt::format("{}{}", e.where, ap.label == "base" ? "" : " (" + ap.label + ")");
@@ -282,6 +303,7 @@ class Expansion {
   std::string file_;
   DataProbes probes_;
   std::map<std::string, YAML::Node> embed_trees_;  // embed id -> its grid point's config tree
+  std::map<std::pair<const AttackEntry*, std::vector<size_t>>, std::map<std::string, std::string>> attack_axes_;
   std::vector<size_t> embed_order_;                // indices of the embed trials, in grid order
 };
 
