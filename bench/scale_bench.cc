@@ -17,81 +17,12 @@
 #include <string>
 #include <vector>
 
-#include "comm/mailbox.h"
+#include "bench/measure.h"
+#include "bench/simulated_cluster.h"
 #include "orchestrator/scheduler.h"
 
 using namespace signsweep;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-// G groups that answer each task when its duration (config_yaml, seconds) has passed.
-class SimulatedCluster : public comm::Mailbox {
- public:
-  explicit SimulatedCluster(int groups) {
-    for (int g = 1; g <= groups; ++g) ready_.push_back(g);
-  }
-  std::optional<comm::Envelope> poll() override {
-    if (!ready_.empty()) {
-      const int g = ready_.back();
-      ready_.pop_back();
-      return comm::Envelope{g, comm::kReady, ""};
-    }
-    if (running_.empty() || running_.top().done > Clock::now()) return std::nullopt;
-    const Running r = running_.top();
-    running_.pop();
-    comm::Result result;
-    result.id = r.id;
-    result.ok = true;
-    polled_[r.group] = Clock::now();
-    return comm::Envelope{r.group, comm::kResult, comm::encode(result)};
-  }
-  void send(int to, comm::Tag tag, const std::string& payload) override {
-    if (tag != comm::kTask) return;
-    const comm::Task t = comm::decode_task(payload);
-    const auto now = Clock::now();
-    const auto p = polled_.find(to);
-    if (p != polled_.end()) {
-      latencies_.push_back(std::chrono::duration<double>(now - p->second).count());
-      polled_.erase(p);
-    }
-    running_.push({now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::stod(t.config_yaml))),
-                   to, t.id});
-  }
-  std::vector<double>& latencies() { return latencies_; }
-
- private:
-  struct Running {
-    Clock::time_point done;
-    int group;
-    std::string id;
-    bool operator>(const Running& o) const { return done > o.done; }
-  };
-  std::vector<int> ready_;
-  std::priority_queue<Running, std::vector<Running>, std::greater<>> running_;
-  std::map<int, Clock::time_point> polled_;
-  std::vector<double> latencies_;
-};
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
-}
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const int64_t trials = argc > 1 ? std::stoll(argv[1]) : 100000;
@@ -122,21 +53,22 @@ int main(int argc, char** argv) {
     work += d;
     items.push_back(std::move(w));
   }
-  const double rss_before = peak_rss_mib();
-  const double cpu_before = cpu_seconds();
-  SimulatedCluster cluster(groups);
+  const double rss_before = bench::peak_rss_mib();
+  const double cpu_before = bench::cpu_seconds();
+  bench::SimulatedCluster simulated(groups, [](const comm::Task& t) { return std::stod(t.config_yaml); });
+  bench::TimedMailbox cluster(simulated);
   std::vector<int> leaders;
   for (int g = 1; g <= groups; ++g) leaders.push_back(g);
   const orchestrator::SchedulerStats s = orchestrator::schedule(cluster, leaders, std::move(items), {}, {});
-  const double cpu = cpu_seconds() - cpu_before;
+  const double cpu = bench::cpu_seconds() - cpu_before;
   const double ideal = std::max(work / groups, longest_chain);
   std::printf("trials %lld, groups %d, mean %.1f ms, %d attacks per model\n", static_cast<long long>(trials), groups, mean_ms,
               attacks);
   std::printf("makespan %.2f s, ideal %.2f s, ratio %.4f; finished %lld\n", s.seconds, ideal, s.seconds / ideal,
               static_cast<long long>(s.finished));
-  std::printf("dispatch latency median %.1f us, p99 %.1f us\n", 1e6 * quantile(cluster.latencies(), 0.5),
-              1e6 * quantile(cluster.latencies(), 0.99));
+  std::printf("dispatch latency median %.1f us, p99 %.1f us\n", 1e6 * bench::quantile(cluster.latencies(), 0.5),
+              1e6 * bench::quantile(cluster.latencies(), 0.99));
   std::printf("rank 0 CPU %.2f s (%.1f us per trial), peak RSS %.1f MiB (%.1f MiB before scheduling)\n", cpu,
-              1e6 * cpu / static_cast<double>(trials), peak_rss_mib(), rss_before);
+              1e6 * cpu / static_cast<double>(trials), bench::peak_rss_mib(), rss_before);
   return 0;
 }

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/measure.h"
 #include "common/hash.h"
 #include "storage/results_store.h"
 
@@ -35,12 +36,6 @@ std::pair<double, double> cpu_seconds() {
   getrusage(RUSAGE_SELF, &u);
   const auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
   return {secs(u.ru_utime), secs(u.ru_stime)};
-}
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
 }  // namespace
@@ -103,7 +98,7 @@ int main(int argc, char** argv) {
       "{:.1f}\npeak_rss_mib {:.1f}\n",
       n, durable, series_per_trial, index_s, write_s, 1e3 * write_s / n, cpu1.first - cpu0.first, cpu1.second - cpu0.second,
       read_s, 1e3 * read_s / n, points, cpu2.first - cpu1.first, cpu2.second - cpu1.second,
-      static_cast<double>(bytes) / (1 << 20), peak_rss_mib());
+      static_cast<double>(bytes) / (1 << 20), signsweep::bench::peak_rss_mib());
   std::cout << fmt::format("store kept at {}\n", dir);
   return 0;
 }

@@ -172,8 +172,7 @@ void serve_worker_group(const MpiLayout& layout, const std::atomic<bool>* signal
               signalled, execute);
 }
 
-RunSummary run_sweep_over_mpi(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
-                              const std::atomic<bool>* stop, SweepMetrics* metrics) {
+WorkerGroups worker_groups_of(const MpiLayout& layout) {
   WorkerGroups groups;
   groups.leaders = layout.leaders;
   groups.ranks_per_trial = layout.ranks_per_trial;
@@ -181,8 +180,13 @@ RunSummary run_sweep_over_mpi(const Sweep& sweep, const RunOptions& options, con
     groups.hosts.push_back(layout.group_hosts(static_cast<int>(g)));
     groups.devices.push_back(layout.group_devices(static_cast<int>(g)));
   }
+  return groups;
+}
+
+RunSummary run_sweep_over_mpi(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
+                              const std::atomic<bool>* stop, SweepMetrics* metrics) {
   comm::MpiMailbox mailbox(MPI_COMM_WORLD);
-  return run_sweep(sweep, options, groups, mailbox, stop, metrics,
+  return run_sweep(sweep, options, worker_groups_of(layout), mailbox, stop, metrics,
                    [&](const std::string& dir) { check_store_is_shared(layout, dir); });
 }
 

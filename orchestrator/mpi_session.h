@@ -97,6 +97,9 @@ void check_store_is_shared(const MpiLayout& layout, const std::string& dir);
 void serve_worker_group(const MpiLayout& layout, const std::atomic<bool>* signalled = nullptr,
                         const TaskExecutor& execute = execute_task);
 
+// The layout's worker groups as rank 0 addresses them (leaders, their hosts and devices).
+WorkerGroups worker_groups_of(const MpiLayout& layout);
+
 // Rank 0: run_sweep over the layout's worker groups (checking that each leader sees the store once it is open).
 RunSummary run_sweep_over_mpi(const Sweep& sweep, const RunOptions& options, const MpiLayout& layout,
                               const std::atomic<bool>* stop, SweepMetrics* metrics = nullptr);

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/errors.h"
+#include "common/hash.h"
 #include "common/json.h"
 #include "common/secret.h"
 #include "storage/atomic_file.h"
@@ -29,6 +30,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kIndexName = "sweep.h5";
+// A run starting on a store whose catalog has more segments than this rewrites it as one (catalog.h).
+constexpr size_t kSegmentsBeforeCompaction = 16;
 
 nlohmann::json plan_to_json(const std::vector<PlannedTrial>& plan) {
   nlohmann::json j = nlohmann::json::array();
@@ -85,11 +88,23 @@ void remove_leftover_temp_files(const fs::path& dir) {
 
 struct Index {
   SweepIdentity sweep;
-  std::vector<PlannedTrial> plan;
+  std::vector<PlannedTrial> plan;  // empty when only the header was read
   int64_t version = kSweepFormatVersion;
+  std::string plan_hash;  // of the planned ids in order (plan_hash_of); empty in stores written before it
 };
 
-Index read_index(const std::string& path) {
+// What identifies a plan: its trial ids in order (each a content hash of the trial's resolved config).
+std::string plan_hash_of(const std::vector<PlannedTrial>& plan) {
+  std::string ids;
+  ids.reserve(plan.size() * 17);
+  for (const PlannedTrial& t : plan) ids += t.id + "\n";
+  return common::content_hash(ids);
+}
+
+// The index without its plan (attributes and the sweep's YAML): a run resuming its own sweep needs no more
+// when the plan hashes agree, and parsing the plan of 10^5 trials (about 100 MB of JSON) took seconds and
+// several hundred MiB.
+Index read_index(const std::string& path, bool with_plan) {
   const File f(path, OpenMode::kReadOnly);  // DataError for another format or a truncated file
   if (!f.has_attribute("/", "format") || f.string_attribute("/", "format") != kSweepFormat)
     throw DataError(fmt::format("{}: not a signsweep results store (attribute format != '{}')", path, kSweepFormat));
@@ -102,7 +117,8 @@ Index read_index(const std::string& path) {
   i.sweep.hash = f.string_attribute("/", "sweep_hash");
   i.sweep.file = f.string_attribute("/", "sweep_file");
   i.sweep.yaml = f.read_string("/sweep");
-  i.plan = plan_from_json(f.read_string("/plan"), path);
+  if (f.has_attribute("/", "plan_hash")) i.plan_hash = f.string_attribute("/", "plan_hash");
+  if (with_plan) i.plan = plan_from_json(f.read_string("/plan"), path);
   return i;
 }
 
@@ -168,14 +184,15 @@ ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIde
   // A store of an older format is refused before anything changes; the other refusals come under the lock
   // (whose file, empty when no run holds it, is all they leave behind).
   const std::string index_path = (fs::path(dir) / kIndexName).string();
-  if (fs::exists(index_path)) refuse_older_format(dir, read_index(index_path));
+  if (fs::exists(index_path)) refuse_older_format(dir, read_index(index_path, /*with_plan=*/false));
   make_directories(dir);
   auto lock = std::make_shared<const StoreLock>(dir);  // one writer from here on
   if (!lock->taken_over().empty())
     spdlog::warn("{}: took over the lock of a run that died holding it ({})", dir, lock->taken_over());
   std::optional<Index> existing;
+  const std::string plan_hash = plan_hash_of(plan);
   if (fs::exists(index_path)) {
-    existing = read_index(index_path);  // again, under the lock
+    existing = read_index(index_path, /*with_plan=*/false);  // again, under the lock
     refuse_older_format(dir, *existing);
     if (existing->sweep.hash != sweep.hash && !extend)
       throw ConfigError(fmt::format(
@@ -190,14 +207,17 @@ ResultsStore ResultsStore::open_for_sweep(const std::string& dir, const SweepIde
   for (const char* sub : {"checkpoints", "states", "catalog"})
     if (fs::exists(fs::path(dir) / sub)) remove_leftover_temp_files(fs::path(dir) / sub);
   std::string secret = load_or_create_secret(dir, existing.has_value());
+  // The store's own sweep: its plan is this expansion when the plan hashes agree (the same sweep resumed),
+  // else (a store that --extend merged plans into, or written before plans were hashed) the stored one.
   if (existing && existing->sweep.hash == sweep.hash) {
-    ResultsStore store(dir, existing->sweep, existing->plan, durable);
+    ResultsStore store(dir, existing->sweep,
+                       existing->plan_hash == plan_hash ? plan : read_index(index_path, /*with_plan=*/true).plan, durable);
     store.lock_ = std::move(lock);
     store.secret_ = std::move(secret);
     store.catalog_ = std::make_shared<CatalogWriter>(dir, durable);
     return store;
   }
-  std::vector<PlannedTrial> merged = existing ? existing->plan : std::vector<PlannedTrial>{};
+  std::vector<PlannedTrial> merged = existing ? read_index(index_path, /*with_plan=*/true).plan : std::vector<PlannedTrial>{};
   std::set<std::string> known;
   for (const PlannedTrial& m : merged) known.insert(m.id);
   for (const PlannedTrial& t : plan)
@@ -219,7 +239,7 @@ ResultsStore ResultsStore::open_existing(const std::string& dir) {
   const std::string index_path = (fs::path(dir) / kIndexName).string();
   if (!fs::exists(index_path))
     throw DataError(fmt::format("{}: no results store here ({} missing)", dir, kIndexName));
-  Index i = read_index(index_path);
+  Index i = read_index(index_path, /*with_plan=*/true);
   return ResultsStore(dir, std::move(i.sweep), std::move(i.plan), true, i.version);
 }
 
@@ -268,6 +288,7 @@ void ResultsStore::write_index() const {
         f.set_attribute("/", "format_version", kSweepFormatVersion);
         f.set_attribute("/", "sweep_hash", sweep_.hash);
         f.set_attribute("/", "sweep_file", sweep_.file);
+        f.set_attribute("/", "plan_hash", plan_hash_of(plan_));
         f.write_string("/sweep", sweep_.yaml);
         f.write_string("/plan", plan_to_json(plan_).dump());
         f.create_group("/trials");
@@ -382,7 +403,7 @@ std::vector<TrialRecord> ResultsStore::read_all(bool with_series) const {
     if (catalog_ && !with_series && all.back().state != TrialState::kRunning) recatalog.push_back({*file, all.back()});
   }
   // A writer (a run starting or resuming) leaves one segment that describes every trial file as it is now.
-  if (catalog_ && !with_series && (from_files > 0 || catalog.segments > 1)) catalog_->compact(recatalog);
+  if (catalog_ && !with_series && (from_files > 0 || catalog.segments > kSegmentsBeforeCompaction)) catalog_->compact(recatalog);
   return all;
 }
 

@@ -1,6 +1,8 @@
 // The results store of one sweep, crash-safe by construction (conventions.md, HDF5):
 //   <store>/sweep.h5            index, written once per sweep (atomically) and never modified after:
-//                               attrs format "signsweep-sweep", format_version, sweep_hash, sweep_file;
+//                               attrs format "signsweep-sweep", format_version, sweep_hash, sweep_file,
+//                               plan_hash (of the planned ids in order: a resume whose plan hashes the same
+//                               skips reading /plan);
 //                               /sweep (resolved sweep YAML), /plan (JSON list of planned trials),
 //                               /trials/<id> -> external link to trials/<id>.h5:/trial (dangling while pending)
 //   <store>/trials/<id>.h5      one file per trial, replaced atomically (temp name, fsync, rename) when the
@@ -11,6 +13,7 @@
 //   <store>/states/<id>.<n>.pt  a training trial's resumable state while it has one (LibTorch archive), one
 //                               name per attempt n: a group declared lost that wakes up (scheduler.h) writes
 //                               only files nobody reads any more
+//   <store>/catalog/<seq>.cbor  a cache of the trial records for fast reads of large stores (catalog.h)
 //   <store>/lock                held by the one run that writes the store (store_lock.h)
 // A trial file holds /trial with attrs id, kind, label, parent, state, error, attempts, sweep_hash,
 // checkpoint; /trial/config (YAML); attrs of /trial/axes, /trial/provenance (strings) and /trial/results
