@@ -55,6 +55,8 @@ struct Column {
   Value value;
   Count count = nullptr;           // kCounts: the denominator of each trial's proportion (its bits)
   bool interval_at_one_run = false;  // kCounts whose sample is inside the run (a false-positive rate of m null models)
+  bool fractional = false;  // kCounts whose value times its count is a mean of counts (the reference's BER: wrong
+                            // bits of N averaged over R repeats), pooled unrounded
 };
 
 // Axis values compare as numbers when both are numbers (16 < 128), else as text.
@@ -191,9 +193,15 @@ Column test_accuracy(const char* header) {
 }
 
 // The headline BER is the reference's (mean_repeat_ber: the BER of each of R repeats of S test images,
-// averaged; a mean over runs); the BER of the projection averaged over all S x R images is the second column.
+// averaged); the BER of the projection averaged over all S x R images is the second column. Pooled over the
+// runs as the projection's is: the wrong bits of N (here averaged over the repeats) summed over the models,
+// Clopper-Pearson on N bits a model, so three models that read every bit give [0, 0.0377] at N = 32, not the
+// [0, 0] a bootstrap of three zeros would claim.
 Column reference_ber(const char* header, bool before) {
-  return {before ? "mean_repeat_ber_before" : "mean_repeat_ber", header, Aggregate::kMean, mean_repeat_ber(before)};
+  Column c{before ? "mean_repeat_ber_before" : "mean_repeat_ber", header, Aggregate::kCounts, mean_repeat_ber(before),
+           bits_of(before)};
+  c.fractional = true;
+  return c;
 }
 
 std::optional<double> figure(const Trial& t, const char* name) {
@@ -401,18 +409,20 @@ struct Cell {
 };
 
 Cell pooled_counts(const Column& c, const std::vector<const Trial*>& trials) {
-  int64_t k = 0, n = 0;
+  double k = 0.0;
+  int64_t n = 0;
   Cell cell;
   for (const Trial* t : trials) {
     const auto v = c.value(*t);
     const int64_t of = c.count(*t);
     if (!v || std::isnan(*v) || of <= 0) continue;
     ++cell.runs;
-    k += std::llround(*v * static_cast<double>(of));  // a BER times its bits: the wrong bits
+    const double wrong = *v * static_cast<double>(of);  // a BER times its bits: the wrong bits
+    k += c.fractional ? wrong : static_cast<double>(std::llround(wrong));
     n += of;
   }
   if (n == 0) return cell;
-  cell.value = static_cast<double>(k) / static_cast<double>(n);
+  cell.value = k / static_cast<double>(n);
   if (cell.runs >= 2 || c.interval_at_one_run) cell.interval = clopper_pearson(k, n);
   return cell;
 }
@@ -511,7 +521,8 @@ std::string methods_line(const Table& t, const std::vector<std::string>& over) {
   std::vector<std::string> methods;
   if (used.count(Aggregate::kCounts))
     methods.push_back("BER (and false-positive rates): the proportion pooled over the runs' counts (wrong bits of N "
-                      "per model, bits taken as independent), Clopper-Pearson");
+                      "per model, for the reference's BER averaged over its R repeats; bits taken as independent), "
+                      "Clopper-Pearson");
   if (used.count(Aggregate::kMean)) methods.push_back("other figures: the mean over runs, percentile bootstrap over the runs");
   if (used.count(Aggregate::kRate)) methods.push_back("owned: models judged owned at the significance level, k/n, Clopper-Pearson");
   if (used.count(Aggregate::kMedian)) methods.push_back("p: the median over runs");

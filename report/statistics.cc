@@ -52,14 +52,13 @@ std::vector<double> drawn_resample_means(const std::vector<double>& values) {
 
 }  // namespace
 
-Interval clopper_pearson(int64_t k, int64_t n, double confidence) {
-  if (n < 1 || k < 0 || k > n) throw Error("clopper_pearson: needs 0 <= k <= n and n >= 1");
+Interval clopper_pearson(double k, int64_t n, double confidence) {
+  const auto trials = static_cast<double>(n);
+  if (n < 1 || !(k >= 0.0) || k > trials) throw Error("clopper_pearson: needs 0 <= k <= n and n >= 1");
   using boost::math::binomial_distribution;
   const double alpha = (1.0 - confidence) / 2.0;
-  const auto trials = static_cast<double>(n);
-  const auto successes = static_cast<double>(k);
-  return {k == 0 ? 0.0 : binomial_distribution<double>::find_lower_bound_on_p(trials, successes, alpha),
-          k == n ? 1.0 : binomial_distribution<double>::find_upper_bound_on_p(trials, successes, alpha)};
+  return {k == 0.0 ? 0.0 : binomial_distribution<double>::find_lower_bound_on_p(trials, k, alpha),
+          k == trials ? 1.0 : binomial_distribution<double>::find_upper_bound_on_p(trials, k, alpha)};
 }
 
 Interval bootstrap_mean(const std::vector<double>& values, double confidence) {

@@ -30,8 +30,9 @@ struct Summary {
 
 // Mean, sample std and the percentile bootstrap interval of the mean (kConfidence).
 Summary summarize(const std::vector<double>& values);
-// Clopper-Pearson (exact) two-sided interval of a proportion: k successes of n trials, 0 <= k <= n, n >= 1.
-Interval clopper_pearson(int64_t k, int64_t n, double confidence = kConfidence);
+// Clopper-Pearson (exact) two-sided interval of a proportion: k successes of n trials, 0 <= k <= n, n >= 1. A
+// fractional k (a mean of counts) takes the beta quantiles at k, between those of its neighbouring integers.
+Interval clopper_pearson(double k, int64_t n, double confidence = kConfidence);
 // The percentile bootstrap interval of the mean of `values` (n >= 2): every one of the n^n resamples when
 // there are at most 10^5 (n <= 6, an exact bootstrap distribution), else 20,000 drawn with a fixed seed, so
 // a report is the same every time. Inside [min, max] of the values.

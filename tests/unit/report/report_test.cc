@@ -39,6 +39,12 @@ TEST(StatisticsTest, clopper_pearson_matches_the_exact_binomial_bounds) {
   EXPECT_NEAR(half.lo, 0.18709, 1e-4);
   EXPECT_NEAR(half.hi, 0.81291, 1e-4);
   EXPECT_THROW(clopper_pearson(4, 3), Error);
+  // A mean of counts (0.1 wrong bits of 64, averaged over repeats): bounds between those of 0 and 1 of 64.
+  const Interval tenth = clopper_pearson(0.1, 64), zero = clopper_pearson(0, 64), one = clopper_pearson(1, 64);
+  EXPECT_GT(tenth.lo, zero.lo);
+  EXPECT_LT(tenth.lo, one.lo);
+  EXPECT_GT(tenth.hi, zero.hi);
+  EXPECT_LT(tenth.hi, one.hi);
 }
 
 TEST(StatisticsTest, the_bootstrap_interval_stays_within_the_runs_and_holds_the_mean) {
@@ -84,6 +90,7 @@ WatermarkReading white_box(int64_t bits, double ber) {
   WatermarkReading w;
   w.bits = bits;
   w.ber_white_box = ber;
+  w.mean_repeat_ber = ber;
   return w;
 }
 
@@ -196,8 +203,12 @@ TEST_F(ReportTest, a_ber_of_zero_over_three_seeds_has_an_interval_inside_zero_on
   EXPECT_NEAR(hi, 1.0 - std::pow(0.025, 1.0 / 96.0), 1e-6);
   EXPECT_GT(hi, 0.0);
   EXPECT_LE(hi, 1.0);
+  // The headline (the reference's mean over repeats) likewise: pooled over the 96 bits, not a bootstrap of zeros.
+  EXPECT_EQ(std::stod(cell(csv, "3", "mean_repeat_ber_mean")), 0.0) << csv;
+  EXPECT_NEAR(std::stod(cell(csv, "3", "mean_repeat_ber_hi")), 1.0 - std::pow(0.025, 1.0 / 96.0), 1e-6) << csv;
   const std::string md = report_text(zero, {"embed", "md", {"trainer.seed"}});
   EXPECT_NE(md.find("| 0 [0, 0.0377]"), std::string::npos) << md;
+  EXPECT_EQ(md.find("[0, 0]"), std::string::npos) << md;
 }
 
 TEST_F(ReportTest, only_the_axes_named_are_pooled_and_one_run_has_no_interval) {
