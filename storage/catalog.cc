@@ -84,7 +84,7 @@ template <typename T>
 std::vector<T> unpack_values(const std::vector<uint8_t>& bytes) {
   if (bytes.size() % sizeof(T) != 0) throw DataError("catalog entry with a truncated array");
   std::vector<T> values(bytes.size() / sizeof(T));
-  std::memcpy(values.data(), bytes.data(), bytes.size());
+  if (!values.empty()) std::memcpy(values.data(), bytes.data(), bytes.size());  // memcpy from an empty one is UB
   return values;
 }
 

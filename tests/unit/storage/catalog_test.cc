@@ -128,6 +128,29 @@ TEST(CatalogTest, a_segment_that_is_not_one_costs_speed_never_a_wrong_record) {
   EXPECT_NEAR(*all[0].results.test_accuracy, 0.5, 1e-12);
 }
 
+// A record with no results and no provenance packs into empty byte strings (found by the store_catalog fuzzer:
+// unpacking them was a memcpy from a null pointer, undefined behaviour that the sanitize preset reports).
+TEST(CatalogTest, a_record_without_results_or_provenance_round_trips) {
+  testing::TempDir dir;
+  const std::string store_dir = dir.path().string();
+  {
+    const ResultsStore store = ResultsStore::open_for_sweep(store_dir, kSweep, three_trials(), false);
+    TrialRecord bare;
+    bare.trial = three_trials()[0];
+    bare.state = TrialState::kFailed;
+    bare.error = "before any result";
+    store.write_trial(bare);
+    store.flush_catalog();
+  }
+  const Catalog catalog = read_catalog(store_dir);
+  ASSERT_EQ(catalog.segments, 1U);
+  const TrialRecord& back = catalog.entries.at("aa01").record;
+  EXPECT_EQ(back.state, TrialState::kFailed);
+  EXPECT_EQ(back.error, "before any result");
+  EXPECT_TRUE(back.provenance.empty());
+  EXPECT_TRUE(back.results.to_scalars().empty());
+}
+
 TEST(CatalogTest, a_resuming_run_replaces_the_segments_by_one_that_describes_every_trial_file) {
   testing::TempDir dir;
   const std::string store_dir = dir.path().string();
