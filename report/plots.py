@@ -282,13 +282,23 @@ def training_figure(training):
     return fig if fig.panels else None
 
 
+def with_lambda_axis(row):
+    """A cost row whose grid gave the watermark as a whole mapping ({scheme: gradsigns, ..., lambda: 0.3}, so
+    that a plain model of each seed sits in the same axis) with that axis replaced by its lambda."""
+    if row.get("watermark.lambda", "") != "" or "watermark" not in row:
+        return row
+    found = re.search(r"lambda: *([0-9.eE+-]+)", row["watermark"])
+    return {("watermark.lambda" if k == "watermark" else k): (found.group(1) if found else "") if k == "watermark" else v
+            for k, v in row.items()}
+
+
 def all_figures(out_dir):
     attacks, embed = read_table(out_dir, "attacks"), read_table(out_dir, "embed")
     cost, training = read_table(out_dir, "cost"), read_table(out_dir, "training")
     acc = ("test_accuracy", "test accuracy", True)
     ber = headline_ber(attacks + embed)
     pruned = ("accuracy_after_pruning", "test accuracy before fine-tuning", True)
-    lambdas = [r for r in cost if r.get("watermark.lambda", "") != ""]
+    lambdas = [r for r in (with_lambda_axis(r) for r in cost) if r.get("watermark.lambda", "") != ""]
     figures = [
         axis_figure(attacks, lambda r: r.get("attack") in ("prune", "prune-layerwise"), "attack.rate", [acc, ber, pruned],
                     "pruning", "Magnitude pruning followed by masked fine-tuning on attacker data: test accuracy and "
