@@ -29,22 +29,22 @@ for key, label, marker, style in times:
     left.plot(n, col(key), marker=marker, linestyle=style, color="black", label=label)
 left.plot(n, [x * col("rank0_cpu_us_per_trial")[i] * 1e-6 for i, x in enumerate(n)], marker="x", linestyle="-",
           color="gray", label="rank 0 CPU of the whole run (per trial x trials)")
-left.set_xscale("log")
-left.set_yscale("log")
-left.set_xlabel("trials in the sweep")
-left.set_ylabel("seconds")
-left.set_title("time (one core)")
-left.grid(True, which="both", alpha=0.3)
-left.legend(fontsize=7)
+
+
+def log_log(ax, ylabel, title):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("trials in the sweep")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+log_log(left, "seconds", "time (one core)")
 right.plot(n, col("peak_rss_mib"), marker="o", color="black", label="rank 0 peak resident memory")
 right.plot(n, col("store_mib"), marker="s", linestyle="--", color="gray", label="store on disk (apparent size)")
-right.set_xscale("log")
-right.set_yscale("log")
-right.set_xlabel("trials in the sweep")
-right.set_ylabel("MiB")
-right.set_title("memory and store size")
-right.grid(True, which="both", alpha=0.3)
-right.legend(fontsize=7)
+log_log(right, "MiB", "memory and store size")
 fig.tight_layout()
 for ext in ("png", "pdf", "svg"):
     fig.savefig(f"{out}.{ext}", dpi=150)
