@@ -13,8 +13,6 @@
 // Thread-safety: one writer (the process holding the store's lock); readers may read concurrently.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <map>

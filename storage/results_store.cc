@@ -378,32 +378,36 @@ TrialRecord ResultsStore::read_record(const std::string& id, const PlannedTrial*
 }
 
 std::vector<TrialRecord> ResultsStore::read_all(bool with_series) const {
-  // Without series, a trial whose file still has the signature the catalog recorded is taken from the catalog
-  // (one stat(2) instead of an HDF5 file read); every other one from its file (catalog.h).
-  const Catalog catalog = with_series ? Catalog{} : read_catalog(dir_);
   std::vector<TrialRecord> all;
   all.reserve(plan_.size());
-  std::vector<CatalogEntry> recatalog;  // a writer's fresh catalog: every trial that has a file
+  if (with_series) {  // the series are in the trial files only
+    for (const PlannedTrial& t : plan_) all.push_back(read_record(t.id, &t, true));
+    return all;
+  }
+  // A trial whose file still has the signature the catalog recorded is taken from the catalog (one stat(2)
+  // instead of an HDF5 file read); every other one from its file (catalog.h).
+  Catalog catalog = read_catalog(dir_);
+  std::vector<std::optional<FileSignature>> files;  // each trial's, for a writer's compaction
+  files.reserve(plan_.size());
   size_t from_files = 0;
   for (const PlannedTrial& t : plan_) {
-    const std::optional<FileSignature> file = signature_of(trial_path(t.id));
-    if (!file) {
-      all.push_back(read_record(t.id, &t, with_series));  // pending (or removed since)
-      continue;
-    }
-    const auto cached = catalog.entries.find(t.id);
-    if (cached != catalog.entries.end() && cached->second.file == *file) {
-      TrialRecord r = cached->second.record;
-      r.trial = t;
-      all.push_back(std::move(r));
+    files.push_back(signature_of(trial_path(t.id)));
+    const auto cached = files.back() ? catalog.entries.find(t.id) : catalog.entries.end();
+    if (cached != catalog.entries.end() && cached->second.file == *files.back()) {
+      all.push_back(std::move(cached->second.record));
+      all.back().trial = t;
     } else {
-      all.push_back(read_record(t.id, &t, with_series));
-      ++from_files;
+      all.push_back(read_record(t.id, &t, false));  // pending when it has no file
+      from_files += files.back().has_value();
     }
-    if (catalog_ && !with_series && all.back().state != TrialState::kRunning) recatalog.push_back({*file, all.back()});
   }
   // A writer (a run starting or resuming) leaves one segment that describes every trial file as it is now.
-  if (catalog_ && !with_series && (from_files > 0 || catalog.segments > kSegmentsBeforeCompaction)) catalog_->compact(recatalog);
+  if (catalog_ && (from_files > 0 || catalog.segments > kSegmentsBeforeCompaction)) {
+    std::vector<CatalogEntry> entries;
+    for (size_t i = 0; i < all.size(); ++i)
+      if (files[i] && all[i].state != TrialState::kRunning) entries.push_back({*files[i], all[i]});
+    catalog_->compact(entries);
+  }
   return all;
 }
 
