@@ -3,7 +3,10 @@
 // images per batch, N=64 bits, C=384 carriers, lambda 0.3); resnet20 and small-cnn; 1 and 2 threads.
 // Each cell: 3 warm-up steps, then the median of `--steps` timed steps (default 20); --model and
 // --threads select cells; --device cpu|cuda[:N] (default cpu) and --batch B (default 128; B*13/128 target
-// images) set where and how much.
+// images) set where and how much; --memory-format auto|nchw|channels_last (default auto, as the trainer);
+// --profile PREFIX writes LibTorch's op trace of each cell's timed steps to PREFIX.<model>.<threads>.<step>.json
+// (bench/profile_trace.py sums it; the profiler's overhead makes those runs' times not comparable).
+// SIGNSWEEP_FUSED_DOUBLE_BACKWARD=0 gives GradSigns steps LibTorch's BatchNorm double backward.
 // Output: one CSV line per cell: impl,model,threads,step,median_ms,images_per_s
 #include <algorithm>
 #include <chrono>
@@ -11,7 +14,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <memory>
 #include <vector>
+
+#include <fmt/format.h>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "common/allocator.h"
 #include "workers/gradsigns/gradsigns.h"
@@ -29,6 +37,8 @@ struct Cell {
   int steps = 20;
   int64_t batch = 128;
   torch::Device device = torch::kCPU;
+  MemoryFormat memory_format = MemoryFormat::kAuto;
+  std::string profile;  // --profile FILE: LibTorch's op trace (chrome format) of the timed steps
 };
 
 double median_step_ms(const Cell& cell) {
@@ -41,7 +51,8 @@ double median_step_ms(const Cell& cell) {
   const Classifier model = build_model(spec, shape, 10);
   model->to(cell.device);
   model->train();
-  TrainSpec ts;  // memory_format auto, as the trainer: channels-last for plain steps, NCHW with GradSigns
+  TrainSpec ts;  // memory_format auto by default, as the trainer
+  ts.memory_format = cell.memory_format;
   const torch::MemoryFormat format = prepare_memory_format(*model, ts.memory_format, cell.gradsigns);
   auto optimizer = make_optimizer(*model, ts);
   const auto secrets = generate_secrets(64, 384, 0, shape, 10, FlattenOrder::kNhwc, 0);
@@ -51,7 +62,11 @@ double median_step_ms(const Cell& cell) {
   batch.x = batch.x.contiguous(format).to(cell.device);
   batch.y = batch.y.to(cell.device);
   std::vector<double> ms;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
   for (int i = 0; i < cell.steps + 3; ++i) {
+    if (i == 3 && !cell.profile.empty())
+      profile = std::make_unique<torch::autograd::profiler::RecordProfile>(
+          fmt::format("{}.{}.{}.{}.json", cell.profile, cell.model, cell.threads, cell.gradsigns ? "gradsigns" : "plain"));
     const auto t0 = std::chrono::steady_clock::now();
     const StepOutput out = train_step(*model, *optimizer, batch, cell.gradsigns ? &gs : nullptr, 0.0);
     out.loss.item<float>();  // the same sync point as the Python side
@@ -73,6 +88,11 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--threads") == 0) only_threads = argv[i + 1];
     if (std::strcmp(argv[i], "--batch") == 0) cell.batch = std::max(1, std::atoi(argv[i + 1]));
     if (std::strcmp(argv[i], "--device") == 0) cell.device = torch::Device(argv[i + 1]);
+    if (std::strcmp(argv[i], "--profile") == 0) cell.profile = argv[i + 1];
+    if (std::strcmp(argv[i], "--memory-format") == 0)
+      cell.memory_format = std::strcmp(argv[i + 1], "nchw") == 0            ? MemoryFormat::kNchw
+                           : std::strcmp(argv[i + 1], "channels_last") == 0 ? MemoryFormat::kChannelsLast
+                                                                            : MemoryFormat::kAuto;
   }
   if (std::getenv("SIGNSWEEP_DEFAULT_MALLOC") == nullptr) signsweep::common::keep_freed_memory_for_reuse();
   register_builtins();

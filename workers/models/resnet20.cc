@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "workers/models/double_backward.h"
+
 namespace signsweep::workers {
 namespace {
 
@@ -45,10 +47,10 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride)
 }
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::relu(bn1_(conv1_(x)));
-  y = bn2_(conv2_(y));
+  torch::Tensor y = scoped_relu(scoped_batch_norm(*bn1_, conv1_(x)));
+  y = scoped_batch_norm(*bn2_, conv2_(y));
   const torch::Tensor skip = shortcut_ ? shortcut_(x) : x;
-  return torch::relu(skip + y);
+  return scoped_relu(skip + y);
 }
 
 ResNet20Impl::ResNet20Impl(int64_t in_channels, int64_t num_classes)
@@ -72,7 +74,7 @@ ResNet20Impl::ResNet20Impl(int64_t in_channels, int64_t num_classes)
 }
 
 torch::Tensor ResNet20Impl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::relu(bn0_(conv0_(x)));
+  torch::Tensor y = scoped_relu(scoped_batch_norm(*bn0_, conv0_(x)));
   y = blocks_->forward(y);
   y = y.mean({2, 3});  // global average pooling
   return fc_(y);

@@ -4,6 +4,7 @@
 
 #include "common/errors.h"
 
+#include "workers/models/double_backward.h"
 #include "workers/models/resnet20.h"
 
 namespace signsweep::workers {
@@ -28,8 +29,8 @@ SmallCnnImpl::SmallCnnImpl(const ImageShape& input, int64_t num_classes, int64_t
 
 torch::Tensor SmallCnnImpl::conv_block(const torch::Tensor& x, size_t i) {
   torch::Tensor y = convs_[i]->forward(x);
-  if (!bns_.empty()) y = bns_[i]->forward(y);
-  return torch::relu(y);
+  if (!bns_.empty()) y = scoped_batch_norm(*bns_[i], y);
+  return scoped_relu(y);
 }
 
 torch::Tensor SmallCnnImpl::forward(const torch::Tensor& x) {

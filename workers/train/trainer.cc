@@ -18,6 +18,7 @@
 #include "storage/sealed_file.h"
 #include "workers/gradsigns/gradsigns.h"  // target_images
 #include "workers/data/sampling.h"
+#include "workers/models/double_backward.h"
 #include "workers/train/training_state.h"
 
 namespace signsweep::workers {
@@ -189,6 +190,8 @@ StepOutput train_step(ClassifierImpl& model, torch::optim::Optimizer& optimizer,
   const double group_batch = static_cast<double>(batch.y.size(0)) * ranks;  // every rank has the same batch size
   StepOutput out;
   if (scheme != nullptr) {
+    // A step that differentiates the input gradient takes BatchNorm's exact fused double backward.
+    const DoubleBackwardScope fused_batch_norm(scheme->needs_input_gradient());
     const torch::Tensor x = scheme->needs_input_gradient() ? batch.x.detach().requires_grad_(true) : batch.x;
     out.logits = model.forward(x);
     const torch::Tensor ce_sum = torch::cross_entropy_loss(out.logits, batch.y, {}, at::Reduction::Sum);

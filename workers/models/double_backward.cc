@@ -1,0 +1,254 @@
+#include "workers/models/double_backward.h"
+
+#include <ATen/Parallel.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "common/errors.h"
+#include "workers/models/batch_norm_kernel.h"
+
+namespace signsweep::workers {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+thread_local bool double_backward_scope_active = false;
+
+// Per-channel values as doubles (undefined = zeros).
+std::vector<double> channel_values(const torch::Tensor& t, int64_t channels) {
+  if (!t.defined()) return std::vector<double>(static_cast<size_t>(channels), 0.0);
+  const torch::Tensor d = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  return {d.data_ptr<double>(), d.data_ptr<double>() + channels};
+}
+
+struct ChannelInputs {
+  std::vector<double> mean, invstd, gamma, gw, gb;
+};
+
+template <typename T>
+void double_backward_nchw(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& gx,
+                          const ChannelInputs& in, torch::Tensor& grad_x, torch::Tensor& grad_dy,
+                          std::vector<double>& grad_weight) {
+  const int64_t images = x.size(0), channels = x.size(1), run = x.numel() / (images * channels);
+  const double count = static_cast<double>(images * run);
+  const T* p_dy = dy.data_ptr<T>();
+  const T* p_x = x.data_ptr<T>();
+  const T* p_gx = gx.data_ptr<T>();
+  T* p_grad_x = grad_x.data_ptr<T>();
+  T* p_grad_dy = grad_dy.data_ptr<T>();
+  at::parallel_for(0, channels, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const auto u = static_cast<size_t>(c);
+      bn_kernel::ChannelSums sums;
+      for (int64_t n = 0; n < images; ++n) {
+        const int64_t o = (n * channels + c) * run;
+        bn_kernel::accumulate_run(p_dy + o, p_x + o, p_gx + o, run, in.mean[u], in.invstd[u], sums);
+      }
+      const bn_kernel::Coefficients k =
+          bn_kernel::coefficients(sums, count, in.gamma[u], in.invstd[u], in.gw[u], in.gb[u]);
+      for (int64_t n = 0; n < images; ++n) {
+        const int64_t o = (n * channels + c) * run;
+        bn_kernel::apply_run(p_dy + o, p_x + o, p_gx + o, run, in.mean[u], in.invstd[u], k, p_grad_x + o,
+                             p_grad_dy + o);
+      }
+      grad_weight[u] = k.grad_weight;
+    }
+  });
+}
+
+// Channels-last: a row is one pixel's `channels` values. The sums are taken over the rows in one chunk per
+// thread, then added up; the outputs are written row by row.
+template <typename T>
+void double_backward_channels_last(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& gx,
+                                   const ChannelInputs& in, torch::Tensor& grad_x, torch::Tensor& grad_dy,
+                                   std::vector<double>& grad_weight) {
+  const int64_t channels = x.size(1), rows = x.numel() / channels;
+  const T* p_dy = dy.data_ptr<T>();
+  const T* p_x = x.data_ptr<T>();
+  const T* p_gx = gx.data_ptr<T>();
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), rows));
+  const int64_t per_chunk = (rows + chunks - 1) / chunks;
+  std::vector<double> partial(static_cast<size_t>(chunks * 5 * channels), 0.0);
+  at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t chunk = begin; chunk < end; ++chunk)
+      bn_kernel::accumulate_rows(p_dy, p_x, p_gx, chunk * per_chunk, std::min(rows, (chunk + 1) * per_chunk),
+                                 channels, in.mean.data(), in.invstd.data(), partial.data() + chunk * 5 * channels);
+  });
+  std::vector<T> k(static_cast<size_t>(9 * channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    bn_kernel::ChannelSums sums;
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      const double* p = partial.data() + chunk * 5 * channels + c;
+      sums.dy += p[0];
+      sums.dy_xhat += p[channels];
+      sums.gx += p[2 * channels];
+      sums.gx_xhat += p[3 * channels];
+      sums.gx_dy += p[4 * channels];
+    }
+    const auto u = static_cast<size_t>(c);
+    const bn_kernel::Coefficients co =
+        bn_kernel::coefficients(sums, static_cast<double>(rows), in.gamma[u], in.invstd[u], in.gw[u], in.gb[u]);
+    const double values[9] = {in.mean[u], in.invstd[u], co.x_xhat, co.x_dy, co.x_gx, co.x_c, co.dy_gx, co.dy_xhat,
+                              co.dy_c};
+    for (int64_t i = 0; i < 9; ++i) k[static_cast<size_t>(i * channels + c)] = static_cast<T>(values[i]);
+    grad_weight[u] = co.grad_weight;
+  }
+  T* p_grad_x = grad_x.data_ptr<T>();
+  T* p_grad_dy = grad_dy.data_ptr<T>();
+  at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / channels), [&](int64_t begin, int64_t end) {
+    bn_kernel::apply_rows(p_dy, p_x, p_gx, begin, end, channels, k.data(), p_grad_x, p_grad_dy);
+  });
+}
+
+// The backward of training-mode BatchNorm as a function of (dy, x, weight): LibTorch's fused first
+// backward, and the closed-form double backward as its own backward.
+struct BatchNormBackwardFunction : public torch::autograd::Function<BatchNormBackwardFunction> {
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& dy, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& mean, const torch::Tensor& invstd,
+                               double eps) {
+    auto [dx, dw, db] = at::native_batch_norm_backward(dy, x, weight, torch::Tensor(), torch::Tensor(), mean, invstd,
+                                                       /*train=*/true, eps, {true, true, true});
+    ctx->save_for_backward({dy, x, weight, mean, invstd});
+    ctx->set_materialize_grads(false);  // an absent gradient stays absent: no tensors of zeros
+    return {dx, dw, db};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    if (torch::GradMode::is_enabled())
+      throw Error("signsweep's fused BatchNorm is differentiable twice, not three times (set "
+                  "SIGNSWEEP_FUSED_DOUBLE_BACKWARD=0 for LibTorch's BatchNorm)");
+    if (!grads[0].defined() && !grads[1].defined() && !grads[2].defined()) return variable_list(6);
+    const variable_list saved = ctx->get_saved_variables();
+    const BatchNormDoubleBackward g =
+        batch_norm_double_backward(saved[0], saved[1], saved[2], saved[3], saved[4], grads[0], grads[1], grads[2]);
+    return {g.grad_dy, g.grad_x, g.grad_weight, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct BatchNormTrainFunction : public torch::autograd::Function<BatchNormTrainFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
+                               const torch::Tensor& bias, const torch::Tensor& running_mean,
+                               const torch::Tensor& running_var, double momentum, double eps) {
+    auto [y, mean, invstd] =
+        at::native_batch_norm(x, weight, bias, running_mean, running_var, /*training=*/true, momentum, eps);
+    ctx->save_for_backward({x, weight});
+    ctx->saved_data["mean"] = mean;
+    ctx->saved_data["invstd"] = invstd;
+    ctx->saved_data["eps"] = eps;
+    ctx->set_materialize_grads(false);
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    if (!grads[0].defined()) return variable_list(7);
+    const variable_list saved = ctx->get_saved_variables();
+    const variable_list g =
+        BatchNormBackwardFunction::apply(grads[0], saved[0], saved[1], ctx->saved_data["mean"].toTensor(),
+                                         ctx->saved_data["invstd"].toTensor(), ctx->saved_data["eps"].toDouble());
+    return {g[0], g[1], g[2], torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// relu's backward as a function of (dy, y): threshold_backward, whose own backward is threshold_backward again
+// for dy and zero (absent, not a tensor of zeros) for y.
+struct ReluBackwardFunction : public torch::autograd::Function<ReluBackwardFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& dy, const torch::Tensor& y) {
+    ctx->save_for_backward({y});
+    ctx->set_materialize_grads(false);
+    return at::threshold_backward(dy, y, 0);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    if (!grads[0].defined()) return variable_list(2);
+    const torch::Tensor y = ctx->get_saved_variables()[0];
+    return {at::threshold_backward(grads[0], y, 0), torch::Tensor()};
+  }
+};
+
+struct ReluFunction : public torch::autograd::Function<ReluFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x) {
+    torch::Tensor y = torch::relu(x);
+    ctx->save_for_backward({y});
+    ctx->set_materialize_grads(false);
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    if (!grads[0].defined()) return variable_list(1);
+    return {ReluBackwardFunction::apply(grads[0], ctx->get_saved_variables()[0])};
+  }
+};
+
+}  // namespace
+
+torch::Tensor scoped_relu(const torch::Tensor& x) {
+  if (!DoubleBackwardScope::active() || !torch::GradMode::is_enabled()) return torch::relu(x);
+  return ReluFunction::apply(x);
+}
+
+DoubleBackwardScope::DoubleBackwardScope(bool enable) : previous_(double_backward_scope_active) {
+  double_backward_scope_active = enable && fused_double_backward_allowed();
+}
+
+DoubleBackwardScope::~DoubleBackwardScope() { double_backward_scope_active = previous_; }
+
+bool DoubleBackwardScope::active() { return double_backward_scope_active; }
+
+bool fused_double_backward_allowed() {
+  static const bool allowed = [] {
+    const char* v = std::getenv("SIGNSWEEP_FUSED_DOUBLE_BACKWARD");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return allowed;
+}
+
+torch::Tensor scoped_batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+  const auto& o = bn.options;
+  const bool fused = DoubleBackwardScope::active() && torch::GradMode::is_enabled() && bn.is_training() &&
+                     x.dim() == 4 && x.device().is_cpu() && o.affine() && o.track_running_stats() &&
+                     o.momentum().has_value() && bn.num_batches_tracked.defined();
+  if (!fused) return bn.forward(x);
+  {
+    const torch::NoGradGuard no_grad;
+    bn.num_batches_tracked += 1;  // as BatchNormImpl::forward counts
+  }
+  return fused_batch_norm_train(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, o.momentum().value(),
+                                o.eps());
+}
+
+torch::Tensor fused_batch_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                     const torch::Tensor& running_mean, const torch::Tensor& running_var,
+                                     double momentum, double eps) {
+  return BatchNormTrainFunction::apply(x, weight, bias, running_mean, running_var, momentum, eps);
+}
+
+BatchNormDoubleBackward batch_norm_double_backward(const torch::Tensor& dy, const torch::Tensor& x,
+                                                   const torch::Tensor& weight, const torch::Tensor& mean,
+                                                   const torch::Tensor& invstd, const torch::Tensor& gx,
+                                                   const torch::Tensor& gw, const torch::Tensor& gb) {
+  if (!x.device().is_cpu()) throw Error("the fused BatchNorm double backward is CPU code; " + x.device().str() + " tensors keep LibTorch's");
+  const int64_t channels = x.size(1);
+  const bool channels_last = x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::MemoryFormat format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  const torch::Tensor x_ = x.detach().contiguous(format);
+  const torch::Tensor dy_ = dy.detach().contiguous(format);
+  const torch::Tensor gx_ = gx.defined() ? gx.detach().contiguous(format) : torch::zeros_like(x_);
+  const ChannelInputs in{channel_values(mean, channels), channel_values(invstd, channels),
+                         channel_values(weight, channels), channel_values(gw, channels), channel_values(gb, channels)};
+  torch::Tensor grad_x = torch::empty_like(x_);
+  torch::Tensor grad_dy = torch::empty_like(x_);
+  std::vector<double> grad_weight(static_cast<size_t>(channels));
+  AT_DISPATCH_FLOATING_TYPES(x_.scalar_type(), "batch_norm_double_backward", [&] {
+    if (channels_last)
+      double_backward_channels_last<scalar_t>(dy_, x_, gx_, in, grad_x, grad_dy, grad_weight);
+    else
+      double_backward_nchw<scalar_t>(dy_, x_, gx_, in, grad_x, grad_dy, grad_weight);
+  });
+  const torch::Tensor grad_w = torch::tensor(torch::ArrayRef<double>(grad_weight), torch::kFloat64).to(weight.options());
+  return {grad_dy, grad_x, grad_w};
+}
+
+}  // namespace signsweep::workers

@@ -1,0 +1,73 @@
+// BatchNorm and ReLU as the models apply them, with exact double backwards of their own for GradSigns steps.
+//
+// A GradSigns step differentiates the input gradient again (double backprop). Two of LibTorch's double
+// backwards do much more work than the mathematics needs:
+// - BatchNorm's is a composite of ~20 unfused element-wise operations over every activation (about 30% of a
+//   GradSigns step on the CPU, #33). In training mode the derivatives of BatchNorm's backward have a closed
+//   form: with xhat = (x - mean) * invstd over the M = N*H*W values of a channel,
+//     dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)),  dgamma = sum(dy * xhat),  dbeta = sum(dy),
+//   and the gradients of <gx, dx> + gw * dgamma + gb * dbeta with respect to (dy, x, gamma) are, per element,
+//   linear in (xhat, dy, gx) with per-channel coefficients built from five sums (batch_norm_kernel.cc;
+//   docs/benchmarks.md derives them). The fused kernel takes the five sums and writes both outputs in one
+//   sweep per channel.
+// - ReLU's backward, threshold_backward(dy, y), has zero derivative in y almost everywhere, yet LibTorch's
+//   double backward materialises that zero as a full-size tensor and adds it into the graph. Here it is
+//   simply absent.
+//
+// Where they are used: training-mode BatchNorm on the CPU and ReLU on any device, while a DoubleBackwardScope
+// is active on the thread (the trainer opens one around a step whose scheme needs input gradients). Forwards
+// and first backwards are LibTorch's own kernels (native_batch_norm and its backward, relu and
+// threshold_backward), so values and first derivatives are LibTorch's; only the second derivatives are
+// computed here. Everything else keeps LibTorch's. A third derivative through BatchNorm is refused (nothing
+// in signsweep takes one).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace signsweep::workers {
+
+// Makes BatchNorm and ReLU on this thread use these double backwards while it lives (when `enable`);
+// scopes nest and restore what they found. Thread-local like LibTorch's own GradMode: a model's
+// forward runs on the thread that trains it.
+class DoubleBackwardScope {
+ public:
+  explicit DoubleBackwardScope(bool enable);
+  ~DoubleBackwardScope();
+  DoubleBackwardScope(const DoubleBackwardScope&) = delete;
+  DoubleBackwardScope& operator=(const DoubleBackwardScope&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
+
+// False when SIGNSWEEP_FUSED_DOUBLE_BACKWARD=0 is set (to compare against LibTorch's double backwards).
+bool fused_double_backward_allowed();
+
+// bn(x), through the fused function where the scope allows it (training mode, CPU, affine, running
+// statistics with a fixed momentum), else BatchNorm2dImpl::forward. Both update the running statistics and
+// num_batches_tracked the same way.
+torch::Tensor scoped_batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
+
+// relu(x), through the function whose double backward has no zero term where the scope allows it.
+torch::Tensor scoped_relu(const torch::Tensor& x);
+
+// Training-mode batch norm whose backward is twice differentiable with the fused double backward (CPU
+// tensors). Updates running_mean/var in place.
+torch::Tensor fused_batch_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                     const torch::Tensor& running_mean, const torch::Tensor& running_var,
+                                     double momentum, double eps);
+
+// The double backward itself: given the first backward's inputs (dy, x, weight, the saved mean and invstd)
+// and the gradients flowing into its outputs (gx for dx, gw for dgamma, gb for dbeta; each may be undefined
+// = zero), returns the gradients for dy, x and weight. NCHW-contiguous or channels-last 4-d tensors (others
+// are made contiguous), float or double.
+struct BatchNormDoubleBackward {
+  torch::Tensor grad_dy, grad_x, grad_weight;
+};
+BatchNormDoubleBackward batch_norm_double_backward(const torch::Tensor& dy, const torch::Tensor& x,
+                                                   const torch::Tensor& weight, const torch::Tensor& mean,
+                                                   const torch::Tensor& invstd, const torch::Tensor& gx,
+                                                   const torch::Tensor& gw, const torch::Tensor& gb);
+
+}  // namespace signsweep::workers
