@@ -182,7 +182,112 @@ struct ReluFunction : public torch::autograd::Function<ReluFunction> {
   }
 };
 
+// A 2-d convolution (groups 1, dilation 1) as a function of (gO, x, w): LibTorch's convolution_backward,
+// computing only the outputs the graph needs, and its double backward from the same kernels. LibTorch's own
+// double backward computes the weight gradient of <ggI, gI> as a convolution of transposed activations
+// (copied to be contiguous, with the feature map as the kernel); here it is convolution_backward's weight
+// gradient with ggI as the input, the kernel the forward uses.
+struct ConvBackwardFunction : public torch::autograd::Function<ConvBackwardFunction> {
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& grad_out, const torch::Tensor& x,
+                               const torch::Tensor& w, int64_t stride, int64_t pad_h, int64_t pad_w, bool need_x,
+                               bool need_w, bool need_b) {
+    const std::vector<int64_t> bias_sizes{w.size(0)};
+    auto [gi, gw, gb] = at::convolution_backward(grad_out, x, w, bias_sizes, {stride, stride}, {pad_h, pad_w}, {1, 1},
+                                                 false, {0, 0}, 1, {need_x, need_w, need_b});
+    ctx->save_for_backward({grad_out, x, w});
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["pad_h"] = pad_h;
+    ctx->saved_data["pad_w"] = pad_w;
+    ctx->saved_data["need_x"] = need_x;
+    ctx->saved_data["need_w"] = need_w;
+    ctx->saved_data["need_b"] = need_b;
+    ctx->set_materialize_grads(false);
+    // Only the outputs asked for: a custom function's outputs must be defined tensors.
+    variable_list out;
+    for (const torch::Tensor& t : {gi, gw, gb})
+      if (t.defined()) out.push_back(t);
+    return out;
+  }
+
+  // The three gradients gI, gW, gb in that order (undefined where not computed), from outputs() of forward.
+  static variable_list expand(AutogradContext* ctx, const variable_list& compact) {
+    variable_list full(3);
+    size_t next = 0;
+    const char* names[3] = {"need_x", "need_w", "need_b"};
+    for (size_t i = 0; i < 3; ++i)
+      if (ctx->saved_data[names[i]].toBool() && next < compact.size()) full[i] = compact[next++];
+    return full;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list compact_grads) {
+    if (torch::GradMode::is_enabled())
+      throw Error("signsweep's convolution double backward is differentiable twice, not three times (set "
+                  "SIGNSWEEP_FUSED_DOUBLE_BACKWARD=0 for LibTorch's)");
+    const variable_list grads = expand(ctx, compact_grads);
+    const torch::Tensor &ggi = grads[0], &ggw = grads[1], &ggb = grads[2];
+    const variable_list saved = ctx->get_saved_variables();
+    const torch::Tensor &grad_out = saved[0], &x = saved[1], &w = saved[2];
+    const int64_t stride = ctx->saved_data["stride"].toInt();
+    const std::vector<int64_t> strides{stride, stride}, padding{ctx->saved_data["pad_h"].toInt(), ctx->saved_data["pad_w"].toInt()};
+    auto conv = [&](const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias) {
+      return at::convolution(input, weight, bias, strides, padding, {1, 1}, false, {0, 0}, 1);
+    };
+    torch::Tensor g_out, g_x, g_w;
+    if (ctx->needs_input_grad(0)) {  // gI, gW and gb are linear in gO: their adjoints
+      if (ggi.defined()) g_out = conv(ggi, w, ggb);
+      if (ggw.defined()) g_out = g_out.defined() ? g_out + conv(x, ggw, torch::Tensor()) : conv(x, ggw, torch::Tensor());
+      if (!g_out.defined() && ggb.defined()) g_out = ggb.view({1, -1, 1, 1}).expand(grad_out.sizes()).contiguous();
+    }
+    if (ggw.defined() && ctx->needs_input_grad(1))  // d<ggW, gW(x, gO)>/dx: the input gradient of conv(x, ggW)
+      g_x = std::get<0>(at::convolution_backward(grad_out, x, ggw, c10::nullopt, strides, padding, {1, 1}, false, {0, 0},
+                                                 1, {true, false, false}));
+    if (ggi.defined() && ctx->needs_input_grad(2))  // d<ggI, gI(w, gO)>/dw: the weight gradient with ggI as input
+      g_w = std::get<1>(at::convolution_backward(grad_out, ggi, w, c10::nullopt, strides, padding, {1, 1}, false, {0, 0},
+                                                 1, {false, true, false}));
+    return {g_out, g_x, g_w, torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct ConvFunction : public torch::autograd::Function<ConvFunction> {
+  // The bias is optional: an undefined tensor is not a valid input of a custom function.
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                               const c10::optional<torch::Tensor>& b, int64_t stride, int64_t pad_h, int64_t pad_w) {
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["pad_h"] = pad_h;
+    ctx->saved_data["pad_w"] = pad_w;
+    ctx->saved_data["has_bias"] = b.has_value() && b->defined();
+    ctx->set_materialize_grads(false);
+    return at::convolution(x, w, b, {stride, stride}, {pad_h, pad_w}, {1, 1}, false, {0, 0}, 1);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    if (!grads[0].defined()) return variable_list(6);
+    const variable_list saved = ctx->get_saved_variables();
+    const bool need_x = ctx->needs_input_grad(0), need_w = ctx->needs_input_grad(1),
+               need_b = ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2);
+    if (!need_x && !need_w && !need_b) return variable_list(6);
+    const variable_list compact =
+        ConvBackwardFunction::apply(grads[0], saved[0], saved[1], ctx->saved_data["stride"].toInt(),
+                                    ctx->saved_data["pad_h"].toInt(), ctx->saved_data["pad_w"].toInt(), need_x, need_w, need_b);
+    variable_list g(3);
+    size_t next = 0;
+    for (const auto& [i, need] : {std::pair<size_t, bool>{0, need_x}, {1, need_w}, {2, need_b}})
+      if (need) g[i] = compact[next++];
+    return {g[0], g[1], g[2], torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
 }  // namespace
+
+torch::Tensor scoped_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                            int64_t stride, int64_t pad_h, int64_t pad_w) {
+  if (!DoubleBackwardScope::active() || !torch::GradMode::is_enabled())
+    return torch::conv2d(x, weight, bias, {stride, stride}, {pad_h, pad_w});
+  const c10::optional<torch::Tensor> b = bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::nullopt;
+  return ConvFunction::apply(x, weight, b, stride, pad_h, pad_w);
+}
 
 torch::Tensor scoped_relu(const torch::Tensor& x) {
   if (!DoubleBackwardScope::active() || !torch::GradMode::is_enabled()) return torch::relu(x);

@@ -1,7 +1,8 @@
-// BatchNorm and ReLU as the models apply them, with exact double backwards of their own for GradSigns steps.
+// BatchNorm, convolutions and ReLU as the models apply them, with exact double backwards of their own for
+// GradSigns steps.
 //
-// A GradSigns step differentiates the input gradient again (double backprop). Two of LibTorch's double
-// backwards do much more work than the mathematics needs:
+// A GradSigns step differentiates the input gradient again (double backprop). Three of LibTorch's double
+// backwards do more work than the mathematics needs:
 // - BatchNorm's is a composite of ~20 unfused element-wise operations over every activation (about 30% of a
 //   GradSigns step on the CPU, #33). In training mode the derivatives of BatchNorm's backward have a closed
 //   form: with xhat = (x - mean) * invstd over the M = N*H*W values of a channel,
@@ -10,16 +11,19 @@
 //   linear in (xhat, dy, gx) with per-channel coefficients built from five sums (batch_norm_kernel.cc;
 //   docs/benchmarks.md derives them). The fused kernel takes the five sums and writes both outputs in one
 //   sweep per channel.
+// - A convolution's double backward computes the weight gradient of <ggI, gI> as a convolution of
+//   transposed activations with the feature map as the kernel (and copies them to be contiguous); it is
+//   convolution_backward's weight gradient with ggI as the input, the kernel LibTorch already has for it.
 // - ReLU's backward, threshold_backward(dy, y), has zero derivative in y almost everywhere, yet LibTorch's
 //   double backward materialises that zero as a full-size tensor and adds it into the graph. Here it is
 //   simply absent.
 //
-// Where they are used: training-mode BatchNorm on the CPU and ReLU on any device, while a DoubleBackwardScope
-// is active on the thread (the trainer opens one around a step whose scheme needs input gradients). Forwards
-// and first backwards are LibTorch's own kernels (native_batch_norm and its backward, relu and
-// threshold_backward), so values and first derivatives are LibTorch's; only the second derivatives are
-// computed here. Everything else keeps LibTorch's. A third derivative through BatchNorm is refused (nothing
-// in signsweep takes one).
+// Where they are used: training-mode BatchNorm on the CPU, convolutions and ReLU on any device, while a
+// DoubleBackwardScope is active on the thread (the trainer opens one around a step whose scheme needs input
+// gradients). Forwards and first backwards are LibTorch's own kernels (native_batch_norm, convolution, relu
+// and their backwards), so values and first derivatives are LibTorch's; only the second derivatives are
+// computed here. Everything else keeps LibTorch's. A third derivative through BatchNorm or a convolution is
+// refused (nothing in signsweep takes one).
 #pragma once
 
 #include <torch/torch.h>
@@ -48,6 +52,11 @@ bool fused_double_backward_allowed();
 // statistics with a fixed momentum), else BatchNorm2dImpl::forward. Both update the running statistics and
 // num_batches_tracked the same way.
 torch::Tensor scoped_batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
+
+// conv2d(x, weight, bias) with groups 1 and dilation 1, through the function whose double backward computes
+// each part with convolution and convolution_backward where the scope allows it (any device).
+torch::Tensor scoped_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                            int64_t stride, int64_t pad_h, int64_t pad_w);
 
 // relu(x), through the function whose double backward has no zero term where the scope allows it.
 torch::Tensor scoped_relu(const torch::Tensor& x);

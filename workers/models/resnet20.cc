@@ -33,9 +33,9 @@ torch::Tensor SameConv2dImpl::forward(const torch::Tensor& x) {
   const auto [top, bottom] = same_padding(x.size(2), kernel_, stride_);
   const auto [left, right] = same_padding(x.size(3), kernel_, stride_);
   if (top == bottom && left == right)  // symmetric: let the convolution pad (no extra copy)
-    return F::conv2d(x, weight, F::Conv2dFuncOptions().bias(bias).stride(stride_).padding({top, left}));
+    return scoped_conv2d(x, weight, bias, stride_, top, left);
   const torch::Tensor padded = F::pad(x, F::PadFuncOptions({left, right, top, bottom}));
-  return F::conv2d(padded, weight, F::Conv2dFuncOptions().bias(bias).stride(stride_));
+  return scoped_conv2d(padded, weight, bias, stride_, 0, 0);
 }
 
 ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride)

@@ -28,7 +28,7 @@ SmallCnnImpl::SmallCnnImpl(const ImageShape& input, int64_t num_classes, int64_t
 }
 
 torch::Tensor SmallCnnImpl::conv_block(const torch::Tensor& x, size_t i) {
-  torch::Tensor y = convs_[i]->forward(x);
+  torch::Tensor y = scoped_conv2d(x, convs_[i]->weight, convs_[i]->bias, 1, 1, 1);  // 3x3, padding 1
   if (!bns_.empty()) y = scoped_batch_norm(*bns_[i], y);
   return scoped_relu(y);
 }

@@ -184,6 +184,48 @@ TEST(FusedDoubleBackward, BatchNormModulesTakeItOnlyInsideTheScopeAndCountBatche
   EXPECT_EQ(outside->num_batches_tracked.item<int64_t>(), 1);
 }
 
+TEST(FusedDoubleBackward, ConvolutionDerivativesMatchLibTorchInDoublePrecision) {
+  struct Case {
+    int64_t n, in, out, size, kernel, stride, pad;
+    bool bias, channels_last;
+  };
+  for (const Case& c : {Case{2, 3, 4, 7, 3, 1, 1, true, false}, Case{1, 2, 5, 8, 3, 2, 1, true, false},
+                        Case{3, 4, 2, 6, 1, 2, 0, false, false}, Case{2, 3, 4, 7, 3, 1, 1, true, true},
+                        Case{2, 4, 3, 9, 3, 2, 0, true, true}}) {
+    SCOPED_TRACE(fmt::format("{}x{}x{}x{} -> {} k{} s{} p{}{}{}", c.n, c.in, c.size, c.size, c.out, c.kernel, c.stride,
+                             c.pad, c.bias ? " bias" : "", c.channels_last ? " channels-last" : ""));
+    torch::manual_seed(c.n * 100 + c.out);
+    const auto format = c.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    const torch::Tensor x0 = torch::randn({c.n, c.in, c.size, c.size}, torch::kFloat64).contiguous(format);
+    const torch::Tensor w0 = torch::randn({c.out, c.in, c.kernel, c.kernel}, torch::kFloat64);
+    const torch::Tensor b0 = c.bias ? torch::randn({c.out}, torch::kFloat64) : torch::Tensor();
+    const int64_t side = (c.size + 2 * c.pad - c.kernel) / c.stride + 1;
+    const torch::Tensor p0 = torch::randn({c.n, c.out, side, side}, torch::kFloat64);
+    const torch::Tensor u = torch::randn_like(x0), v = torch::randn_like(w0);
+    auto derivatives = [&](bool scoped) {
+      const DoubleBackwardScope scope(scoped);
+      const torch::Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+      const torch::Tensor p = p0.clone().requires_grad_(true);
+      const torch::Tensor b = c.bias ? b0.clone().requires_grad_(true) : torch::Tensor();
+      const torch::Tensor y = scoped_conv2d(x, w, b, c.stride, c.pad, c.pad);
+      EXPECT_EQ(y.grad_fn()->name().find("ConvFunction") != std::string::npos, scoped) << y.grad_fn()->name();
+      std::vector<torch::Tensor> wrt{x, w};
+      if (c.bias) wrt.push_back(b);
+      const auto first = torch::autograd::grad({(y * p * p).sum()}, wrt, {}, true, true);
+      torch::Tensor q = (first[0] * u).sum() + (first[1] * v).sum();
+      if (c.bias) q = q + (first[2] * first[2]).sum();
+      const auto second = torch::autograd::grad({q}, {x, w, p});
+      std::vector<torch::Tensor> all{y};
+      all.insert(all.end(), first.begin(), first.end());
+      all.insert(all.end(), second.begin(), second.end());
+      return all;
+    };
+    const auto scoped = derivatives(true), libtorch = derivatives(false);
+    ASSERT_EQ(scoped.size(), libtorch.size());
+    for (size_t i = 0; i < scoped.size(); ++i) EXPECT_LE(relative_difference(scoped[i], libtorch[i]), 1e-12) << i;
+  }
+}
+
 TEST(FusedDoubleBackward, ReluSecondDerivativesMatchLibTorchAndHaveNoZeroTerm) {
   torch::manual_seed(9);
   torch::Tensor x0 = torch::randn({3, 4, 5, 5}, torch::kFloat64);
