@@ -283,14 +283,14 @@ struct ConvFunction : public torch::autograd::Function<ConvFunction> {
 
 torch::Tensor scoped_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             int64_t stride, int64_t pad_h, int64_t pad_w) {
-  if (!DoubleBackwardScope::active() || !torch::GradMode::is_enabled())
+  if (!DoubleBackwardScope::active() || !torch::GradMode::is_enabled() || !x.device().is_cpu())
     return torch::conv2d(x, weight, bias, {stride, stride}, {pad_h, pad_w});
   const c10::optional<torch::Tensor> b = bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::nullopt;
   return ConvFunction::apply(x, weight, b, stride, pad_h, pad_w);
 }
 
 torch::Tensor scoped_relu(const torch::Tensor& x) {
-  if (!DoubleBackwardScope::active() || !torch::GradMode::is_enabled()) return torch::relu(x);
+  if (!DoubleBackwardScope::active() || !torch::GradMode::is_enabled() || !x.device().is_cpu()) return torch::relu(x);
   return ReluFunction::apply(x);
 }
 

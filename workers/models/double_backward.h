@@ -18,12 +18,13 @@
 //   double backward materialises that zero as a full-size tensor and adds it into the graph. Here it is
 //   simply absent.
 //
-// Where they are used: training-mode BatchNorm on the CPU, convolutions and ReLU on any device, while a
+// Where they are used: training-mode BatchNorm, convolutions and ReLU on CPU tensors, while a
 // DoubleBackwardScope is active on the thread (the trainer opens one around a step whose scheme needs input
 // gradients). Forwards and first backwards are LibTorch's own kernels (native_batch_norm, convolution, relu
 // and their backwards), so values and first derivatives are LibTorch's; only the second derivatives are
-// computed here. Everything else keeps LibTorch's. A third derivative through BatchNorm or a convolution is
-// refused (nothing in signsweep takes one).
+// computed here. Everything else keeps LibTorch's, CUDA included: the convolution and ReLU functions are
+// device-agnostic ATen calls but have not run on a GPU yet (#34 enables them there once its tests have).
+// A third derivative through BatchNorm or a convolution is refused (nothing in signsweep takes one).
 #pragma once
 
 #include <torch/torch.h>
@@ -54,7 +55,7 @@ bool fused_double_backward_allowed();
 torch::Tensor scoped_batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
 
 // conv2d(x, weight, bias) with groups 1 and dilation 1, through the function whose double backward computes
-// each part with convolution and convolution_backward where the scope allows it (any device).
+// each part with convolution and convolution_backward where the scope allows it.
 torch::Tensor scoped_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             int64_t stride, int64_t pad_h, int64_t pad_w);
 
