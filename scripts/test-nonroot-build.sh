@@ -49,7 +49,7 @@ cat >~/tiny.yaml <<Y
 dataset: {name: synthetic, channels: 1, height: 8, width: 8, classes: 3, train_size: 300}
 model: {name: small-cnn, width: 8}
 trainer: {epochs: 2, batch_size: 50, seed: 0}
-watermark: {scheme: gradsigns, bits: 8, carriers: 16, lambda: 0.3, target_class: 0, seed: 0}
+watermark: {scheme: gradsigns, bits: 24, carriers: 32, lambda: 0.3, target_class: 0, seed: 0}
 Y
 build/signsweep train ~/tiny.yaml --out ~/runs/tiny.h5 | tail -3
 build/signsweep verify ~/runs/tiny.h5 | tail -2
