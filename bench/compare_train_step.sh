@@ -8,8 +8,8 @@
 # This VM's step times vary +-15% from run to run, more than the differences measured, so the two
 # implementations alternate for R rounds (default 3); each cell reports the median over rounds of each
 # round's median step. Prints both per cell and the ratios: C++/eager images/s and GradSigns/plain step
-# time. The C++ side trains as `signsweep train` does (memory_format auto: channels-last for plain steps,
-# NCHW for GradSigns); eager is the plain NCHW code a researcher writes.
+# time. The C++ side trains as `signsweep train` does (memory_format auto: channels-last, NCHW for GradSigns
+# steps only with SIGNSWEEP_FUSED_DOUBLE_BACKWARD=0); eager is the plain NCHW code a researcher writes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build

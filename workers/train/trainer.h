@@ -69,7 +69,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& model, c
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> params, OptimizerKind kind, double lr,
                                                         double momentum = 0.9, bool nesterov = false);
 
-// Resolves `auto` (channels-last for plain training, NCHW with GradSigns), converts the model's 4-D
+// Resolves `auto` (channels-last, except NCHW for GradSigns steps without signsweep's own double backwards:
+// on CUDA or with SIGNSWEEP_FUSED_DOUBLE_BACKWARD=0), converts the model's 4-D
 // parameters to that layout (before the optimiser is built) and returns it for the batches.
 torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wanted, bool input_gradient);
 
