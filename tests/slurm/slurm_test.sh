@@ -131,6 +131,12 @@ ok = states == {"embed": "done", "quantize": "done"}
 print(f"{'ok  ' if ok else 'FAIL'} the store read back with h5py: {states}")
 sys.exit(0 if ok else 1)
 P
-if ((failed > 0)); then echo "--- job log"; cat "$log"; fi
+if ((failed > 0)); then
+  echo "--- job log"
+  cat "$log"
+else  # what a user reads in the job's log: the epochs before the signal, the requeue, the epochs after
+  echo "--- job $job's log around the preemption and the resume"
+  grep -E -B3 -A2 "requeueing job|resuming from" "$log" | cut -c1-220
+fi
 echo "$failed failed"
 [[ $failed -eq 0 ]]

@@ -114,7 +114,7 @@ void seed_and_set_threads(const TrainSpec& spec) {
 
 torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wanted, bool input_gradient) {
   // auto: channels-last, measured faster on the CPU for plain steps and, with signsweep's own double backwards
-  // (models/double_backward.h), for GradSigns steps (8-18%, docs/benchmarks.md); LibTorch's double backward
+  // (models/double_backward.h), for GradSigns steps (4-18%, docs/benchmarks.md); LibTorch's double backward
   // (on CUDA, or turned off) was faster in NCHW.
   const bool own_double_backward = model.device().is_cpu() && fused_double_backward_allowed();
   const bool channels_last = wanted == MemoryFormat::kChannelsLast ||
