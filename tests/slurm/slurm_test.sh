@@ -136,7 +136,10 @@ if ((failed > 0)); then
   cat "$log"
 else  # what a user reads in the job's log: the epochs before the signal, the requeue, the epochs after
   echo "--- job $job's log around the preemption and the resume"
-  grep -E -B3 -A2 "requeueing job|resuming from" "$log" | cut -c1-220
+  awk '/epoch [0-9]+\/600/ && !stopped {before2 = before1; before1 = $0}
+       /\[warning\] interrupted:/ && !stopped {stopped = 1; print before2; print before1; print; next}
+       /requeueing job|restart 1\)|resuming from/ {print; if (/resuming from/) after = 2; next}
+       after > 0 && /epoch [0-9]+\/600/ {print; after--}' "$log" | cut -c1-220
 fi
 echo "$failed failed"
 [[ $failed -eq 0 ]]
