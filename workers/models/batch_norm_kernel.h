@@ -1,6 +1,6 @@
 // The CPU loops of BatchNorm's fused double backward (double_backward.h), on raw arrays: torch-free, so that this
-// one translation unit can be compiled for vector reductions (-fopenmp-simd) and for the wider vector units
-// of the machine it runs on, without touching the precompiled LibTorch header.
+// one translation unit can be compiled for vector reductions (-fopenmp-simd) without touching the precompiled
+// LibTorch header.
 //
 // Notation for one channel of M values: xhat = (x - mean) * invstd; dy is the first backward's input
 // gradient; gx, gw, gb are the gradients flowing into its outputs dx, dgamma, dbeta.
@@ -24,7 +24,7 @@ struct Coefficients {
   double grad_weight = 0.0;
 };
 
-// The closed form (derivation in docs/benchmarks.md, "Fused BatchNorm double backward").
+// The closed form (derivation in docs/benchmarks.md, "A GradSigns step's double backward").
 Coefficients coefficients(const ChannelSums& s, double count, double gamma, double invstd, double gw, double gb);
 
 // One contiguous run of a channel's values (NCHW: one image's H*W values of the channel).

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -16,6 +17,21 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 thread_local bool double_backward_scope_active = false;
+
+// Whether an op on `x` takes signsweep's double backward here: inside a scope, recording a graph, on the CPU.
+bool takes_own_double_backward(const torch::Tensor& x) {
+  return DoubleBackwardScope::active() && torch::GradMode::is_enabled() && x.device().is_cpu();
+}
+
+// The three gradients (gI, gW, gb) in that order, undefined where not `needed`, from the needed ones in order
+// (a custom function's outputs must be defined tensors, so only those are its outputs).
+variable_list spread(const variable_list& compact, const std::array<bool, 3>& needed) {
+  variable_list full(3);
+  size_t next = 0;
+  for (size_t i = 0; i < 3; ++i)
+    if (needed[i] && next < compact.size()) full[i] = compact[next++];
+  return full;
+}
 
 // Per-channel values as doubles (undefined = zeros).
 std::vector<double> channel_values(const torch::Tensor& t, int64_t channels) {
@@ -202,33 +218,25 @@ struct ConvBackwardFunction : public torch::autograd::Function<ConvBackwardFunct
     ctx->saved_data["need_w"] = need_w;
     ctx->saved_data["need_b"] = need_b;
     ctx->set_materialize_grads(false);
-    // Only the outputs asked for: a custom function's outputs must be defined tensors.
-    variable_list out;
+    variable_list out;  // only the outputs asked for (spread())
     for (const torch::Tensor& t : {gi, gw, gb})
       if (t.defined()) out.push_back(t);
     return out;
-  }
-
-  // The three gradients gI, gW, gb in that order (undefined where not computed), from outputs() of forward.
-  static variable_list expand(AutogradContext* ctx, const variable_list& compact) {
-    variable_list full(3);
-    size_t next = 0;
-    const char* names[3] = {"need_x", "need_w", "need_b"};
-    for (size_t i = 0; i < 3; ++i)
-      if (ctx->saved_data[names[i]].toBool() && next < compact.size()) full[i] = compact[next++];
-    return full;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list compact_grads) {
     if (torch::GradMode::is_enabled())
       throw Error("signsweep's convolution double backward is differentiable twice, not three times (set "
                   "SIGNSWEEP_FUSED_DOUBLE_BACKWARD=0 for LibTorch's)");
-    const variable_list grads = expand(ctx, compact_grads);
+    const variable_list grads =
+        spread(compact_grads, {ctx->saved_data["need_x"].toBool(), ctx->saved_data["need_w"].toBool(),
+                               ctx->saved_data["need_b"].toBool()});
     const torch::Tensor &ggi = grads[0], &ggw = grads[1], &ggb = grads[2];
     const variable_list saved = ctx->get_saved_variables();
     const torch::Tensor &grad_out = saved[0], &x = saved[1], &w = saved[2];
     const int64_t stride = ctx->saved_data["stride"].toInt();
-    const std::vector<int64_t> strides{stride, stride}, padding{ctx->saved_data["pad_h"].toInt(), ctx->saved_data["pad_w"].toInt()};
+    const std::vector<int64_t> strides{stride, stride},
+        padding{ctx->saved_data["pad_h"].toInt(), ctx->saved_data["pad_w"].toInt()};
     auto conv = [&](const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias) {
       return at::convolution(input, weight, bias, strides, padding, {1, 1}, false, {0, 0}, 1);
     };
@@ -268,13 +276,11 @@ struct ConvFunction : public torch::autograd::Function<ConvFunction> {
     const bool need_x = ctx->needs_input_grad(0), need_w = ctx->needs_input_grad(1),
                need_b = ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2);
     if (!need_x && !need_w && !need_b) return variable_list(6);
-    const variable_list compact =
+    const variable_list g = spread(
         ConvBackwardFunction::apply(grads[0], saved[0], saved[1], ctx->saved_data["stride"].toInt(),
-                                    ctx->saved_data["pad_h"].toInt(), ctx->saved_data["pad_w"].toInt(), need_x, need_w, need_b);
-    variable_list g(3);
-    size_t next = 0;
-    for (const auto& [i, need] : {std::pair<size_t, bool>{0, need_x}, {1, need_w}, {2, need_b}})
-      if (need) g[i] = compact[next++];
+                                    ctx->saved_data["pad_h"].toInt(), ctx->saved_data["pad_w"].toInt(), need_x, need_w,
+                                    need_b),
+        {need_x, need_w, need_b});
     return {g[0], g[1], g[2], torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -283,14 +289,14 @@ struct ConvFunction : public torch::autograd::Function<ConvFunction> {
 
 torch::Tensor scoped_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             int64_t stride, int64_t pad_h, int64_t pad_w) {
-  if (!DoubleBackwardScope::active() || !torch::GradMode::is_enabled() || !x.device().is_cpu())
+  if (!takes_own_double_backward(x))
     return torch::conv2d(x, weight, bias, {stride, stride}, {pad_h, pad_w});
   const c10::optional<torch::Tensor> b = bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::nullopt;
   return ConvFunction::apply(x, weight, b, stride, pad_h, pad_w);
 }
 
 torch::Tensor scoped_relu(const torch::Tensor& x) {
-  if (!DoubleBackwardScope::active() || !torch::GradMode::is_enabled() || !x.device().is_cpu()) return torch::relu(x);
+  if (!takes_own_double_backward(x)) return torch::relu(x);
   return ReluFunction::apply(x);
 }
 
@@ -312,9 +318,8 @@ bool fused_double_backward_allowed() {
 
 torch::Tensor scoped_batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
   const auto& o = bn.options;
-  const bool fused = DoubleBackwardScope::active() && torch::GradMode::is_enabled() && bn.is_training() &&
-                     x.dim() == 4 && x.device().is_cpu() && o.affine() && o.track_running_stats() &&
-                     o.momentum().has_value() && bn.num_batches_tracked.defined();
+  const bool fused = takes_own_double_backward(x) && bn.is_training() && x.dim() == 4 && o.affine() &&
+                     o.track_running_stats() && o.momentum().has_value() && bn.num_batches_tracked.defined();
   if (!fused) return bn.forward(x);
   {
     const torch::NoGradGuard no_grad;
@@ -334,7 +339,8 @@ BatchNormDoubleBackward batch_norm_double_backward(const torch::Tensor& dy, cons
                                                    const torch::Tensor& weight, const torch::Tensor& mean,
                                                    const torch::Tensor& invstd, const torch::Tensor& gx,
                                                    const torch::Tensor& gw, const torch::Tensor& gb) {
-  if (!x.device().is_cpu()) throw Error("the fused BatchNorm double backward is CPU code; " + x.device().str() + " tensors keep LibTorch's");
+  if (!x.device().is_cpu())
+    throw Error("the fused BatchNorm double backward is CPU code; " + x.device().str() + " tensors keep LibTorch's");
   const int64_t channels = x.size(1);
   const bool channels_last = x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
   const torch::MemoryFormat format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
@@ -352,7 +358,8 @@ BatchNormDoubleBackward batch_norm_double_backward(const torch::Tensor& dy, cons
     else
       double_backward_nchw<scalar_t>(dy_, x_, gx_, in, grad_x, grad_dy, grad_weight);
   });
-  const torch::Tensor grad_w = torch::tensor(torch::ArrayRef<double>(grad_weight), torch::kFloat64).to(weight.options());
+  const torch::Tensor grad_w =
+      torch::tensor(torch::ArrayRef<double>(grad_weight), torch::kFloat64).to(weight.options());
   return {grad_dy, grad_x, grad_w};
 }
 
