@@ -236,6 +236,8 @@ std::string ConfigNode::resolved_yaml() const {
   return std::string(out.c_str()) + "\n";
 }
 
+YAML::Node ConfigNode::resolved_tree() const { return resolved_at(state_->resolved, path_); }
+
 std::vector<ConfigNode> ConfigNode::mappings_in(const std::string& key) const {
   const YAML::Node v = required(key);
   if (!v.IsSequence()) fail_type(key, v, "a list of mappings");

@@ -88,6 +88,9 @@ class ConfigNode {
   // The resolved config of this node's subtree (what the parsers read, defaults included) as YAML text:
   // keys sorted, numbers canonical. Parsing it again resolves to the same text.
   std::string resolved_yaml() const;
+  // The same resolved config as a tree (a handle into this config's state, not a copy): what
+  // YAML::Load(resolved_yaml()) gives, without emitting and parsing it again.
+  YAML::Node resolved_tree() const;
   // The canonical YAML scalar of a value (numbers: the shortest text that reads back to the same double).
   static YAML::Node canonical(const std::string& v) { return YAML::Node(v); }
   static YAML::Node canonical(bool v) { return YAML::Node(v ? "true" : "false"); }

@@ -18,6 +18,7 @@ std::string resolved_axis_value(const YAML::Node& resolved, const std::string& d
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
+  if (node.IsDefined() && node.IsNull()) return "";  // as the emitted YAML reads back: ""
   return node.IsDefined() && node.IsScalar() ? node.Scalar() : given;
 }
 
@@ -100,9 +101,7 @@ Point apply_point(const YAML::Node& base, const std::vector<Axis>& axes, const s
   return p;
 }
 
-std::map<std::string, std::string> resolved_axes(const std::string& resolved_yaml, const std::vector<Axis>& axes,
-                                                 const Point& p) {
-  const YAML::Node resolved = YAML::Load(resolved_yaml);
+std::map<std::string, std::string> resolved_axes(const YAML::Node& resolved, const std::vector<Axis>& axes, const Point& p) {
   std::map<std::string, std::string> out;
   for (size_t a = 0; a < axes.size(); ++a) out[axes[a].key] = resolved_axis_value(resolved, axes[a].key, p.given[a]);
   return out;

@@ -61,9 +61,8 @@ struct Point {
 Point apply_point(const YAML::Node& base, const std::vector<Axis>& axes, const std::vector<size_t>& choice,
                   bool positions = true);
 
-// Each axis's value as the resolved config has it (0.30 -> 0.3; a mapping or list as written), for labels and
-// report axes.
-std::map<std::string, std::string> resolved_axes(const std::string& resolved_yaml, const std::vector<Axis>& axes,
-                                                 const Point& p);
+// Each axis's value as the resolved config (a tree: common::ConfigNode::resolved_tree, or its YAML loaded)
+// has it (0.30 -> 0.3; a mapping or list as written), for labels and report axes.
+std::map<std::string, std::string> resolved_axes(const YAML::Node& resolved, const std::vector<Axis>& axes, const Point& p);
 
 }  // namespace signsweep::orchestrator

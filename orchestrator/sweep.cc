@@ -122,7 +122,6 @@ class Expansion {
         return std::make_pair(std::move(point), std::move(trial));
       });
       embed.planned.label = p.label;
-      embed.planned.axes = resolved_axes(embed.config.yaml, grid, p);
       const auto [it, fresh] = seen.emplace(embed.planned.id, std::make_pair(choice, p.label));
       if (!fresh) refuse_duplicate(file_, embed.planned.id, grid, it->second.first, choice, it->second.second, p.label);
       if (const auto warning = workers::unreachable_verdict_warning(embed.config.watermark); warning && embed.config.watermark.enabled)
@@ -218,7 +217,10 @@ class Expansion {
   // An unknown key that a grid axis put there is reported at the axis (its key has no place in the file).
   SweepTrial training_trial_of_point(const Point& p, const std::vector<Axis>& grid, const std::string& context) {
     try {
-      return training_trial(p.tree, core::Stage::kEmbed, context);
+      YAML::Node resolved;
+      SweepTrial t = training_trial(p.tree, core::Stage::kEmbed, context, &resolved);
+      t.planned.axes = resolved_axes(resolved, grid, p);
+      return t;
     } catch (const UnknownKeyError& e) {
       for (const Axis& axis : grid)
         if (e.key() == axis.key || e.key().rfind(axis.key + ".", 0) == 0)
@@ -227,10 +229,14 @@ class Expansion {
     }
   }
 
-  SweepTrial training_trial(const YAML::Node& tree, core::Stage stage, const std::string& context) {
+  // With `resolved`, it gets the resolved config's tree too (for the grid's axes: reading them from it is
+  // cheaper than loading the resolved YAML again).
+  SweepTrial training_trial(const YAML::Node& tree, core::Stage stage, const std::string& context,
+                            YAML::Node* resolved = nullptr) {
     SweepTrial t;
     const common::ConfigNode root = common::ConfigNode::from_node(tree, file_);
     t.config = parse_at([&] { return workers::parse_trial_config(root); }, context);
+    if (resolved != nullptr) *resolved = root.resolved_tree();
     t.config.file = fmt::format("{} ({})", file_, context);
     if (const workers::DataShape* data = probes_.get(t.config, sweep_.warnings))
       parse_at([&] { workers::check_trial_against_data(root, t.config, *data); return 0; }, context);
@@ -271,7 +277,7 @@ class Expansion {
         // An attack axis resolves the same under every model (the model only adds a seed, never to an axis
         // given): resolved once per attack grid point, not once per trial (it parses the resolved YAML).
         auto axes = attack_axes_.find({&e, choice});
-        if (axes == attack_axes_.end()) axes = attack_axes_.emplace(std::make_pair(&e, choice), resolved_axes(t.attack.yaml, e.grid, ap)).first;
+        if (axes == attack_axes_.end()) axes = attack_axes_.emplace(std::make_pair(&e, choice), resolved_axes(YAML::Load(t.attack.yaml), e.grid, ap)).first;
         for (const auto& [k, v] : axes->second) t.planned.axes["attack." + k] = v;
         t.planned.axes["attack"] = kind;
         t.planned.config_yaml = t.attack.yaml;
