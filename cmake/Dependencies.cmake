@@ -14,11 +14,34 @@ endfunction()
 
 find_package(Threads REQUIRED)
 
+# A CUDA LibTorch's CMake files add nvcc flags for TORCH_CUDA_ARCH_LIST and, without it and without a visible
+# GPU, for every architecture they know (11 with CUDA 13, sm_50 among them): signsweep's kernels are built for
+# A100 and H100/H200 unless the variable or the environment names others (e.g. TORCH_CUDA_ARCH_LIST=8.9).
+if(NOT DEFINED TORCH_CUDA_ARCH_LIST AND NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
+  set(TORCH_CUDA_ARCH_LIST "8.0;9.0+PTX")  # PTX: newer GPUs compile it at load
+endif()
 find_package(Torch QUIET)
 signsweep_require(Torch_FOUND "LibTorch (TorchConfig.cmake)" "libtorch-dev")
 if(SIGNSWEEP_REQUIRE_CUDA AND NOT TARGET CUDA::cudart)
   message(FATAL_ERROR "signsweep: SIGNSWEEP_REQUIRE_CUDA is on but the LibTorch found (${Torch_DIR}) has no CUDA "
                       "runtime; point CMAKE_PREFIX_PATH at a CUDA build (scripts/setup-torch2.sh)")
+endif()
+# A CUDA LibTorch and nvcc: the fused BatchNorm double backward gets its CUDA kernels
+# (workers/models/batch_norm_kernel_cuda.cu). Without nvcc the build goes on without them, and CUDA devices
+# keep LibTorch's double backward. (PyTorch's CMake files have usually enabled CUDA already.)
+set(SIGNSWEEP_CUDA_KERNELS OFF)
+if(TARGET CUDA::cudart)
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(SIGNSWEEP_CUDA_KERNELS ON)
+  else()
+    message(WARNING "signsweep: LibTorch is a CUDA build but no CUDA compiler (nvcc) was found: building without "
+                    "the CUDA kernels of the fused BatchNorm double backward")
+  endif()
 endif()
 # Torch's own flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) must reach every TU that links against it.
 string(REPLACE " " ";" SIGNSWEEP_TORCH_CXX_FLAGS "${TORCH_CXX_FLAGS}")

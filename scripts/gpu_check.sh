@@ -9,7 +9,9 @@
 # The CIFAR-10 JPEG copy: ../shared/data/cifar10-jpeg.tar.gz, or carry/cifar10-jpeg.tar.gz (an ignored
 # folder; copy the tarball there and name `carry` in the device tool's carry list when ../shared does not
 # travel), or $SIGNSWEEP_CIFAR10_JPEG_DIR.
-# Steps: build, version, cuda-tests (and the data-parallel equivalence, 2 ranks on the device), bench (training step: C++ against PyTorch eager, same GPU), pack
+# Steps: build, version, cuda-tests (and the data-parallel equivalence, 2 ranks on the device; signsweep's double
+# backwards on), bench (training step: C++ against PyTorch eager, same GPU, with LibTorch's double backwards and
+# with signsweep's), pack
 # (a sweep with 1, 4 and 8 worker ranks sharing the GPU: trials per hour, GPU memory per rank), cifar (a
 # short ResNet-20 GradSigns training on the JPEG copy: accuracy and BER per epoch), then the summary.
 set -uo pipefail
@@ -89,7 +91,9 @@ do_version() {
 do_cuda_tests() {
   # On the GPU machine the device under test is cuda:0; here SIGNSWEEP_TEST_DEVICE=cpu runs the same code.
   [[ $mode == cpu ]] && export SIGNSWEEP_TEST_DEVICE=cpu
-  "$build/tests/cuda_tests" --gtest_output="xml:$out/cuda_tests.xml" 2>&1 | tee "$out/cuda_tests.txt"
+  # signsweep's double backwards on the device too (models/double_backward.h; off on CUDA by default until
+  # this run has tested them)
+  SIGNSWEEP_FUSED_DOUBLE_BACKWARD=cuda "$build/tests/cuda_tests" --gtest_output="xml:$out/cuda_tests.xml" 2>&1 | tee "$out/cuda_tests.txt"
   local rc=${PIPESTATUS[0]}
   grep -q "SKIPPED" "$out/cuda_tests.txt" && { echo "tests were skipped: no device under test"; return 1; }
   # The data-parallel equivalence with two ranks on one device (TF32 off inside the test).
@@ -103,11 +107,15 @@ do_cuda_tests() {
 }
 
 do_bench() {
+  # LibTorch's double backwards (the default on CUDA), then signsweep's (SIGNSWEEP_FUSED_DOUBLE_BACKWARD=cuda)
   bash "$src/bench/compare_train_step.sh" --build "$build" --python "$python" --device "$device" "${bench_args[@]}" |
     tee "$out/bench.txt"
   local rc=${PIPESTATUS[0]}
-  echo "resnet20 batch 100 on $device: $(grep -E '^resnet20' "$out/bench.txt" | awk '{print $3": c++ "$6" img/s, eager "$7" img/s ("$8")"}' | tr '\n' ';')"
-  return "$rc"
+  SIGNSWEEP_FUSED_DOUBLE_BACKWARD=cuda bash "$src/bench/compare_train_step.sh" --build "$build" --python "$python" \
+    --device "$device" "${bench_args[@]}" | tee "$out/bench-own.txt"
+  local own_rc=${PIPESTATUS[0]}
+  echo "resnet20 batch 100 on $device: $(grep -E '^resnet20' "$out/bench.txt" | awk '{print $3": c++ "$6" img/s, eager "$7" img/s ("$8")"}' | tr '\n' ';') own double backwards: $(grep -E '^resnet20 .*gradsigns' "$out/bench-own.txt" | awk '{print "c++ "$6" img/s ("$8")"}')"
+  ((rc == 0 && own_rc == 0))
 }
 
 do_pack() {
@@ -177,9 +185,9 @@ Y
 step build 200 do_build
 step version 20 do_version
 step cuda-tests 50 do_cuda_tests
-step bench 70 do_bench
-step pack 120 do_pack
-step cifar 80 do_cifar
+step bench 100 do_bench
+step pack 100 do_pack
+step cifar 70 do_cifar
 
 {
   echo "# gpu_check.sh ($mode mode), $(date -u +%FT%TZ)"

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "common/config.h"
 #include "tests/support/files.h"
 #include "tests/support/readings.h"
@@ -15,6 +17,7 @@
 #include "workers/data/loaders.h"
 #include "workers/device/device.h"
 #include "workers/gradsigns/gradsigns.h"
+#include "workers/models/double_backward.h"
 #include "workers/train/trainer.h"
 
 namespace signsweep::workers {
@@ -189,6 +192,92 @@ TEST(CudaTest, a_trainer_bound_to_the_device_trains_there) {
     ASSERT_FALSE(uuids.empty());
     EXPECT_EQ(uuids.front().rfind("GPU-", 0), 0U) << uuids.front();
   }
+}
+
+// BatchNorm's fused double backward (models/double_backward.h: CUDA kernels on the device) against the CPU's
+// (itself tested against LibTorch's and finite differences), on the same double-precision inputs: both
+// layouts, batches of 1 and 2, a single-pixel map, a CIFAR-sized activation (several slices per channel),
+// and each of gx, gw/gb absent.
+TEST(CudaTest, fused_batch_norm_double_backward_on_the_device_matches_the_cpus_in_double_precision) {
+  SIGNSWEEP_DEVICE_OR_SKIP(device);
+  const torch::Device dev(device);
+  struct Case {
+    int64_t n, c, h, w;
+  };
+  int checked = 0;
+  uint64_t seed = 40;
+  for (const Case& k : {Case{1, 3, 4, 5}, Case{2, 4, 3, 3}, Case{2, 3, 1, 1}, Case{8, 16, 32, 32}, Case{3, 64, 8, 8}})
+    for (const bool channels_last : {false, true})
+      for (const int absent : {0, 1, 2}) {  // nothing absent, gx absent, gw and gb absent
+        SCOPED_TRACE(fmt::format("{}x{}x{}x{} {} absent {}", k.n, k.c, k.h, k.w, channels_last ? "channels-last" : "NCHW",
+                                 absent));
+        torch::manual_seed(seed++);
+        const auto format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+        const auto o = torch::TensorOptions().dtype(torch::kFloat64);
+        const torch::Tensor x = (torch::randn({k.n, k.c, k.h, k.w}, o) * 2.0 + 0.5).contiguous(format);
+        const torch::Tensor dy = torch::randn({k.n, k.c, k.h, k.w}, o).contiguous(format);
+        const torch::Tensor gx = absent == 1 ? torch::Tensor() : torch::randn({k.n, k.c, k.h, k.w}, o).contiguous(format);
+        const torch::Tensor gamma = torch::randn({k.c}, o);
+        const torch::Tensor gw = absent == 2 ? torch::Tensor() : torch::randn({k.c}, o);
+        const torch::Tensor gb = absent == 2 ? torch::Tensor() : torch::randn({k.c}, o);
+        const torch::Tensor mean = x.mean({0, 2, 3});
+        const torch::Tensor invstd = (x.var({0, 2, 3}, false) + 1e-3).rsqrt();
+        const auto on = [&](const torch::Tensor& t) { return t.defined() ? t.to(dev) : t; };
+        const BatchNormDoubleBackward cpu = batch_norm_double_backward(dy, x, gamma, mean, invstd, gx, gw, gb);
+        const BatchNormDoubleBackward got =
+            batch_norm_double_backward(on(dy), on(x), on(gamma), on(mean), on(invstd), on(gx), on(gw), on(gb));
+        EXPECT_EQ(got.grad_x.device(), dev);
+        EXPECT_LT(max_relative_difference(got.grad_x, cpu.grad_x, 1e-6), 1e-10);
+        EXPECT_LT(max_relative_difference(got.grad_dy, cpu.grad_dy, 1e-6), 1e-10);
+        EXPECT_LT(max_relative_difference(got.grad_weight, cpu.grad_weight, 1e-6), 1e-10);
+        ++checked;
+      }
+  EXPECT_EQ(checked, 30);
+}
+
+// A GradSigns step through signsweep's double backwards on the device (BatchNorm's CUDA kernels, the
+// convolution and ReLU functions), against LibTorch's on the device: parameter gradients in float32 and
+// double. On CUDA they are used only with SIGNSWEEP_FUSED_DOUBLE_BACKWARD=cuda (scripts/gpu_check.sh sets
+// it); without it the test is skipped, saying so.
+TEST(CudaTest, a_gradsigns_step_through_signsweeps_double_backwards_on_the_device_matches_libtorchs) {
+  SIGNSWEEP_DEVICE_OR_SKIP(device);
+  const torch::Device dev(device);
+  if (!own_double_backward_on(dev))
+    GTEST_SKIP() << device << " keeps LibTorch's double backwards (SIGNSWEEP_FUSED_DOUBLE_BACKWARD=cuda in a build "
+                 << (cuda_kernels_built() ? "with" : "without") << " the CUDA kernels)";
+  // TF32 off: cuDNN would round the convolutions' inputs to 10 bits, differently for the two graphs' calls.
+  const bool tf32_cudnn = at::globalContext().allowTF32CuDNN(), tf32_cublas = at::globalContext().allowTF32CuBLAS();
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
+  const ImageShape shape{3, 8, 8};
+  for (const torch::ScalarType dtype : {torch::kFloat32, torch::kFloat64}) {
+    SCOPED_TRACE(dtype == torch::kFloat64 ? "double" : "float");
+    torch::manual_seed(11);
+    const Classifier model = build_model(ModelSpec{"resnet20", true, 4}, shape, 4);
+    model->to(dev, dtype);
+    model->train();
+    const torch::Tensor x = torch::randn({8, 3, 8, 8}, dtype).to(dev);
+    const torch::Tensor y = torch::tensor({0, 1, 0, 2, 3, 0, 1, 0}, torch::kInt64).to(dev);
+    const GradSigns gs(generate_secrets(6, 9, 0, shape, 4, FlattenOrder::kNhwc, 2), shape, 0.3, dev);
+    const auto step_gradient = [&](bool own) {
+      const DoubleBackwardScope scope(own);
+      model->zero_grad();
+      const torch::Tensor input = x.detach().clone().requires_grad_(true);
+      const torch::Tensor ce = torch::cross_entropy_loss(model->forward(input), y, {}, at::Reduction::Sum);
+      const torch::Tensor loss = gs.lambda() * gs.regularizer(input, y, ce) + ce / 8.0;
+      torch::autograd::backward({loss}, {}, {}, false, model->parameters());
+      std::vector<torch::Tensor> grads;
+      for (const torch::Tensor& p : model->parameters()) grads.push_back(p.grad().detach().reshape({-1}).clone());
+      return torch::cat(grads).to(torch::kCPU, torch::kFloat64);
+    };
+    const torch::Tensor libtorch = step_gradient(false);
+    const torch::Tensor own = step_gradient(true);
+    ASSERT_GT(libtorch.norm().item<double>(), 0.0);
+    const double relative = (own - libtorch).norm().item<double>() / libtorch.norm().item<double>();
+    EXPECT_LE(relative, dtype == torch::kFloat64 ? 1e-10 : 1e-5);
+  }
+  at::globalContext().setAllowTF32CuDNN(tf32_cudnn);
+  at::globalContext().setAllowTF32CuBLAS(tf32_cublas);
 }
 
 }  // namespace

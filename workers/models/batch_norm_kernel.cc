@@ -5,24 +5,6 @@
 
 namespace signsweep::workers::bn_kernel {
 
-Coefficients coefficients(const ChannelSums& s, double count, double gamma, double invstd, double gw, double gb) {
-  const double m = count, r = invstd;
-  const double mean_dy = s.dy / m, mean_gx = s.gx / m;
-  const double centred_gx_dy = s.gx_dy - s.gx * s.dy / m;  // sum(gx * (dy - mean(dy)))
-  const double sd = s.dy_xhat, t = s.gx_xhat;
-  const double k = gamma * r * r / m;
-  Coefficients c;
-  c.x_xhat = k * (3.0 * sd * t / m - centred_gx_dy) - gw * r * sd / m;
-  c.x_dy = gw * r - k * t;
-  c.x_gx = -k * sd;
-  c.x_c = k * (t * mean_dy + sd * mean_gx) - gw * r * mean_dy;
-  c.dy_gx = gamma * r;
-  c.dy_xhat = gw - gamma * r * t / m;
-  c.dy_c = gb - gamma * r * mean_gx;
-  c.grad_weight = r * (centred_gx_dy - sd * t / m);
-  return c;
-}
-
 namespace {
 
 // Sums in T within a run (the vector unit's width; a run is at most one image's H*W values), in double

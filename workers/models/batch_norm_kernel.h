@@ -1,31 +1,13 @@
 // The CPU loops of BatchNorm's fused double backward (double_backward.h), on raw arrays: torch-free, so that this
 // one translation unit can be compiled for vector reductions (-fopenmp-simd) without touching the precompiled
-// LibTorch header.
-//
-// Notation for one channel of M values: xhat = (x - mean) * invstd; dy is the first backward's input
-// gradient; gx, gw, gb are the gradients flowing into its outputs dx, dgamma, dbeta.
+// LibTorch header. The per-channel closed form they apply is batch_norm_coefficients.h (shared with CUDA).
 #pragma once
 
 #include <cstdint>
 
+#include "workers/models/batch_norm_coefficients.h"
+
 namespace signsweep::workers::bn_kernel {
-
-// The five sums over a channel the double backward needs.
-struct ChannelSums {
-  double dy = 0.0, dy_xhat = 0.0, gx = 0.0, gx_xhat = 0.0, gx_dy = 0.0;
-};
-
-// Per-channel coefficients of the two element-wise outputs and the channel's weight gradient:
-//   grad_x  = x_xhat * xhat + x_dy * dy + x_gx * gx + x_c
-//   grad_dy = dy_gx * gx + dy_xhat * xhat + dy_c
-struct Coefficients {
-  double x_xhat = 0.0, x_dy = 0.0, x_gx = 0.0, x_c = 0.0;
-  double dy_gx = 0.0, dy_xhat = 0.0, dy_c = 0.0;
-  double grad_weight = 0.0;
-};
-
-// The closed form (derivation in docs/benchmarks.md, "A GradSigns step's double backward").
-Coefficients coefficients(const ChannelSums& s, double count, double gamma, double invstd, double gw, double gb);
 
 // One contiguous run of a channel's values (NCHW: one image's H*W values of the channel).
 void accumulate_run(const float* dy, const float* x, const float* gx, int64_t len, double mean, double invstd,

@@ -10,6 +10,13 @@
 #include "common/errors.h"
 #include "workers/models/batch_norm_kernel.h"
 
+#if defined(SIGNSWEEP_WITH_CUDA_KERNELS)
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "workers/models/batch_norm_kernel_cuda.h"
+#endif
+
 namespace signsweep::workers {
 namespace {
 
@@ -18,9 +25,22 @@ using torch::autograd::variable_list;
 
 thread_local bool double_backward_scope_active = false;
 
-// Whether an op on `x` takes signsweep's double backward here: inside a scope, recording a graph, on the CPU.
+// Whether an op on `x` takes signsweep's double backward here: inside a scope, recording a graph, on a device
+// that takes them (own_double_backward_on).
 bool takes_own_double_backward(const torch::Tensor& x) {
-  return DoubleBackwardScope::active() && torch::GradMode::is_enabled() && x.device().is_cpu();
+  return DoubleBackwardScope::active() && torch::GradMode::is_enabled() && own_double_backward_on(x.device());
+}
+
+enum class DoubleBackwardMode { kOff, kCpu, kCpuAndCuda };
+
+DoubleBackwardMode double_backward_mode() {
+  static const DoubleBackwardMode mode = [] {
+    const char* v = std::getenv("SIGNSWEEP_FUSED_DOUBLE_BACKWARD");
+    if (v != nullptr && std::strcmp(v, "0") == 0) return DoubleBackwardMode::kOff;
+    if (v != nullptr && std::strcmp(v, "cuda") == 0) return DoubleBackwardMode::kCpuAndCuda;
+    return DoubleBackwardMode::kCpu;
+  }();
+  return mode;
 }
 
 // The three gradients (gI, gW, gb) in that order, undefined where not `needed`, from the needed ones in order
@@ -285,6 +305,53 @@ struct ConvFunction : public torch::autograd::Function<ConvFunction> {
   }
 };
 
+bool is_channels_last(const torch::Tensor& x) {
+  return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
+}
+
+// The CUDA kernels (batch_norm_kernel_cuda.h) on the tensors' device and its current stream; the per-channel
+// inputs are gathered on the device, so nothing waits for the GPU.
+BatchNormDoubleBackward cuda_batch_norm_double_backward(const torch::Tensor& dy, const torch::Tensor& x,
+                                                        const torch::Tensor& weight, const torch::Tensor& mean,
+                                                        const torch::Tensor& invstd, const torch::Tensor& gx,
+                                                        const torch::Tensor& gw, const torch::Tensor& gb) {
+#if defined(SIGNSWEEP_WITH_CUDA_KERNELS)
+  const c10::cuda::CUDAGuard guard(x.device());
+  const int64_t channels = x.size(1);
+  const bool channels_last = is_channels_last(x);
+  const torch::MemoryFormat format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  const torch::Tensor x_ = x.detach().contiguous(format);
+  const torch::Tensor dy_ = dy.detach().contiguous(format);
+  const torch::Tensor gx_ = gx.defined() ? gx.detach().contiguous(format) : torch::Tensor();
+  const auto doubles = x_.options().dtype(torch::kFloat64);
+  const auto per_channel = [&](const torch::Tensor& t) {
+    return t.defined() ? t.detach().reshape({channels}).to(doubles) : torch::zeros({channels}, doubles);
+  };
+  const torch::Tensor inputs =
+      torch::stack({per_channel(mean), per_channel(invstd), per_channel(weight), per_channel(gw), per_channel(gb)})
+          .contiguous();
+  torch::Tensor workspace = torch::empty({bn_kernel_cuda::workspace_doubles(channels)}, doubles);
+  torch::Tensor grad_weight = torch::empty({channels}, doubles);
+  torch::Tensor grad_x = torch::empty_like(x_);
+  torch::Tensor grad_dy = torch::empty_like(x_);
+  const bn_kernel_cuda::Shape shape{x_.size(0), channels, x_.numel() / std::max<int64_t>(1, x_.size(0) * channels),
+                                    channels_last};
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
+  AT_DISPATCH_FLOATING_TYPES(x_.scalar_type(), "cuda_batch_norm_double_backward", [&] {
+    bn_kernel_cuda::double_backward(dy_.data_ptr<scalar_t>(), x_.data_ptr<scalar_t>(),
+                                    gx_.defined() ? gx_.data_ptr<scalar_t>() : nullptr, shape,
+                                    inputs.data_ptr<double>(), workspace.data_ptr<double>(),
+                                    grad_x.data_ptr<scalar_t>(), grad_dy.data_ptr<scalar_t>(),
+                                    grad_weight.data_ptr<double>(), stream);
+  });
+  return {grad_dy, grad_x, grad_weight.to(weight.options())};
+#else
+  (void)dy, (void)weight, (void)mean, (void)invstd, (void)gx, (void)gw, (void)gb;
+  throw Error("this build of signsweep has no CUDA kernels for the fused BatchNorm double backward (" +
+              x.device().str() + " tensors keep LibTorch's)");
+#endif
+}
+
 }  // namespace
 
 torch::Tensor scoped_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
@@ -301,24 +368,34 @@ torch::Tensor scoped_relu(const torch::Tensor& x) {
 }
 
 DoubleBackwardScope::DoubleBackwardScope(bool enable) : previous_(double_backward_scope_active) {
-  double_backward_scope_active = enable && fused_double_backward_allowed();
+  double_backward_scope_active = enable && double_backward_mode() != DoubleBackwardMode::kOff;
 }
 
 DoubleBackwardScope::~DoubleBackwardScope() { double_backward_scope_active = previous_; }
 
 bool DoubleBackwardScope::active() { return double_backward_scope_active; }
 
-bool fused_double_backward_allowed() {
-  static const bool allowed = [] {
-    const char* v = std::getenv("SIGNSWEEP_FUSED_DOUBLE_BACKWARD");
-    return v == nullptr || std::strcmp(v, "0") != 0;
-  }();
-  return allowed;
+bool own_double_backward_on(const c10::Device& device) {
+  switch (double_backward_mode()) {
+    case DoubleBackwardMode::kOff: return false;
+    case DoubleBackwardMode::kCpu: return device.is_cpu();
+    case DoubleBackwardMode::kCpuAndCuda: return device.is_cpu() || (device.is_cuda() && cuda_kernels_built());
+  }
+  return false;
+}
+
+bool cuda_kernels_built() {
+#if defined(SIGNSWEEP_WITH_CUDA_KERNELS)
+  return true;
+#else
+  return false;
+#endif
 }
 
 torch::Tensor scoped_batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
   const auto& o = bn.options;
-  const bool fused = takes_own_double_backward(x) && bn.is_training() && x.dim() == 4 && o.affine() &&
+  const bool fused = takes_own_double_backward(x) && bn.is_training() && x.dim() == 4 &&
+                     (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble) && o.affine() &&
                      o.track_running_stats() && o.momentum().has_value() && bn.num_batches_tracked.defined();
   if (!fused) return bn.forward(x);
   {
@@ -339,10 +416,12 @@ BatchNormDoubleBackward batch_norm_double_backward(const torch::Tensor& dy, cons
                                                    const torch::Tensor& weight, const torch::Tensor& mean,
                                                    const torch::Tensor& invstd, const torch::Tensor& gx,
                                                    const torch::Tensor& gw, const torch::Tensor& gb) {
+  if (x.device().is_cuda()) return cuda_batch_norm_double_backward(dy, x, weight, mean, invstd, gx, gw, gb);
   if (!x.device().is_cpu())
-    throw Error("the fused BatchNorm double backward is CPU code; " + x.device().str() + " tensors keep LibTorch's");
+    throw Error("the fused BatchNorm double backward runs on the CPU and CUDA; " + x.device().str() +
+                " tensors keep LibTorch's");
   const int64_t channels = x.size(1);
-  const bool channels_last = x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
+  const bool channels_last = is_channels_last(x);
   const torch::MemoryFormat format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   const torch::Tensor x_ = x.detach().contiguous(format);
   const torch::Tensor dy_ = dy.detach().contiguous(format);

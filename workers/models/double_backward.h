@@ -18,13 +18,17 @@
 //   double backward materialises that zero as a full-size tensor and adds it into the graph. Here it is
 //   simply absent.
 //
-// Where they are used: training-mode BatchNorm, convolutions and ReLU on CPU tensors, while a
+// Where they are used: training-mode BatchNorm (float or double), convolutions and ReLU while a
 // DoubleBackwardScope is active on the thread (the trainer opens one around a step whose scheme needs input
-// gradients). Forwards and first backwards are LibTorch's own kernels (native_batch_norm, convolution, relu
-// and their backwards), so values and first derivatives are LibTorch's; only the second derivatives are
-// computed here. Everything else keeps LibTorch's, CUDA included: the convolution and ReLU functions are
-// device-agnostic ATen calls but have not run on a GPU yet (#34 enables them there once its tests have).
-// A third derivative through BatchNorm or a convolution is refused (nothing in signsweep takes one).
+// gradients), on the devices own_double_backward_on names. Forwards and first backwards are LibTorch's own
+// kernels (native_batch_norm, convolution, relu and their backwards), so values and first derivatives are
+// LibTorch's; only the second derivatives are computed here. A third derivative through BatchNorm or a
+// convolution is refused (nothing in signsweep takes one).
+//
+// On CUDA: the convolution and ReLU functions are device-agnostic ATen calls, and BatchNorm's closed form has
+// CUDA kernels (batch_norm_kernel_cuda.cu, built where LibTorch is a CUDA build), but none of it has run on a
+// GPU yet; CUDA devices keep LibTorch's double backwards unless SIGNSWEEP_FUSED_DOUBLE_BACKWARD=cuda, which
+// scripts/gpu_check.sh sets to test and measure them (#34 decides the default from that run).
 #pragma once
 
 #include <torch/torch.h>
@@ -46,8 +50,13 @@ class DoubleBackwardScope {
   bool previous_;
 };
 
-// False when SIGNSWEEP_FUSED_DOUBLE_BACKWARD=0 is set (to compare against LibTorch's double backwards).
-bool fused_double_backward_allowed();
+// Whether ops on `device` take these double backwards inside a scope, from SIGNSWEEP_FUSED_DOUBLE_BACKWARD:
+// unset (or any other value) the CPU only; "cuda" the CPU and CUDA devices (where cuda_kernels_built());
+// "0" nowhere (LibTorch's everywhere, for comparison).
+bool own_double_backward_on(const c10::Device& device);
+// Whether this build has the CUDA kernels of BatchNorm's double backward (LibTorch is a CUDA build and nvcc
+// was found at configuration).
+bool cuda_kernels_built();
 
 // bn(x), through the fused function where the scope allows it (training mode, CPU, affine, running
 // statistics with a fixed momentum), else BatchNorm2dImpl::forward. Both update the running statistics and
@@ -62,8 +71,8 @@ torch::Tensor scoped_conv2d(const torch::Tensor& x, const torch::Tensor& weight,
 // relu(x), through the function whose double backward has no zero term where the scope allows it.
 torch::Tensor scoped_relu(const torch::Tensor& x);
 
-// Training-mode batch norm whose backward is twice differentiable with the fused double backward (CPU
-// tensors). Updates running_mean/var in place.
+// Training-mode batch norm whose backward is twice differentiable with the fused double backward (CPU or
+// CUDA tensors). Updates running_mean/var in place.
 torch::Tensor fused_batch_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                      const torch::Tensor& running_mean, const torch::Tensor& running_var,
                                      double momentum, double eps);
@@ -71,7 +80,7 @@ torch::Tensor fused_batch_norm_train(const torch::Tensor& x, const torch::Tensor
 // The double backward itself: given the first backward's inputs (dy, x, weight, the saved mean and invstd)
 // and the gradients flowing into its outputs (gx for dx, gw for dgamma, gb for dbeta; each may be undefined
 // = zero), returns the gradients for dy, x and weight. NCHW-contiguous or channels-last 4-d tensors (others
-// are made contiguous), float or double.
+// are made contiguous), float or double, on the CPU or (cuda_kernels_built()) a CUDA device.
 struct BatchNormDoubleBackward {
   torch::Tensor grad_dy, grad_x, grad_weight;
 };

@@ -115,8 +115,8 @@ void seed_and_set_threads(const TrainSpec& spec) {
 torch::MemoryFormat prepare_memory_format(ClassifierImpl& model, MemoryFormat wanted, bool input_gradient) {
   // auto: channels-last, measured faster on the CPU for plain steps and, with signsweep's own double backwards
   // (models/double_backward.h), for GradSigns steps (4-18%, docs/benchmarks.md); LibTorch's double backward
-  // (on CUDA, or turned off) was faster in NCHW.
-  const bool own_double_backward = model.device().is_cpu() && fused_double_backward_allowed();
+  // (turned off, or on CUDA) was faster in NCHW. On CUDA with signsweep's (unmeasured yet) NCHW stays too.
+  const bool own_double_backward = model.device().is_cpu() && own_double_backward_on(model.device());
   const bool channels_last = wanted == MemoryFormat::kChannelsLast ||
                              (wanted == MemoryFormat::kAuto && (!input_gradient || own_double_backward));
   const torch::MemoryFormat format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
