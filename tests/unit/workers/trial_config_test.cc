@@ -42,6 +42,38 @@ TEST(TrialConfigTest, the_resolved_config_fills_every_default_and_parses_back_to
   EXPECT_NE(marked.find("[80, 0.1]"), std::string::npos) << marked;  // `reference` resolves to its steps
 }
 
+// Two YAML trees with the same structure and the same scalars (maps compared key by key, in any order).
+bool same_tree(const YAML::Node& a, const YAML::Node& b) {
+  if (a.Type() != b.Type()) return false;
+  if (a.IsScalar()) return a.Scalar() == b.Scalar();
+  if (a.size() != b.size()) return false;
+  if (a.IsSequence()) {
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!same_tree(a[i], b[i])) return false;
+    return true;
+  }
+  for (const auto& kv : a)
+    if (!b[kv.first.Scalar()] || !same_tree(kv.second, b[kv.first.Scalar()])) return false;
+  return true;
+}
+
+// A sweep reads a grid point's axes from the resolved tree instead of loading the resolved YAML again
+// (orchestrator/sweep.cc): both must say the same, defaults, canonical numbers and dropped keys included.
+TEST(TrialConfigTest, the_resolved_tree_is_the_resolved_yaml_loaded) {
+  for (const std::string& yaml :
+       {trial("{lr: 1e-3, momentum: 0.5}", "{lambda: 0.30, bits: 16}"), trial("{lr_schedule: reference, select_best: true}", "{}"),
+        trial("{optimizer: sgd, reduce_on_plateau: {factor: 0.5}}", "{scheme: none}"),
+        std::string("dataset: {name: synthetic}\nmodel: {name: small-cnn}\n")}) {
+    SCOPED_TRACE(yaml);
+    const common::ConfigNode root = common::ConfigNode::load_string(yaml, "t.yaml");
+    const TrialConfig c = parse_trial_config(root);
+    const YAML::Node tree = root.resolved_tree();
+    ASSERT_TRUE(tree.IsMap());
+    EXPECT_TRUE(same_tree(tree, YAML::Load(c.yaml))) << c.yaml;
+    EXPECT_FALSE(same_tree(tree, YAML::Load(parse(trial("{lr: 0.002}", "{}")).yaml)));  // the comparison can fail
+  }
+}
+
 TEST(TrialConfigTest, one_setting_spelt_two_ways_resolves_once) {
   EXPECT_EQ(parse(trial("{select_best: true}", "{}")).yaml, parse(trial("{select_best: {enabled: true}}", "{}")).yaml);
   EXPECT_EQ(parse(trial("{lr_schedule: reference}", "{}")).yaml,
