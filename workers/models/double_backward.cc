@@ -305,8 +305,21 @@ struct ConvFunction : public torch::autograd::Function<ConvFunction> {
   }
 };
 
-bool is_channels_last(const torch::Tensor& x) {
-  return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
+// dy, x and gx in one dense layout, x's (channels-last when x is, else NCHW-contiguous), detached; an absent gx
+// stays undefined.
+struct DenseInputs {
+  bool channels_last = false;
+  torch::Tensor dy, x, gx;
+};
+
+DenseInputs dense_inputs(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& gx) {
+  DenseInputs in;
+  in.channels_last = x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::MemoryFormat format = in.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  in.x = x.detach().contiguous(format);
+  in.dy = dy.detach().contiguous(format);
+  if (gx.defined()) in.gx = gx.detach().contiguous(format);
+  return in;
 }
 
 // The CUDA kernels (batch_norm_kernel_cuda.h) on the tensors' device and its current stream; the per-channel
@@ -318,11 +331,8 @@ BatchNormDoubleBackward cuda_batch_norm_double_backward(const torch::Tensor& dy,
 #if defined(SIGNSWEEP_WITH_CUDA_KERNELS)
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t channels = x.size(1);
-  const bool channels_last = is_channels_last(x);
-  const torch::MemoryFormat format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
-  const torch::Tensor x_ = x.detach().contiguous(format);
-  const torch::Tensor dy_ = dy.detach().contiguous(format);
-  const torch::Tensor gx_ = gx.defined() ? gx.detach().contiguous(format) : torch::Tensor();
+  const DenseInputs dense = dense_inputs(dy, x, gx);
+  const torch::Tensor &x_ = dense.x, &dy_ = dense.dy, &gx_ = dense.gx;
   const auto doubles = x_.options().dtype(torch::kFloat64);
   const auto per_channel = [&](const torch::Tensor& t) {
     return t.defined() ? t.detach().reshape({channels}).to(doubles) : torch::zeros({channels}, doubles);
@@ -335,7 +345,7 @@ BatchNormDoubleBackward cuda_batch_norm_double_backward(const torch::Tensor& dy,
   torch::Tensor grad_x = torch::empty_like(x_);
   torch::Tensor grad_dy = torch::empty_like(x_);
   const bn_kernel_cuda::Shape shape{x_.size(0), channels, x_.numel() / std::max<int64_t>(1, x_.size(0) * channels),
-                                    channels_last};
+                                    dense.channels_last};
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
   AT_DISPATCH_FLOATING_TYPES(x_.scalar_type(), "cuda_batch_norm_double_backward", [&] {
     bn_kernel_cuda::double_backward(dy_.data_ptr<scalar_t>(), x_.data_ptr<scalar_t>(),
@@ -421,18 +431,16 @@ BatchNormDoubleBackward batch_norm_double_backward(const torch::Tensor& dy, cons
     throw Error("the fused BatchNorm double backward runs on the CPU and CUDA; " + x.device().str() +
                 " tensors keep LibTorch's");
   const int64_t channels = x.size(1);
-  const bool channels_last = is_channels_last(x);
-  const torch::MemoryFormat format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
-  const torch::Tensor x_ = x.detach().contiguous(format);
-  const torch::Tensor dy_ = dy.detach().contiguous(format);
-  const torch::Tensor gx_ = gx.defined() ? gx.detach().contiguous(format) : torch::zeros_like(x_);
+  const DenseInputs dense = dense_inputs(dy, x, gx);
+  const torch::Tensor &x_ = dense.x, &dy_ = dense.dy;
+  const torch::Tensor gx_ = dense.gx.defined() ? dense.gx : torch::zeros_like(x_);  // the CPU loops read gx
   const ChannelInputs in{channel_values(mean, channels), channel_values(invstd, channels),
                          channel_values(weight, channels), channel_values(gw, channels), channel_values(gb, channels)};
   torch::Tensor grad_x = torch::empty_like(x_);
   torch::Tensor grad_dy = torch::empty_like(x_);
   std::vector<double> grad_weight(static_cast<size_t>(channels));
   AT_DISPATCH_FLOATING_TYPES(x_.scalar_type(), "batch_norm_double_backward", [&] {
-    if (channels_last)
+    if (dense.channels_last)
       double_backward_channels_last<scalar_t>(dy_, x_, gx_, in, grad_x, grad_dy, grad_weight);
     else
       double_backward_nchw<scalar_t>(dy_, x_, gx_, in, grad_x, grad_dy, grad_weight);
